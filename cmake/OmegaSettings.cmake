@@ -1,0 +1,31 @@
+# Build-wide settings. Flags that change the ABI (sanitizers, wasm threads, wasm exceptions,
+# SIMD) apply to every target in the build, because everything linked together must agree.
+
+add_library(omega_default_settings INTERFACE)
+target_compile_options(omega_default_settings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align -Woverloaded-virtual)
+
+if(OMEGA_SANITIZE)
+  if(EMSCRIPTEN)
+    message(FATAL_ERROR "OMEGA_SANITIZE is for native presets")
+  endif()
+  list(JOIN OMEGA_SANITIZE "," _omega_san)
+  add_compile_options(-fsanitize=${_omega_san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${_omega_san})
+endif()
+
+if(EMSCRIPTEN)
+  # SIMD128 for Highway's static WASM target. Exceptions use Emscripten's JS-based scheme:
+  # Debian's 3.1.6 ships its system libraries prebuilt for it (not for -fwasm-exceptions),
+  # and a task that throws must still become TaskError::Panicked.
+  add_compile_options(-msimd128 -fexceptions)
+  add_link_options(-fexceptions -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=33554432)
+  if(OMEGA_WASM_THREADS)
+    add_compile_options(-pthread)
+    # Every thread a program may use is created at start-up (DESIGN.md, "Threads in the
+    # browser"); STRICT=2 turns pool exhaustion into an error instead of a silent deadlock.
+    set(OMEGA_WASM_POOL_SIZE 8 CACHE STRING "Web Workers created at start-up in the threaded build")
+    add_link_options(-pthread -sPTHREAD_POOL_SIZE=${OMEGA_WASM_POOL_SIZE} -sPTHREAD_POOL_SIZE_STRICT=2
+                     -Wno-pthreads-mem-growth)
+  endif()
+endif()

@@ -1,0 +1,11 @@
+#pragma once
+// Everything a user of Ultra Omega needs: #include <omega/omega.hpp>.
+#include <omega/base/assert.hpp>
+#include <omega/base/cache.hpp>
+#include <omega/base/clock.hpp>
+#include <omega/base/config.hpp>
+#include <omega/base/error.hpp>
+#include <omega/base/histogram.hpp>
+#include <omega/base/metrics.hpp>
+#include <omega/base/park.hpp>
+#include <omega/base/result.hpp>

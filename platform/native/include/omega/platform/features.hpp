@@ -1,0 +1,6 @@
+#pragma once
+// What the native Linux platform offers. Included through <omega/base/config.hpp>.
+namespace omega::platform {
+inline constexpr bool kHasThreads = true;
+inline constexpr const char* kName = "native-linux";
+}  // namespace omega::platform

@@ -1,0 +1,48 @@
+export type Variant = 'threaded' | 'single-threaded';
+
+export interface Percentiles {
+  count: number; min: number; p50: number; p90: number; p99: number; p999: number; max: number; mean: number;
+}
+export type Bucket = [lower: number, upper: number, count: number];
+export type AddResult = { ok: true } | { ok: false; error: string };
+
+export interface Histogram {
+  record(ns: number): boolean;
+  count(): number;
+  valueAtQuantile(q: number): number;
+  percentiles(): Percentiles;
+  buckets(): Bucket[];
+  merge(other: Histogram): void;
+  reset(): void;
+  delete(): void;
+}
+export interface ParkSampler {
+  start(periodNs: number): boolean;
+  stop(): void;
+  running(): boolean;
+  percentiles(): Percentiles;
+  buckets(): Bucket[];
+  delete(): void;
+}
+export interface MetricsSnapshot {
+  addCounter(name: string, help: string, labels: Record<string, string> | undefined, value: number): AddResult;
+  addGauge(name: string, help: string, labels: Record<string, string> | undefined, value: number): AddResult;
+  addHistogram(name: string, help: string, labels: Record<string, string> | undefined, h: Histogram): AddResult;
+  toJson(): string;
+  toPrometheus(): string;
+  delete(): void;
+}
+export interface OmegaModule {
+  variant: Variant;
+  nowNs(): number;
+  clockInfo(): { source: string; reason: string; resolutionNs: number };
+  buildInfo(): { variant: Variant; simd: string; canPark: boolean; hardwareConcurrency: number };
+  runtimeMetricsJson(): string;
+  runtimeMetricsPrometheus(): string;
+  Histogram: { new (): Histogram };
+  ParkSampler: { new (): ParkSampler };
+  MetricsSnapshot: { new (): MetricsSnapshot };
+}
+export function threadsAvailable(): boolean;
+export function loadOmega(options?: { variant?: Variant; moduleArgs?: object }): Promise<OmegaModule>;
+export default loadOmega;

@@ -1,0 +1,50 @@
+// Ultra Omega for JavaScript: loads the threaded build where the page may use threads and
+// the single-threaded build otherwise.
+//
+//   import { loadOmega } from '@ultra-omega/omega';
+//   const omega = await loadOmega();          // or loadOmega({ variant: 'single-threaded' })
+//   omega.variant;                            // 'threaded' | 'single-threaded'
+//   const h = new omega.Histogram(); h.record(1500); h.percentiles(); h.delete();
+//
+// Threads need SharedArrayBuffer: in a browser the page must be cross-origin isolated
+// (served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy:
+// require-corp); Node always has it.
+
+const VARIANTS = ['threaded', 'single-threaded'];
+
+/** Whether this JS environment can run the threaded build. */
+export function threadsAvailable() {
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return false;
+  if (typeof globalThis.crossOriginIsolated === 'boolean') return globalThis.crossOriginIsolated;
+  return typeof process === 'object' && typeof process.versions?.node === 'string';
+}
+
+/**
+ * Loads the module. options.variant forces one build ('threaded' | 'single-threaded');
+ * options.moduleArgs is passed to Emscripten's factory (print, printErr, locateFile, ...).
+ */
+export async function loadOmega(options = {}) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('loadOmega(options): options must be an object');
+  }
+  const { variant, moduleArgs = {} } = options;
+  if (variant !== undefined && !VARIANTS.includes(variant)) {
+    throw new TypeError(`loadOmega: variant must be one of ${VARIANTS.join(', ')}; got ${String(variant)}`);
+  }
+  if (moduleArgs === null || typeof moduleArgs !== 'object') {
+    throw new TypeError('loadOmega: moduleArgs must be an object');
+  }
+  const threads = threadsAvailable();
+  if (variant === 'threaded' && !threads) {
+    throw new Error('loadOmega: the threaded build needs SharedArrayBuffer; serve the page cross-origin isolated ' +
+                    '(COOP: same-origin, COEP: require-corp) or load the single-threaded variant');
+  }
+  const chosen = variant ?? (threads ? 'threaded' : 'single-threaded');
+  const factory = chosen === 'threaded' ? (await import('./mt/omega.mjs')).default
+                                        : (await import('./st/omega.mjs')).default;
+  const module = await factory({ ...moduleArgs });
+  module.variant = chosen;
+  return module;
+}
+
+export default loadOmega;

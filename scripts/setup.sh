@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks to build, test and demo Ultra Omega.
+# Idempotent: packages already present are not fetched again; npm installs from the lockfile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(
+  cmake ninja-build g++ clang        # native toolchain
+  emscripten nodejs npm              # WASM toolchain (Debian's emscripten 3.1.6) and its runtime
+  libhwy-dev                         # Google Highway: SIMD for histogram scans
+  libexpected-dev                    # tl::expected: base of omega::Result
+  nlohmann-json3-dev                 # JSON rendering of metrics snapshots
+  catch2                             # Catch2 v2 tests
+  chromium                           # headless browser tests (driven by playwright-core)
+)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# playwright-core drives /usr/bin/chromium; it never downloads a browser of its own.
+if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+fi
+echo "setup: ok"
