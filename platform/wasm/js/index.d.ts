@@ -7,6 +7,7 @@ export type Bucket = [lower: number, upper: number, count: number];
 export type AddResult = { ok: true } | { ok: false; error: string };
 
 export interface Histogram {
+  /** false (and counted) for anything but a number in [0, 2^53]. */
   record(ns: number): boolean;
   count(): number;
   valueAtQuantile(q: number): number;

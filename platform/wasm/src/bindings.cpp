@@ -81,9 +81,10 @@ val buckets_to_js(const HistogramSnapshot& s) {
 
 class JsHistogram {
  public:
-  // Records one sample in nanoseconds. Non-numbers are refused by Embind (TypeError);
-  // NaN, negatives, non-integers beyond 2^53 and infinities are refused here: false.
-  bool record(double ns) {
+  // Records one sample in nanoseconds. Anything but a number in [0, 2^53] (strings, which
+  // Embind would otherwise coerce, NaN, negatives, infinities) is refused: false, counted.
+  bool record(const val& sample) {
+    const double ns = sample.isNumber() ? sample.as<double>() : NAN;
     if (!(ns >= 0.0) || ns > kMaxSafeInteger) {
       runtime().invalid_arguments.add();
       return false;

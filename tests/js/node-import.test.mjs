@@ -1,0 +1,99 @@
+// A user's Node project, outside the source tree, installs the built JS package and imports
+// it by name with a plain `node` (no flags): both variants load and work, and bad arguments
+// get clear errors and counters.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const packageDir = process.env.OMEGA_JS_PACKAGE_DIR ?? path.join(repoRoot, 'build', 'omega-js');
+
+const USER_SCRIPT = `
+import { loadOmega, threadsAvailable } from '@ultra-omega/omega';
+
+const report = { threadsAvailable: threadsAvailable(), variants: {} };
+for (const variant of ['threaded', 'single-threaded']) {
+  const omega = await loadOmega({ variant });
+  const t0 = omega.nowNs();
+  const h = new omega.Histogram();
+  for (let i = 1; i <= 1000; i++) h.record(i * 1000);
+  const bad = [h.record(NaN), h.record(-1), h.record(Infinity), h.record(2 ** 60), h.record('123'), h.record(null)];
+  const sampler = new omega.ParkSampler();
+  const parking = sampler.start(1e6);
+  if (parking) await new Promise((r) => setTimeout(r, 100));
+  const park = sampler.percentiles();
+  sampler.stop();
+  const snap = new omega.MetricsSnapshot();
+  const added = snap.addHistogram('user_latency_ns', 'from a user script', { app: 'demo' }, h);
+  const refused = snap.addCounter('bad name', '', {}, 1);
+  const refusedLabels = snap.addCounter('ok_total', '', { n: 5 }, 1);
+  report.variants[variant] = {
+    moduleVariant: omega.variant,
+    build: omega.buildInfo(),
+    clock: omega.clockInfo(),
+    advanced: omega.nowNs() >= t0,
+    percentiles: h.percentiles(),
+    q99: h.valueAtQuantile(0.99),
+    badQuantileIsNaN: Number.isNaN(h.valueAtQuantile(1.5)),
+    bad, parking, parkCount: park.count,
+    added, refused, refusedLabels,
+    prometheus: snap.toPrometheus(),
+    json: JSON.parse(snap.toJson()),
+    runtime: JSON.parse(omega.runtimeMetricsJson()),
+  };
+  snap.delete(); sampler.delete(); h.delete();
+}
+let badVariant = null;
+try { await loadOmega({ variant: 'gpu' }); } catch (e) { badVariant = e.constructor.name + ': ' + e.message; }
+report.badVariant = badVariant;
+console.log(JSON.stringify(report));
+`;
+
+test('a Node project outside the tree imports the package and uses both builds',
+  { skip: !existsSync(path.join(packageDir, 'mt', 'omega.mjs')) && `no package at ${packageDir}: build wasm-mt and wasm-st` },
+  () => {
+    const work = mkdtempSync(path.join(tmpdir(), 'omega-node-user-'));
+    try {
+      writeFileSync(path.join(work, 'package.json'), JSON.stringify({ name: 'user-app', private: true, type: 'module' }));
+      execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--silent', packageDir], { cwd: work, stdio: 'pipe' });
+      writeFileSync(path.join(work, 'app.mjs'), USER_SCRIPT);
+      const out = execFileSync(process.execPath, ['app.mjs'], { cwd: work, encoding: 'utf8', timeout: 60_000 });
+      const report = JSON.parse(out.trim().split('\n').pop());
+
+      assert.equal(report.threadsAvailable, true);
+      assert.match(report.badVariant, /^TypeError: loadOmega: variant must be one of/);
+      for (const variant of ['threaded', 'single-threaded']) {
+        const r = report.variants[variant];
+        assert.equal(r.moduleVariant, variant);
+        assert.equal(r.build.variant, variant);
+        assert.equal(r.build.simd, 'WASM');
+        assert.equal(r.clock.source, 'performance.now');
+        assert.ok(r.clock.resolutionNs > 0);
+        assert.equal(r.advanced, true);
+        assert.equal(r.percentiles.count, 1000);
+        assert.equal(r.percentiles.min, 1000);
+        assert.equal(r.percentiles.max, 1_000_000);
+        assert.ok(Math.abs(r.percentiles.p50 - 500_000) <= 500_000 / 256 + 1, `p50 ${r.percentiles.p50}`);
+        assert.ok(Math.abs(r.q99 - 990_000) <= 990_000 / 256 + 1, `p99 ${r.q99}`);
+        assert.equal(r.badQuantileIsNaN, true);
+        assert.deepEqual(r.bad, [false, false, false, false, false, false]);
+        assert.deepEqual(r.added, { ok: true });
+        assert.deepEqual(r.refused, { ok: false, error: 'InvalidMetricName' });
+        assert.equal(r.refusedLabels.ok, false);
+        assert.match(r.refusedLabels.error, /label values must be strings/);
+        assert.match(r.prometheus, /^user_latency_ns_count\{app="demo"\} 1000$/m);
+        assert.equal(r.json.metrics[0].series[0].p50, r.percentiles.p50);
+        const invalid = r.runtime.metrics.find((m) => m.name === 'omega_js_invalid_arguments_total');
+        // 6 bad samples + 1 bad quantile + 2 refused metrics, counted per module instance.
+        assert.equal(invalid.series[0].value, 9);
+        assert.equal(r.parking, variant === 'threaded');
+        if (variant === 'threaded') assert.ok(r.parkCount > 10, `park samples ${r.parkCount}`);
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
