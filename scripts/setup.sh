@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(
   cmake ninja-build g++ clang        # native toolchain
-  emscripten nodejs npm              # WASM toolchain (Debian's emscripten 3.1.6) and its runtime
+  emscripten                         # WASM toolchain (Debian's emscripten 3.1.6; brings Node)
   libhwy-dev                         # Google Highway: SIMD for histogram scans
   libexpected-dev                    # tl::expected: base of omega::Result
   nlohmann-json3-dev                 # JSON rendering of metrics snapshots
@@ -18,6 +18,10 @@ missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node and npm may come from another packaging of Node (whose nodejs conflicts with
+# Debian's npm); install Debian's only where the commands are absent.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

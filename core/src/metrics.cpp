@@ -253,59 +253,44 @@ std::string MetricsSnapshot::to_prometheus() const {
   return out;
 }
 
-Result<void, MetricsError> MetricsRegistry::check_new(std::string_view name, std::string_view help, MetricType type,
-                                                      const MetricLabels& labels) const {
-  (void)labels;
-  if (!valid_metric_name(name)) return Err(MetricsError::InvalidMetricName);
-  for (const auto& e : entries_) {
-    if (e.name != name) continue;
-    const auto existing = static_cast<MetricType>(e.metric.index());
-    if (existing != type || e.help != help) return Err(MetricsError::TypeMismatch);
-  }
-  return {};
-}
-
-namespace {
-template <class T, MetricType kType, class Entries>
-Result<std::reference_wrapper<T>, MetricsError> get_or_create(Entries& entries, std::string_view name,
-                                                              std::string_view help, MetricLabels labels) {
-  if (auto ok = normalise_labels(labels, kType); !ok) return Err(ok.error());
-  for (auto& e : entries) {
-    if (e.name == name && e.labels == labels) return std::ref(*std::get<std::unique_ptr<T>>(e.metric));
-  }
-  auto metric = std::make_unique<T>();
-  T& ref = *metric;
-  entries.push_back({std::string(name), std::string(help), std::move(labels), std::move(metric)});
-  return std::ref(ref);
-}
-}  // namespace
-
 static_assert(static_cast<std::size_t>(MetricType::Counter) == 0 && static_cast<std::size_t>(MetricType::Gauge) == 1 &&
                   static_cast<std::size_t>(MetricType::Histogram) == 2,
               "MetricsRegistry::Entry::metric alternatives follow MetricType");
 
+template <class T, MetricType kType>
+Result<std::reference_wrapper<T>, MetricsError> MetricsRegistry::get_or_create(std::string_view name,
+                                                                               std::string_view help,
+                                                                               MetricLabels labels) {
+  if (!valid_metric_name(name)) return Err(MetricsError::InvalidMetricName);
+  if (auto ok = normalise_labels(labels, kType); !ok) return Err(ok.error());
+  std::lock_guard lock(mutex_);
+  for (auto& e : entries_) {
+    if (e.name != name) continue;
+    if (static_cast<MetricType>(e.metric.index()) != kType || e.help != help) return Err(MetricsError::TypeMismatch);
+    if (e.labels == labels) return std::ref(*std::get<std::unique_ptr<T>>(e.metric));
+  }
+  auto metric = std::make_unique<T>();
+  T& ref = *metric;
+  entries_.push_back({std::string(name), std::string(help), std::move(labels), std::move(metric)});
+  return std::ref(ref);
+}
+
 Result<std::reference_wrapper<Counter>, MetricsError> MetricsRegistry::counter(std::string_view name,
                                                                                std::string_view help,
                                                                                MetricLabels labels) {
-  std::lock_guard lock(mutex_);
-  if (auto ok = check_new(name, help, MetricType::Counter, labels); !ok) return Err(ok.error());
-  return get_or_create<Counter, MetricType::Counter>(entries_, name, help, std::move(labels));
+  return get_or_create<Counter, MetricType::Counter>(name, help, std::move(labels));
 }
 
 Result<std::reference_wrapper<Gauge>, MetricsError> MetricsRegistry::gauge(std::string_view name,
                                                                            std::string_view help,
                                                                            MetricLabels labels) {
-  std::lock_guard lock(mutex_);
-  if (auto ok = check_new(name, help, MetricType::Gauge, labels); !ok) return Err(ok.error());
-  return get_or_create<Gauge, MetricType::Gauge>(entries_, name, help, std::move(labels));
+  return get_or_create<Gauge, MetricType::Gauge>(name, help, std::move(labels));
 }
 
 Result<std::reference_wrapper<Histogram>, MetricsError> MetricsRegistry::histogram(std::string_view name,
                                                                                    std::string_view help,
                                                                                    MetricLabels labels) {
-  std::lock_guard lock(mutex_);
-  if (auto ok = check_new(name, help, MetricType::Histogram, labels); !ok) return Err(ok.error());
-  return get_or_create<Histogram, MetricType::Histogram>(entries_, name, help, std::move(labels));
+  return get_or_create<Histogram, MetricType::Histogram>(name, help, std::move(labels));
 }
 
 MetricsSnapshot MetricsRegistry::snapshot() const {

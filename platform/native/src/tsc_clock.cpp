@@ -16,6 +16,8 @@
 // 10 ppm. OMEGA_CLOCK=monotonic forces the fallback (OMEGA_CLOCK=tsc skips check 2 only).
 #include <omega/base/clock.hpp>
 
+#include "clock_probe.hpp"
+
 #include <time.h>
 
 #include <algorithm>
@@ -88,19 +90,6 @@ Pair read_pair() noexcept {
 }
 #endif
 
-double observe_resolution() noexcept {
-  // Smallest non-zero step between consecutive reads, over a bounded number of tries.
-  std::int64_t best = 0;
-  for (int i = 0; i < 64; ++i) {
-    const auto a = Clock::now();
-    auto b = a;
-    for (int spin = 0; spin < 1'000'000 && b == a; ++spin) b = Clock::now();
-    const auto step = (b - a).count();
-    if (step > 0 && (best == 0 || step < best)) best = step;
-  }
-  return static_cast<double>(best);
-}
-
 void calibrate() {
   const char* forced = std::getenv("OMEGA_CLOCK");
   const bool force_monotonic = forced && std::strcmp(forced, "monotonic") == 0;
@@ -135,7 +124,7 @@ void calibrate() {
   (void)force_tsc;
   g_choice.reason = "no TSC on this architecture";
 #endif
-  g_choice.resolution_ns = observe_resolution();
+  g_choice.resolution_ns = detail::observe_clock_resolution(64);
 }
 
 // Runs before main() in every program that reads omega::Clock (this object file is linked

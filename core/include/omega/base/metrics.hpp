@@ -119,8 +119,9 @@ class MetricsRegistry {
     MetricLabels labels;
     std::variant<std::unique_ptr<Counter>, std::unique_ptr<Gauge>, std::unique_ptr<Histogram>> metric;
   };
-  Result<void, MetricsError> check_new(std::string_view name, std::string_view help, MetricType type,
-                                       const MetricLabels& labels) const;
+  template <class T, MetricType kType>
+  Result<std::reference_wrapper<T>, MetricsError> get_or_create(std::string_view name, std::string_view help,
+                                                                MetricLabels labels);
   mutable std::mutex mutex_;
   std::deque<Entry> entries_;
 };
