@@ -18,6 +18,18 @@ void AddCounts(std::uint64_t* HWY_RESTRICT dst, const std::uint64_t* HWY_RESTRIC
   const hn::ScalableTag<std::uint64_t> d;
   const std::size_t lanes = hn::Lanes(d);
   std::size_t i = 0;
+  // Four vectors per step: with 2-lane vectors (SIMD128) a single-vector loop is
+  // loop-overhead bound and loses to the compiler's own unrolled scalar code.
+  for (; i + 4 * lanes <= n; i += 4 * lanes) {
+    const auto a0 = hn::Add(hn::LoadU(d, dst + i), hn::LoadU(d, src + i));
+    const auto a1 = hn::Add(hn::LoadU(d, dst + i + lanes), hn::LoadU(d, src + i + lanes));
+    const auto a2 = hn::Add(hn::LoadU(d, dst + i + 2 * lanes), hn::LoadU(d, src + i + 2 * lanes));
+    const auto a3 = hn::Add(hn::LoadU(d, dst + i + 3 * lanes), hn::LoadU(d, src + i + 3 * lanes));
+    hn::StoreU(a0, d, dst + i);
+    hn::StoreU(a1, d, dst + i + lanes);
+    hn::StoreU(a2, d, dst + i + 2 * lanes);
+    hn::StoreU(a3, d, dst + i + 3 * lanes);
+  }
   for (; i + lanes <= n; i += lanes) {
     hn::StoreU(hn::Add(hn::LoadU(d, dst + i), hn::LoadU(d, src + i)), d, dst + i);
   }
@@ -29,13 +41,17 @@ HWY_INLINE std::uint64_t SumBlock(const std::uint64_t* HWY_RESTRICT p, std::size
   const std::size_t lanes = hn::Lanes(d);
   auto acc0 = hn::Zero(d);
   auto acc1 = hn::Zero(d);
+  auto acc2 = hn::Zero(d);
+  auto acc3 = hn::Zero(d);
   std::size_t i = 0;
-  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+  for (; i + 4 * lanes <= n; i += 4 * lanes) {
     acc0 = hn::Add(acc0, hn::LoadU(d, p + i));
     acc1 = hn::Add(acc1, hn::LoadU(d, p + i + lanes));
+    acc2 = hn::Add(acc2, hn::LoadU(d, p + i + 2 * lanes));
+    acc3 = hn::Add(acc3, hn::LoadU(d, p + i + 3 * lanes));
   }
   for (; i + lanes <= n; i += lanes) acc0 = hn::Add(acc0, hn::LoadU(d, p + i));
-  std::uint64_t total = hn::GetLane(hn::SumOfLanes(d, hn::Add(acc0, acc1)));
+  std::uint64_t total = hn::GetLane(hn::SumOfLanes(d, hn::Add(hn::Add(acc0, acc1), hn::Add(acc2, acc3))));
   for (; i < n; ++i) total += p[i];
   return total;
 }
