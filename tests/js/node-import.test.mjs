@@ -31,7 +31,39 @@ for (const variant of ['threaded', 'single-threaded']) {
   const added = snap.addHistogram('user_latency_ns', 'from a user script', { app: 'demo' }, h);
   const refused = snap.addCounter('bad name', '', {}, 1);
   const refusedLabels = snap.addCounter('ok_total', '', { n: 5 }, 1);
+  // Fuzz: random JS values of every type as arguments. Nothing may throw; every refusal is
+  // counted in omega_js_invalid_arguments_total; accepted samples are all there.
+  const invalidCount = () => JSON.parse(omega.runtimeMetricsJson()).metrics
+    .find((m) => m.name === 'omega_js_invalid_arguments_total').series[0].value;
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const junk = [NaN, -1, Infinity, -Infinity, 2 ** 60, '42', '', null, undefined, true, {}, [], [1],
+    () => 1, 10n, Symbol('s'), { n: 5 }, { ok: 'yes' }, 'bad name', 'ok_total'];
+  const pick = () => (rand() < 0.5 ? Math.floor(rand() * 1e9) : junk[Math.floor(rand() * junk.length)]);
+  const fuzz = { accepted: 0, refused: 0, recorded: 0, threw: [], before: invalidCount() };
+  const fz = new omega.Histogram();
+  const fs = new omega.MetricsSnapshot();
+  for (let i = 0; i < 3000; i++) {
+    try {
+      let ok;
+      switch (i % 4) {
+        case 0: ok = fz.record(pick()); fuzz.recorded += ok ? 1 : 0; break;
+        case 1: ok = !Number.isNaN(fz.valueAtQuantile(rand() < 0.5 ? rand() : pick())); break;
+        case 2: ok = fs.addCounter(rand() < 0.5 ? 'fuzz_' + i : pick(), rand() < 0.8 ? 'help' : pick(),
+                                   rand() < 0.5 ? { k: String(i) } : pick(), pick()).ok; break;
+        default: ok = fs.addGauge(rand() < 0.5 ? 'gauge_' + i : pick(), 'help', undefined, pick()).ok;
+      }
+      ok ? fuzz.accepted++ : fuzz.refused++;
+    } catch (e) {
+      fuzz.threw.push(String(e));
+    }
+  }
+  fuzz.counted = invalidCount() - fuzz.before;
+  fuzz.samplesKept = fz.count();
+  fuzz.prometheusLines = fs.toPrometheus().split('\\n').length;
+  fz.delete(); fs.delete();
   report.variants[variant] = {
+    fuzz,
     moduleVariant: omega.variant,
     build: omega.buildInfo(),
     clock: omega.clockInfo(),
@@ -87,9 +119,14 @@ test('a Node project outside the tree imports the package and uses both builds',
         assert.match(r.refusedLabels.error, /label values must be strings/);
         assert.match(r.prometheus, /^user_latency_ns_count\{app="demo"\} 1000$/m);
         assert.equal(r.json.metrics[0].series[0].p50, r.percentiles.p50);
+        assert.deepEqual(r.fuzz.threw, []);
+        assert.ok(r.fuzz.accepted > 500 && r.fuzz.refused > 500, JSON.stringify(r.fuzz));
+        assert.equal(r.fuzz.counted, r.fuzz.refused, 'every refused call is counted once');
+        assert.equal(r.fuzz.samplesKept, r.fuzz.recorded);
+        assert.ok(r.fuzz.recorded > 200 && r.fuzz.prometheusLines > 100, JSON.stringify(r.fuzz));
         const invalid = r.runtime.metrics.find((m) => m.name === 'omega_js_invalid_arguments_total');
-        // 6 bad samples + 1 bad quantile + 2 refused metrics, counted per module instance.
-        assert.equal(invalid.series[0].value, 9);
+        // 6 bad samples + 1 bad quantile + 2 refused metrics + the fuzz's refusals, per module instance.
+        assert.equal(invalid.series[0].value, 9 + r.fuzz.refused);
         assert.equal(r.parking, variant === 'threaded');
         if (variant === 'threaded') assert.ok(r.parkCount > 10, `park samples ${r.parkCount}`);
       }

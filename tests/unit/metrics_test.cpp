@@ -6,11 +6,13 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 #include <regex>
 #include <sstream>
 
 #include "../support/threads.hpp"
 
+using omega::MetricLabels;
 using omega::MetricsError;
 using omega::MetricsRegistry;
 using omega::MetricsSnapshot;
@@ -122,6 +124,20 @@ TEST_CASE("Prometheus escapes help and label values", "[metrics][prometheus]") {
   CHECK_THAT(text, Catch::Contains("tiny 1e-300\n"));
 }
 
+TEST_CASE("Prometheus output is always UTF-8", "[metrics][prometheus]") {
+  MetricsSnapshot s;
+  // A truncated sequence, a stray continuation byte, an overlong '/', a surrogate; and valid
+  // 2-, 3- and 4-byte sequences that must pass through untouched.
+  REQUIRE(s.add_gauge("g", "help \xc3", {{"v", "a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d"}}, 1));
+  REQUIRE(s.add_gauge("ok", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\x81", {}, 1));
+  const std::string text = s.to_prometheus();
+  const std::string bad = "\xef\xbf\xbd";
+  CHECK_THAT(text, Catch::Contains("# HELP g help " + bad + "\n"));
+  CHECK_THAT(text, Catch::Contains("g{v=\"a" + bad + "b" + bad + bad + "c" + bad + bad + bad + "d\"} 1\n"));
+  CHECK_THAT(text, Catch::Contains("# HELP ok \xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\x81\n"));
+  CHECK_NOTHROW(json(text).dump());  // nlohmann's strict dump throws on invalid UTF-8
+}
+
 TEST_CASE("snapshot renders JSON that parses back", "[metrics][json]") {
   MetricsSnapshot s;
   const auto h = sample_histogram();
@@ -214,4 +230,44 @@ TEST_CASE("registry registration and recording from many threads", "[metrics][re
     CHECK(std::get<std::uint64_t>(s.find("shared_total")->series.at(0).value) == 8000);
     CHECK(s.find("per_thread_ns")->series.size() == 4);
   }
+}
+
+TEST_CASE("random names, labels and help never break either format", "[metrics][fuzz]") {
+  // Fuzz: arbitrary bytes (including NUL, quotes, backslashes, newlines, invalid UTF-8) as
+  // names, label names/values and help. Invalid ones must be refused with an error; whatever
+  // is accepted must render to JSON that parses and to syntactically valid Prometheus text.
+  std::mt19937_64 rng(2026);
+  const std::string alphabet = std::string("abcXYZ_:09 -.\"\\\n\t{}=,#", 23) + std::string("\0\xff\xc3\xa9", 4);
+  auto random_string = [&](std::size_t max_len) {
+    std::string s(rng() % (max_len + 1), ' ');
+    for (auto& c : s) c = alphabet[rng() % alphabet.size()];
+    return s;
+  };
+  std::size_t accepted = 0;
+  std::size_t refused = 0;
+  for (int round = 0; round < 200; ++round) {
+    MetricsSnapshot s;
+    for (int i = 0; i < 20; ++i) {
+      MetricLabels labels;
+      for (std::uint64_t l = rng() % 3; l > 0; --l) labels.push_back({random_string(6), random_string(12)});
+      // Half the names are well-formed so that plenty of series are accepted.
+      std::string name = rng() % 2 ? "m_" + std::to_string(rng() % 8) : random_string(8);
+      omega::Result<void, MetricsError> r;
+      switch (rng() % 3) {
+        case 0: r = s.add_counter(name, random_string(16), std::move(labels), rng()); break;
+        case 1: r = s.add_gauge(name, random_string(16), std::move(labels), static_cast<double>(rng()) / 7.0); break;
+        default: {
+          omega::Histogram h;
+          h.record(rng() % 1'000'000);
+          r = s.add_histogram(name, random_string(16), std::move(labels), h.snapshot());
+        }
+      }
+      (r ? accepted : refused) += 1;
+    }
+    REQUIRE_NOTHROW(json::parse(s.to_json()));
+    if (!s.families().empty()) check_prometheus_syntax(s.to_prometheus());
+    REQUIRE_NOTHROW(json(s.to_prometheus()).dump());  // valid UTF-8 throughout
+  }
+  CHECK(accepted > 100);
+  CHECK(refused > 100);
 }

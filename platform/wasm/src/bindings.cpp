@@ -26,6 +26,15 @@ constexpr const char* kVariant = "single-threaded";
 // Largest integer a JS number holds exactly; samples past it would be silently rounded.
 constexpr double kMaxSafeInteger = 9007199254740991.0;
 
+// JS arguments arrive as val and are checked here: Embind's own conversions would coerce
+// ('123' to 123, undefined to NaN) or throw without counting.
+double number_arg(const val& v) { return v.isNumber() ? v.as<double>() : NAN; }
+bool string_arg(const val& v, std::string& out) {
+  if (!v.isString()) return false;
+  out = v.as<std::string>();
+  return true;
+}
+
 struct RuntimeMetrics {
   MetricsRegistry registry;
   Counter& invalid_arguments =
@@ -84,7 +93,7 @@ class JsHistogram {
   // Records one sample in nanoseconds. Anything but a number in [0, 2^53] (strings, which
   // Embind would otherwise coerce, NaN, negatives, infinities) is refused: false, counted.
   bool record(const val& sample) {
-    const double ns = sample.isNumber() ? sample.as<double>() : NAN;
+    const double ns = number_arg(sample);
     if (!(ns >= 0.0) || ns > kMaxSafeInteger) {
       runtime().invalid_arguments.add();
       return false;
@@ -95,7 +104,8 @@ class JsHistogram {
   }
   double count() const { return static_cast<double>(histogram_.snapshot().count()); }
   // NaN for q outside [0, 1] (counted as a bad argument).
-  double value_at_quantile(double q) const {
+  double value_at_quantile(const val& quantile) const {
+    const double q = number_arg(quantile);
     if (!(q >= 0.0 && q <= 1.0)) {
       runtime().invalid_arguments.add();
       return NAN;
@@ -121,8 +131,9 @@ class ParkSampler {
 
   // Starts a worker that parks for periodNs and records the lateness of each wake-up.
   // Returns false in the single-threaded build, for a bad period, or when already running.
-  bool start(double period_ns) {
+  bool start(const val& period_arg) {
 #if defined(__EMSCRIPTEN_PTHREADS__)
+    const double period_ns = number_arg(period_arg);
     if (!(period_ns >= 1e4 && period_ns <= 1e10)) {
       runtime().invalid_arguments.add();
       return false;
@@ -143,7 +154,7 @@ class ParkSampler {
     }).detach();
     return true;
 #else
-    (void)period_ns;
+    (void)period_arg;
     return false;
 #endif
   }
@@ -183,28 +194,37 @@ Result<MetricLabels, std::string> labels_from_js(const val& labels) {
 
 class JsMetricsSnapshot {
  public:
-  val add_counter(const std::string& name, const std::string& help, const val& labels, double value) {
-    if (!(value >= 0.0) || value > kMaxSafeInteger) return error_result("counter value must be an integer in [0, 2^53)");
-    return finish(labels, [&](MetricLabels l) {
-      return snapshot_.add_counter(name, help, std::move(l), static_cast<std::uint64_t>(value));
+  val add_counter(const val& name, const val& help, const val& labels, const val& value) {
+    const double v = number_arg(value);
+    if (!(v >= 0.0) || v > kMaxSafeInteger) return error_result("counter value must be an integer in [0, 2^53)");
+    return finish(name, help, labels, [&](const std::string& n, const std::string& h, MetricLabels l) {
+      return snapshot_.add_counter(n, h, std::move(l), static_cast<std::uint64_t>(v));
     });
   }
-  val add_gauge(const std::string& name, const std::string& help, const val& labels, double value) {
-    return finish(labels, [&](MetricLabels l) { return snapshot_.add_gauge(name, help, std::move(l), value); });
+  val add_gauge(const val& name, const val& help, const val& labels, const val& value) {
+    if (!value.isNumber()) return error_result("gauge value must be a number");
+    const double v = value.as<double>();
+    return finish(name, help, labels, [&](const std::string& n, const std::string& h, MetricLabels l) {
+      return snapshot_.add_gauge(n, h, std::move(l), v);
+    });
   }
-  val add_histogram(const std::string& name, const std::string& help, const val& labels, const JsHistogram& h) {
-    return finish(labels,
-                  [&](MetricLabels l) { return snapshot_.add_histogram(name, help, std::move(l), h.native().snapshot()); });
+  val add_histogram(const val& name, const val& help, const val& labels, const JsHistogram& histogram) {
+    return finish(name, help, labels, [&](const std::string& n, const std::string& h, MetricLabels l) {
+      return snapshot_.add_histogram(n, h, std::move(l), histogram.native().snapshot());
+    });
   }
   std::string to_json() const { return snapshot_.to_json(); }
   std::string to_prometheus() const { return snapshot_.to_prometheus(); }
 
  private:
   template <class Add>
-  val finish(const val& labels, Add&& add) {
+  val finish(const val& name, const val& help, const val& labels, Add&& add) {
+    std::string n, h;
+    if (!string_arg(name, n)) return error_result("metric name must be a string");
+    if (!string_arg(help, h)) return error_result("help must be a string");
     auto parsed = labels_from_js(labels);
     if (!parsed) return error_result(parsed.error());
-    auto added = add(std::move(*parsed));
+    auto added = add(n, h, std::move(*parsed));
     if (!added) return error_result(to_string(added.error()));
     return ok_result();
   }
