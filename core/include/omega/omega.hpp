@@ -9,3 +9,6 @@
 #include <omega/base/metrics.hpp>
 #include <omega/base/park.hpp>
 #include <omega/base/result.hpp>
+#include <omega/base/rng.hpp>
+#include <omega/exec/queue.hpp>
+#include <omega/exec/task.hpp>

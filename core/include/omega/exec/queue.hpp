@@ -1,0 +1,203 @@
+#pragma once
+// OmegaQueue: a node's bounded, lock-free, multi-producer multi-consumer queue with three
+// priority lanes and watermark-based pressure (seed 000).
+//
+// Contracts:
+// - Bounded: at most capacity() items across all lanes; try_push on a full queue returns
+//   false and leaves the item with the caller (backpressure, never a silent drop).
+// - Priority: try_pop takes High before Normal before Low, so High work never waits behind
+//   Normal or Low work queued on the same node. FIFO within a lane.
+// - Lock-free: each lane is Vyukov's bounded MPMC ring (one CAS per operation, no locks);
+//   capacity is enforced by one shared counter reserved before a lane is touched.
+// - Pressure: size * 100 / capacity, graded by the low/high watermarks into PressureLevel.
+// - try_pop may report empty while a concurrent push is half-way (claimed, not yet
+//   published). Consumers that park must be woken by producers after a successful push.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include <omega/base/assert.hpp>
+#include <omega/base/cache.hpp>
+
+namespace omega {
+
+enum class Priority : std::uint8_t { Low, Normal, High };
+inline constexpr std::size_t kPriorityCount = 3;
+
+enum class PressureLevel : std::uint8_t {
+  Empty,   // nothing queued
+  Low,     // below the low watermark
+  Normal,  // between the watermarks
+  High,    // at or above the high watermark, not full
+  Full,    // at capacity: pushes are refused
+};
+
+[[nodiscard]] std::string_view to_string(Priority priority) noexcept;
+[[nodiscard]] std::string_view to_string(PressureLevel level) noexcept;
+
+// Percent of capacity; requires 0 < low < high <= 100.
+struct Watermarks {
+  std::uint32_t low_pct = 25;
+  std::uint32_t high_pct = 75;
+  [[nodiscard]] constexpr bool valid() const noexcept { return low_pct > 0 && low_pct < high_pct && high_pct <= 100; }
+};
+
+[[nodiscard]] constexpr PressureLevel pressure_level_for(std::size_t size, std::size_t capacity,
+                                                         Watermarks w) noexcept {
+  if (size == 0) return PressureLevel::Empty;
+  if (size >= capacity) return PressureLevel::Full;
+  const std::size_t pct = size * 100 / capacity;
+  if (pct < w.low_pct) return PressureLevel::Low;
+  if (pct < w.high_pct) return PressureLevel::Normal;
+  return PressureLevel::High;
+}
+
+template <class T>
+class OmegaQueue {
+  static_assert(std::is_nothrow_move_constructible_v<T> && std::is_nothrow_move_assignable_v<T>,
+                "queued items move without throwing");
+
+ public:
+  // capacity >= 1 and valid watermarks are preconditions: configuration is validated by the
+  // builder that makes queues, with a clear error, before this is reached.
+  explicit OmegaQueue(std::size_t capacity, Watermarks watermarks = {})
+      : capacity_(capacity), watermarks_(watermarks) {
+    OMEGA_ASSERT(capacity >= 1, "OmegaQueue capacity must be at least 1");
+    OMEGA_ASSERT(watermarks.valid(), "OmegaQueue watermarks need 0 < low < high <= 100");
+    for (auto& lane : lanes_) lane.init(capacity);
+  }
+  OmegaQueue(const OmegaQueue&) = delete;
+  OmegaQueue& operator=(const OmegaQueue&) = delete;
+
+  // Moves `item` in and returns true, or returns false (queue full) with `item` untouched.
+  bool try_push(T& item, Priority priority) noexcept {
+    if (size_.fetch_add(1, std::memory_order_acq_rel) >= capacity_) {
+      size_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    // The reservation guarantees a free slot: a lane holds >= capacity slots, and a popper
+    // frees its slot before it releases its reservation. So this succeeds at once.
+    Lane& lane = lanes_[static_cast<std::size_t>(priority)];
+    while (!lane.try_push(item)) {
+    }
+    return true;
+  }
+  bool try_push(T&& item, Priority priority) noexcept { return try_push(item, priority); }
+
+  // Moves the highest-priority, oldest item into `out`; false when (momentarily) empty.
+  bool try_pop(T& out) noexcept {
+    if (size_.load(std::memory_order_acquire) == 0) return false;
+    for (std::size_t p = kPriorityCount; p-- > 0;) {
+      if (lanes_[p].try_pop(out)) {
+        size_.fetch_sub(1, std::memory_order_release);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept {
+    const std::size_t n = size_.load(std::memory_order_relaxed);
+    return n < capacity_ ? n : capacity_;  // a refused push overshoots briefly
+  }
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+  [[nodiscard]] Watermarks watermarks() const noexcept { return watermarks_; }
+  // 0..100.
+  [[nodiscard]] std::uint32_t pressure() const noexcept {
+    return static_cast<std::uint32_t>(size() * 100 / capacity_);
+  }
+  [[nodiscard]] PressureLevel pressure_level() const noexcept {
+    return pressure_level_for(size(), capacity_, watermarks_);
+  }
+
+ private:
+  // Vyukov's bounded MPMC queue: each slot's sequence number says whose turn it is.
+  class Lane {
+   public:
+    Lane() = default;
+    Lane(const Lane&) = delete;
+    Lane& operator=(const Lane&) = delete;
+    ~Lane() {
+      if (!slots_) return;
+      // No one else is left: destroy what was pushed and never popped.
+      const std::size_t end = enqueue_pos_->load(std::memory_order_relaxed);
+      for (std::size_t pos = dequeue_pos_->load(std::memory_order_relaxed); pos != end; ++pos) {
+        Slot& slot = slots_[pos & mask_];
+        if (slot.seq.load(std::memory_order_relaxed) == pos + 1) std::launder(reinterpret_cast<T*>(slot.storage))->~T();
+      }
+    }
+
+    void init(std::size_t min_slots) {
+      std::size_t n = 1;
+      while (n < min_slots) n <<= 1;
+      mask_ = n - 1;
+      slots_ = std::make_unique<Slot[]>(n);
+      for (std::size_t i = 0; i < n; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
+    }
+
+    bool try_push(T& item) noexcept {
+      std::size_t pos = enqueue_pos_->load(std::memory_order_relaxed);
+      Slot* slot;
+      for (;;) {
+        slot = &slots_[pos & mask_];
+        const std::size_t seq = slot->seq.load(std::memory_order_acquire);
+        const auto dif = static_cast<std::intptr_t>(seq) - static_cast<std::intptr_t>(pos);
+        if (dif == 0) {
+          if (enqueue_pos_->compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
+        } else if (dif < 0) {
+          return false;
+        } else {
+          pos = enqueue_pos_->load(std::memory_order_relaxed);
+        }
+      }
+      ::new (static_cast<void*>(slot->storage)) T(std::move(item));
+      slot->seq.store(pos + 1, std::memory_order_release);
+      return true;
+    }
+
+    bool try_pop(T& out) noexcept {
+      std::size_t pos = dequeue_pos_->load(std::memory_order_relaxed);
+      Slot* slot;
+      for (;;) {
+        slot = &slots_[pos & mask_];
+        const std::size_t seq = slot->seq.load(std::memory_order_acquire);
+        const auto dif = static_cast<std::intptr_t>(seq) - static_cast<std::intptr_t>(pos + 1);
+        if (dif == 0) {
+          if (dequeue_pos_->compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
+        } else if (dif < 0) {
+          return false;
+        } else {
+          pos = dequeue_pos_->load(std::memory_order_relaxed);
+        }
+      }
+      T* item = std::launder(reinterpret_cast<T*>(slot->storage));
+      out = std::move(*item);
+      item->~T();
+      slot->seq.store(pos + mask_ + 1, std::memory_order_release);
+      return true;
+    }
+
+   private:
+    struct Slot {
+      std::atomic<std::size_t> seq{0};
+      alignas(T) unsigned char storage[sizeof(T)];
+    };
+    std::unique_ptr<Slot[]> slots_;
+    std::size_t mask_ = 0;
+    CachePadded<std::atomic<std::size_t>> enqueue_pos_;  // producers' line
+    CachePadded<std::atomic<std::size_t>> dequeue_pos_;  // consumers' line
+  };
+
+  const std::size_t capacity_;
+  const Watermarks watermarks_;
+  alignas(kCacheLine) std::atomic<std::size_t> size_{0};
+  Lane lanes_[kPriorityCount];
+};
+
+}  // namespace omega

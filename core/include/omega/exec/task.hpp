@@ -1,0 +1,104 @@
+#pragma once
+// Task: a move-only, type-erased `void()` callable that stores small callables inline, so
+// queuing work does not allocate. A lambda capturing up to kInlineSize bytes (six pointers)
+// lives inside the Task; larger ones go to the heap, once, at construction.
+#include <cstddef>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include <omega/base/assert.hpp>
+
+namespace omega {
+
+class Task {
+ public:
+  static constexpr std::size_t kInlineSize = 48;
+
+  Task() noexcept = default;
+
+  template <class F, class Fn = std::decay_t<F>>
+    requires(!std::is_same_v<Fn, Task> && std::is_invocable_r_v<void, Fn&>)
+  Task(F&& f) {  // NOLINT: implicit, so a lambda converts where a Task is expected
+    if constexpr (fits_inline<Fn>()) {
+      ::new (static_cast<void*>(storage_)) Fn(std::forward<F>(f));
+      ops_ = &kInlineOps<Fn>;
+    } else {
+      *reinterpret_cast<Fn**>(storage_) = new Fn(std::forward<F>(f));
+      ops_ = &kHeapOps<Fn>;
+    }
+  }
+
+  Task(Task&& other) noexcept : ops_(other.ops_) {
+    if (ops_) ops_->move(storage_, other.storage_);
+    other.ops_ = nullptr;
+  }
+  Task& operator=(Task&& other) noexcept {
+    if (this != &other) {
+      reset();
+      ops_ = other.ops_;
+      if (ops_) ops_->move(storage_, other.storage_);
+      other.ops_ = nullptr;
+    }
+    return *this;
+  }
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+  ~Task() { reset(); }
+
+  explicit operator bool() const noexcept { return ops_ != nullptr; }
+  // Whether the callable is stored inline (no allocation was made for it).
+  [[nodiscard]] bool is_inline() const noexcept { return ops_ && ops_->is_inline; }
+
+  // Runs the callable. Exceptions propagate to the caller (the worker turns them into
+  // TaskError::Panicked). Calling an empty Task is a bug.
+  void operator()() {
+    OMEGA_DASSERT(ops_ != nullptr, "running an empty Task");
+    ops_->call(storage_);
+  }
+
+  void reset() noexcept {
+    if (ops_) {
+      ops_->destroy(storage_);
+      ops_ = nullptr;
+    }
+  }
+
+ private:
+  struct Ops {
+    void (*call)(void*);
+    void (*move)(void* dst, void* src) noexcept;  // move-constructs into dst, destroys src
+    void (*destroy)(void*) noexcept;
+    bool is_inline;
+  };
+
+  template <class Fn>
+  static constexpr bool fits_inline() {
+    return sizeof(Fn) <= kInlineSize && alignof(Fn) <= alignof(std::max_align_t) &&
+           std::is_nothrow_move_constructible_v<Fn>;
+  }
+
+  template <class Fn>
+  static constexpr Ops kInlineOps{
+      [](void* p) { (*static_cast<Fn*>(p))(); },
+      [](void* dst, void* src) noexcept {
+        ::new (dst) Fn(std::move(*static_cast<Fn*>(src)));
+        static_cast<Fn*>(src)->~Fn();
+      },
+      [](void* p) noexcept { static_cast<Fn*>(p)->~Fn(); },
+      true,
+  };
+
+  template <class Fn>
+  static constexpr Ops kHeapOps{
+      [](void* p) { (**static_cast<Fn**>(p))(); },
+      [](void* dst, void* src) noexcept { *static_cast<Fn**>(dst) = *static_cast<Fn**>(src); },
+      [](void* p) noexcept { delete *static_cast<Fn**>(p); },
+      false,
+  };
+
+  alignas(std::max_align_t) unsigned char storage_[kInlineSize];
+  const Ops* ops_ = nullptr;
+};
+
+}  // namespace omega

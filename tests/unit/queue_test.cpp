@@ -1,0 +1,150 @@
+#include <omega/base/config.hpp>
+#include <omega/exec/queue.hpp>
+#include <omega/exec/task.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "../support/threads.hpp"
+
+using omega::OmegaQueue;
+using omega::PressureLevel;
+using omega::Priority;
+
+TEST_CASE("queue is bounded and refuses without taking the item", "[queue]") {
+  OmegaQueue<std::unique_ptr<int>> q(3);
+  for (int i = 0; i < 3; ++i) REQUIRE(q.try_push(std::make_unique<int>(i), Priority::Normal));
+  auto extra = std::make_unique<int>(99);
+  CHECK_FALSE(q.try_push(extra, Priority::High));
+  REQUIRE(extra);  // still ours
+  CHECK(*extra == 99);
+  CHECK(q.size() == 3);
+  CHECK(q.pressure() == 100);
+  CHECK(q.pressure_level() == PressureLevel::Full);
+  std::unique_ptr<int> out;
+  REQUIRE(q.try_pop(out));
+  CHECK(*out == 0);
+  CHECK(q.try_push(extra, Priority::High));
+  CHECK_FALSE(extra);
+}
+
+TEST_CASE("high before normal before low, FIFO within a priority", "[queue]") {
+  OmegaQueue<int> q(16);
+  int v = 0;
+  for (int i = 0; i < 3; ++i) {
+    v = 100 + i;
+    REQUIRE(q.try_push(v, Priority::Low));
+    v = 200 + i;
+    REQUIRE(q.try_push(v, Priority::Normal));
+    v = 300 + i;
+    REQUIRE(q.try_push(v, Priority::High));
+  }
+  std::vector<int> order;
+  int out = 0;
+  while (q.try_pop(out)) order.push_back(out);
+  CHECK(order == std::vector<int>{300, 301, 302, 200, 201, 202, 100, 101, 102});
+  CHECK(q.empty());
+  CHECK(q.pressure_level() == PressureLevel::Empty);
+}
+
+TEST_CASE("pressure levels follow the watermarks", "[queue]") {
+  OmegaQueue<int> q(20, {.low_pct = 25, .high_pct = 75});
+  CHECK(q.pressure_level() == PressureLevel::Empty);
+  std::vector<PressureLevel> seen;
+  for (int i = 1; i <= 20; ++i) {
+    int v = i;
+    REQUIRE(q.try_push(v, Priority::Normal));
+    seen.push_back(q.pressure_level());
+  }
+  // 1..4 of 20 (5..20%) Low; 5..14 (25..70%) Normal; 15..19 (75..95%) High; 20 Full.
+  for (int i = 0; i < 4; ++i) CHECK(seen[i] == PressureLevel::Low);
+  for (int i = 4; i < 14; ++i) CHECK(seen[i] == PressureLevel::Normal);
+  for (int i = 14; i < 19; ++i) CHECK(seen[i] == PressureLevel::High);
+  CHECK(seen[19] == PressureLevel::Full);
+  CHECK(omega::to_string(PressureLevel::High) == "High");
+  CHECK(omega::to_string(Priority::Low) == "Low");
+  CHECK_FALSE(omega::Watermarks{.low_pct = 80, .high_pct = 50}.valid());
+  CHECK_FALSE(omega::Watermarks{.low_pct = 0, .high_pct = 50}.valid());
+}
+
+TEST_CASE("queued tasks are destroyed with the queue", "[queue]") {
+  auto token = std::make_shared<int>(1);
+  std::weak_ptr<int> watch = token;
+  {
+    OmegaQueue<omega::Task> q(8);
+    for (int i = 0; i < 5; ++i) {
+      omega::Task t = [token] { (void)*token; };
+      REQUIRE(q.try_push(t, static_cast<Priority>(i % 3)));
+    }
+    omega::Task out;
+    REQUIRE(q.try_pop(out));
+    out();
+    token.reset();
+    CHECK_FALSE(watch.expired());
+  }
+  CHECK(watch.expired());
+}
+
+TEST_CASE("ring wrap-around keeps order and count", "[queue]") {
+  OmegaQueue<int> q(5);  // lanes round up to 8 slots
+  int next = 0;
+  int expect = 0;
+  for (int round = 0; round < 1000; ++round) {
+    for (int i = 0; i < 1 + round % 5; ++i) {
+      int v = next;
+      if (q.try_push(v, Priority::Normal)) ++next;
+    }
+    int out = 0;
+    for (int i = 0; i < 1 + (round * 7) % 5 && q.try_pop(out); ++i) REQUIRE(out == expect++);
+  }
+  int out = 0;
+  while (q.try_pop(out)) REQUIRE(out == expect++);
+  CHECK(expect == next);
+}
+
+TEST_CASE("concurrent producers and consumers: every item exactly once", "[queue][concurrency]") {
+  if constexpr (!omega::kHasThreads) {
+    SUCCEED("single-threaded build");
+  } else {
+    constexpr int kProducers = 2;
+    constexpr int kConsumers = 3;  // more consumers than producers, as the seed advises
+    constexpr int kPerProducer = 100'000;
+    OmegaQueue<int> q(64);
+    std::vector<std::atomic<std::uint8_t>> seen(kProducers * kPerProducer);
+    std::atomic<int> consumed{0};
+    std::atomic<int> duplicates{0};
+    std::atomic<int> refused{0};
+    omega::test::run_threads(kProducers + kConsumers, [&](int id) {
+      if (id < kProducers) {
+        for (int i = 0; i < kPerProducer; ++i) {
+          int v = id * kPerProducer + i;
+          while (!q.try_push(v, static_cast<Priority>(i % 3))) {
+            refused.fetch_add(1, std::memory_order_relaxed);
+            std::this_thread::yield();
+          }
+        }
+      } else {
+        int out = 0;
+        while (consumed.load(std::memory_order_relaxed) < kProducers * kPerProducer) {
+          if (q.try_pop(out)) {
+            if (seen[static_cast<std::size_t>(out)].fetch_add(1) != 0) duplicates.fetch_add(1);
+            consumed.fetch_add(1, std::memory_order_relaxed);
+          } else {
+            std::this_thread::yield();
+          }
+        }
+      }
+    });
+    CHECK(consumed.load() == kProducers * kPerProducer);
+    CHECK(duplicates.load() == 0);
+    int missing = 0;
+    for (auto& s : seen) missing += s.load() == 0;
+    CHECK(missing == 0);
+    CHECK(q.empty());
+    INFO("full-queue refusals (backpressure) during the run: " << refused.load());
+  }
+}

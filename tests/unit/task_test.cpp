@@ -1,0 +1,75 @@
+#include <omega/exec/task.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace {
+struct Tracked {
+  static inline int alive = 0;
+  int* hits;
+  explicit Tracked(int* h) : hits(h) { ++alive; }
+  Tracked(Tracked&& o) noexcept : hits(o.hits) { ++alive; }
+  Tracked(const Tracked&) = delete;
+  ~Tracked() { --alive; }
+  void operator()() const { ++*hits; }
+};
+}  // namespace
+
+TEST_CASE("small callables are stored inline, large ones on the heap", "[task]") {
+  int hits = 0;
+  omega::Task small = [&hits] { ++hits; };
+  CHECK(small.is_inline());
+  small();
+  CHECK(hits == 1);
+
+  std::array<char, 200> big{};
+  big[0] = 3;
+  omega::Task large = [big, &hits] { hits += big[0]; };
+  CHECK_FALSE(large.is_inline());
+  large();
+  CHECK(hits == 4);
+
+  omega::Task empty;
+  CHECK_FALSE(empty);
+}
+
+TEST_CASE("tasks move, run once per call and destroy their callable exactly once", "[task]") {
+  int hits = 0;
+  {
+    omega::Task a = Tracked(&hits);
+    CHECK(Tracked::alive == 1);
+    omega::Task b = std::move(a);
+    CHECK_FALSE(a);
+    CHECK(Tracked::alive == 1);
+    b();
+    omega::Task c;
+    c = std::move(b);
+    c();
+    CHECK(hits == 2);
+    c = [&hits] { hits += 10; };  // assigning over a live callable destroys it
+    CHECK(Tracked::alive == 0);
+    c();
+    CHECK(hits == 12);
+  }
+  CHECK(Tracked::alive == 0);
+
+  auto owned = std::make_shared<int>(5);
+  std::weak_ptr<int> watch = owned;
+  {
+    omega::Task holds = [p = std::move(owned)] { (void)*p; };
+    CHECK_FALSE(watch.expired());
+  }
+  CHECK(watch.expired());
+}
+
+TEST_CASE("exceptions from a task reach the caller", "[task]") {
+  omega::Task t = [] { throw std::runtime_error("boom"); };
+  CHECK_THROWS_WITH(t(), "boom");
+  std::string message(100, 'x');
+  omega::Task heap = [message] { throw std::runtime_error(message); };
+  CHECK_THROWS_WITH(heap(), message);
+}
