@@ -10,5 +10,7 @@
 #include <omega/base/park.hpp>
 #include <omega/base/result.hpp>
 #include <omega/base/rng.hpp>
+#include <omega/base/spin.hpp>
+#include <omega/exec/node.hpp>
 #include <omega/exec/queue.hpp>
 #include <omega/exec/task.hpp>

@@ -1,0 +1,182 @@
+#include <omega/base/assert.hpp>
+#include <omega/base/config.hpp>
+#include <omega/base/park.hpp>
+#include <omega/base/spin.hpp>
+#include <omega/exec/node.hpp>
+
+#include <algorithm>
+
+namespace omega {
+
+std::string NodeConfig::validate() const {
+  if (queue_capacity == 0) return "queue_capacity must be at least 1";
+  if (min_threads == 0) return "min_threads must be at least 1";
+  if (max_threads < min_threads) return "max_threads must be at least min_threads";
+  if (max_threads > 256) return "max_threads must be at most 256";
+  if (!watermarks.valid()) return "watermarks need 0 < low_pct < high_pct <= 100";
+  if (scale_down_after <= Nanos::zero()) return "scale_down_after must be positive";
+  return {};
+}
+
+OmegaNode::OmegaNode(std::size_t id, NodeConfig config)
+    : id_(id), config_(std::move(config)), queue_(config_.queue_capacity, config_.watermarks) {
+  OMEGA_ASSERT(config_.validate().empty(), "invalid NodeConfig (validate() says why)");
+  if constexpr (kHasThreads) {
+    active_.store(config_.min_threads, std::memory_order_relaxed);
+    threads_.reserve(config_.max_threads);
+    for (unsigned i = 0; i < config_.max_threads; ++i) threads_.emplace_back([this, i] { worker_loop(i); });
+  }
+}
+
+OmegaNode::~OmegaNode() { shutdown(); }
+
+unsigned OmegaNode::desired_threads() const noexcept {
+  if constexpr (!kHasThreads) return 0;
+  const unsigned active = active_threads();
+  switch (get_pressure_level()) {
+    case PressureLevel::Empty:
+    case PressureLevel::Low: return config_.min_threads;
+    case PressureLevel::Normal: return active;
+    case PressureLevel::High: return std::min(active + 1, config_.max_threads);
+    case PressureLevel::Full: return config_.max_threads;
+  }
+  return active;
+}
+
+Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noexcept {
+  // Announce the submit before checking stopping_: shutdown() waits for announced submits,
+  // so a task that passes the check is in the queue before the workers make their last pass.
+  in_flight_submits_.fetch_add(1, std::memory_order_seq_cst);
+  if (stopping_.load(std::memory_order_seq_cst)) {
+    in_flight_submits_.fetch_sub(1, std::memory_order_release);
+    rejected_.add();
+    return Err(NodeError::NodeShuttingDown);
+  }
+  Item item{std::move(task), now_ns()};
+  if (!queue_.try_push(item, priority)) {
+    task = std::move(item.task);
+    in_flight_submits_.fetch_sub(1, std::memory_order_release);
+    rejected_.add();
+    return Err(NodeError::QueueFull);
+  }
+  in_flight_submits_.fetch_sub(1, std::memory_order_release);
+  submitted_.add();
+  // Pairs with the fence in worker_loop: either the worker sees the item before it parks, or
+  // we see it counted as a sleeper and wake it.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_relaxed) > 0) wake_one_sleeper();
+  maybe_scale_up();
+  return {};
+}
+
+void OmegaNode::wake_one_sleeper() noexcept {
+  work_epoch_.fetch_add(1, std::memory_order_release);
+  park_wake_one(work_epoch_);
+}
+
+void OmegaNode::maybe_scale_up() noexcept {
+  if constexpr (!kHasThreads) return;
+  const PressureLevel level = queue_.pressure_level();
+  if (level < PressureLevel::High) return;
+  unsigned active = active_.load(std::memory_order_relaxed);
+  const unsigned target = level == PressureLevel::Full ? config_.max_threads : active + 1;
+  if (active >= config_.max_threads || target <= active) return;
+  if (active_.compare_exchange_strong(active, std::min(target, config_.max_threads), std::memory_order_acq_rel)) {
+    scale_ups_.add();
+    activation_epoch_.fetch_add(1, std::memory_order_release);
+    park_wake_all(activation_epoch_);
+  }
+}
+
+void OmegaNode::run(Item& item) {
+  const std::int64_t start = now_ns();
+  queue_wait_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(start - item.enqueued_ns, 0)));
+  try {
+    item.task();
+  } catch (...) {
+    panicked_.add();
+  }
+  item.task.reset();
+  run_time_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(now_ns() - start, 0)));
+  completed_.add();
+}
+
+void OmegaNode::worker_loop(unsigned index) {
+  Item item;
+  unsigned spins = 0;
+  for (;;) {
+    if (index >= active_.load(std::memory_order_acquire)) {
+      // Inactive: wait to be activated (or for shutdown, which activates everyone).
+      const std::uint32_t epoch = activation_epoch_.load(std::memory_order_acquire);
+      if (index >= active_.load(std::memory_order_acquire)) (void)park_wait(activation_epoch_, epoch);
+      continue;
+    }
+    if (queue_.try_pop(item)) {
+      run(item);
+      spins = 0;
+      continue;
+    }
+    if (stopping_.load(std::memory_order_acquire) && in_flight_submits_.load(std::memory_order_acquire) == 0 &&
+        queue_.empty()) {
+      return;
+    }
+    if (++spins < config_.spin_iterations) {
+      cpu_relax();
+      continue;
+    }
+    spins = 0;
+    const std::uint32_t epoch = work_epoch_.load(std::memory_order_acquire);
+    sleepers_.fetch_add(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!queue_.empty() || stopping_.load(std::memory_order_acquire)) {
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      continue;
+    }
+    // Only the highest active thread above the minimum waits with a timeout: if no work comes
+    // within scale_down_after it deactivates itself, then lets the next one re-evaluate.
+    const bool may_retire = index >= config_.min_threads && index + 1 == active_.load(std::memory_order_acquire);
+    const ParkResult r = park_wait(work_epoch_, epoch, may_retire ? config_.scale_down_after : Nanos::max());
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    if (r == ParkResult::TimedOut && may_retire && queue_.empty() && !stopping_.load(std::memory_order_acquire)) {
+      unsigned expected = index + 1;
+      if (active_.compare_exchange_strong(expected, index, std::memory_order_acq_rel)) {
+        scale_downs_.add();
+        work_epoch_.fetch_add(1, std::memory_order_release);
+        park_wake_all(work_epoch_);
+      }
+    }
+  }
+}
+
+std::size_t OmegaNode::run_pending(std::size_t max_tasks) {
+  Item item;
+  std::size_t ran = 0;
+  while (ran < max_tasks && queue_.try_pop(item)) {
+    run(item);
+    ++ran;
+  }
+  return ran;
+}
+
+void OmegaNode::shutdown() {
+  std::lock_guard lock(shutdown_mutex_);
+  stopping_.store(true, std::memory_order_seq_cst);
+  while (in_flight_submits_.load(std::memory_order_acquire) != 0) cpu_relax();
+  if (!threads_.empty()) {
+    active_.store(config_.max_threads, std::memory_order_release);
+    activation_epoch_.fetch_add(1, std::memory_order_release);
+    park_wake_all(activation_epoch_);
+    work_epoch_.fetch_add(1, std::memory_order_release);
+    park_wake_all(work_epoch_);
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+  run_pending();  // without threads, the accepted work runs here
+}
+
+NodeStats OmegaNode::stats() const noexcept {
+  return NodeStats{submitted_.value(), completed_.value(), rejected_.value(),
+                   panicked_.value(),  scale_ups_.value(), scale_downs_.value()};
+}
+
+}  // namespace omega
