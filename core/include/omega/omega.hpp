@@ -11,6 +11,9 @@
 #include <omega/base/result.hpp>
 #include <omega/base/rng.hpp>
 #include <omega/base/spin.hpp>
+#include <omega/exec/handle.hpp>
 #include <omega/exec/node.hpp>
 #include <omega/exec/queue.hpp>
+#include <omega/exec/router.hpp>
+#include <omega/exec/system.hpp>
 #include <omega/exec/task.hpp>

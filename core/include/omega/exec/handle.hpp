@@ -1,0 +1,195 @@
+#pragma once
+// TaskHandle<T>: the submitter's side of one task's result (seed 000's recv_result).
+//
+// The shared state is pooled: released states go to a per-thread free list and are reused
+// by the next submission on that thread, so steady-state submit-with-handle allocates
+// nothing. A state is shared by the handle and the queued task (two references); whichever
+// lets go last recycles it.
+//
+// Waiting: recv_result() spins briefly, then parks on the state's word; the worker wakes it
+// only if someone is parked (no syscall otherwise). Where a thread may not block (browser
+// main thread, single-threaded build) it runs the system's queued work instead: the system
+// installs a `drive` hook for that.
+#include <atomic>
+#include <cstdint>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <omega/base/assert.hpp>
+#include <omega/base/clock.hpp>
+#include <omega/base/error.hpp>
+#include <omega/base/park.hpp>
+#include <omega/base/result.hpp>
+#include <omega/base/spin.hpp>
+
+namespace omega {
+
+namespace detail {
+
+// What a work function's result becomes: F returning T or Result<T, TaskError> yields T.
+template <class R>
+struct TaskValue {
+  using type = R;
+};
+template <class T>
+struct TaskValue<Result<T, TaskError>> {
+  using type = T;
+};
+
+// Runs the system's queued work once on the calling thread; true if anything ran.
+using DriveFn = bool (*)(void* ctx) noexcept;
+
+template <class T>
+class TaskState {
+ public:
+  static TaskState* acquire(DriveFn drive, void* ctx) {
+    auto& pool = free_list();
+    TaskState* s;
+    if (!pool.items.empty()) {
+      s = pool.items.back();
+      pool.items.pop_back();
+    } else {
+      s = new TaskState();
+    }
+    s->word_.store(kPending, std::memory_order_relaxed);
+    s->refs_.store(2, std::memory_order_relaxed);  // the handle and the task
+    s->drive_ = drive;
+    s->ctx_ = ctx;
+    s->node_ = ~std::size_t{0};
+    return s;
+  }
+
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    result_.reset();
+    auto& pool = free_list();
+    if (pool.items.size() < kPoolLimit) {
+      pool.items.push_back(this);  // capacity reserved up front: no allocation here
+    } else {
+      delete this;
+    }
+  }
+
+  void set(Result<T, TaskError>&& r) noexcept {
+    result_.emplace(std::move(r));
+    if (word_.exchange(kReady, std::memory_order_acq_rel) == kWaiting) park_wake_all(word_);
+  }
+
+  [[nodiscard]] bool ready() const noexcept { return word_.load(std::memory_order_acquire) == kReady; }
+
+  // Waits until ready or `deadline`; true if ready.
+  bool wait_until(std::int64_t deadline_ns) noexcept {
+    for (int spin = 0; spin < 256; ++spin) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+    while (!ready()) {
+      const std::int64_t now = now_ns();
+      if (now >= deadline_ns) return false;
+      if (!can_park()) {
+        // Not allowed to block: make progress on the system's queued work instead.
+        if (!(drive_ && drive_(ctx_))) cpu_relax();
+        continue;
+      }
+      std::uint32_t expected = kPending;
+      if (word_.compare_exchange_strong(expected, kWaiting, std::memory_order_acq_rel) || expected == kWaiting) {
+        const auto left = deadline_ns == INT64_MAX ? Nanos::max() : Nanos(deadline_ns - now);
+        (void)park_wait(word_, kWaiting, left);
+      }
+    }
+    return true;
+  }
+
+  Result<T, TaskError> take() noexcept {
+    OMEGA_DASSERT(ready() && result_.has_value(), "take() before the result is ready");
+    Result<T, TaskError> r = std::move(*result_);
+    result_.reset();
+    return r;
+  }
+  [[nodiscard]] bool has_result() const noexcept { return result_.has_value(); }
+  void set_node(std::size_t node) noexcept { node_ = node; }
+  [[nodiscard]] std::size_t node() const noexcept { return node_; }
+
+ private:
+  static constexpr std::uint32_t kPending = 0;
+  static constexpr std::uint32_t kWaiting = 1;
+  static constexpr std::uint32_t kReady = 2;
+  static constexpr std::size_t kPoolLimit = 4096;
+
+  struct FreeList {
+    std::vector<TaskState*> items;
+    FreeList() { items.reserve(kPoolLimit); }
+    ~FreeList() {
+      for (auto* s : items) delete s;
+    }
+  };
+  static FreeList& free_list() {
+    static thread_local FreeList list;
+    return list;
+  }
+
+  std::atomic<std::uint32_t> word_{kPending};
+  std::atomic<std::uint32_t> refs_{0};
+  DriveFn drive_ = nullptr;
+  void* ctx_ = nullptr;
+  std::size_t node_ = 0;
+  std::optional<Result<T, TaskError>> result_;
+};
+
+}  // namespace detail
+
+template <class T>
+class TaskHandle {
+ public:
+  TaskHandle() noexcept = default;
+  explicit TaskHandle(detail::TaskState<T>* state) noexcept : state_(state) {}
+  TaskHandle(TaskHandle&& o) noexcept : state_(std::exchange(o.state_, nullptr)) {}
+  TaskHandle& operator=(TaskHandle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      state_ = std::exchange(o.state_, nullptr);
+    }
+    return *this;
+  }
+  TaskHandle(const TaskHandle&) = delete;
+  TaskHandle& operator=(const TaskHandle&) = delete;
+  ~TaskHandle() { reset(); }
+
+  [[nodiscard]] bool valid() const noexcept { return state_ != nullptr; }
+  // The node the task was queued on.
+  [[nodiscard]] std::size_t node() const noexcept { return state_ ? state_->node() : ~std::size_t{0}; }
+  [[nodiscard]] bool is_ready() const noexcept { return state_ && state_->ready(); }
+
+  // Blocks until the task finishes. The result can be taken once; later calls, and calls on
+  // an empty handle, yield ExecutionFailed.
+  Result<T, TaskError> recv_result() noexcept { return recv_until(INT64_MAX); }
+  // TimedOut if the task has not finished within `timeout` (the task still runs; its result
+  // is discarded when it does, unless a later recv takes it).
+  Result<T, TaskError> recv_result_for(Nanos timeout) noexcept {
+    const std::int64_t now = now_ns();
+    const std::int64_t deadline = timeout.count() > INT64_MAX - now ? INT64_MAX : now + timeout.count();
+    return recv_until(deadline);
+  }
+  // Never blocks: nullopt while the task is still pending.
+  std::optional<Result<T, TaskError>> try_result() noexcept {
+    if (!state_ || !state_->ready()) return std::nullopt;
+    return recv_until(0);
+  }
+
+ private:
+  Result<T, TaskError> recv_until(std::int64_t deadline_ns) noexcept {
+    if (!state_) return Err(TaskError::ExecutionFailed{"empty TaskHandle"});
+    if (!state_->wait_until(deadline_ns)) return Err(TaskError::TimedOut{});
+    if (!state_->has_result()) return Err(TaskError::ExecutionFailed{"result already taken"});
+    return state_->take();
+  }
+  void reset() noexcept {
+    if (state_) std::exchange(state_, nullptr)->release();
+  }
+  detail::TaskState<T>* state_ = nullptr;
+};
+
+}  // namespace omega

@@ -1,0 +1,218 @@
+#pragma once
+// UltraOmegaSystem: the CPU circulation (seed 000). A set of OmegaNodes (regular and super),
+// power-of-K routing with the caller's OmegaRng, task handles, graceful shutdown.
+//
+//   auto system = omega::UltraOmegaSystem::builder().with_nodes(64).with_super_nodes(32).build();
+//   omega::OmegaRng rng = omega::OmegaRng::new_with_seed(12345);
+//   auto handle = system.submit_cpu_task(omega::Priority::High, 10, [] { return 42; }, rng);
+//   if (handle) { omega::Result<int, omega::TaskError> r = handle->recv_result(); }
+//   system.shutdown_all();
+//
+// Contracts: a submission is either accepted (the task runs exactly once, shutdown included)
+// or refused with a NodeError and nothing runs: SystemMaxedOut when every node tried was
+// full, NodeShuttingDown after shutdown began, NoNodesAvailable for a system without nodes.
+// A work function returns T or Result<T, TaskError>; one that throws yields
+// TaskError::Panicked with the exception's message.
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <omega/base/error.hpp>
+#include <omega/base/metrics.hpp>
+#include <omega/base/result.hpp>
+#include <omega/base/rng.hpp>
+#include <omega/exec/handle.hpp>
+#include <omega/exec/node.hpp>
+#include <omega/exec/task.hpp>
+
+namespace omega {
+
+struct SystemConfig {
+  std::size_t nodes = 16;       // total, super nodes included
+  std::size_t super_nodes = 8;  // of which high-capacity
+  NodeConfig regular = NodeConfig::regular();
+  NodeConfig super = NodeConfig::super_node();
+  // A clear reason when the configuration cannot work, empty when it can.
+  [[nodiscard]] std::string validate() const;
+};
+
+struct MemoryStats {
+  std::size_t nodes = 0;
+  std::size_t threads = 0;         // created up front, active or parked
+  std::size_t queue_capacity = 0;  // tasks, all nodes
+  std::size_t queue_bytes = 0;     // ring slots, all lanes
+  std::size_t metrics_bytes = 0;   // histograms
+  std::size_t total_bytes = 0;     // the above plus node bookkeeping (thread stacks excluded)
+};
+
+class NodesView {
+ public:
+  class iterator {
+   public:
+    using value_type = OmegaNode;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(const std::unique_ptr<OmegaNode>* p) : p_(p) {}
+    OmegaNode& operator*() const { return **p_; }
+    OmegaNode* operator->() const { return p_->get(); }
+    iterator& operator++() {
+      ++p_;
+      return *this;
+    }
+    iterator operator++(int) { return iterator(p_++); }
+    bool operator==(const iterator&) const = default;
+
+   private:
+    const std::unique_ptr<OmegaNode>* p_ = nullptr;
+  };
+  explicit NodesView(const std::vector<std::unique_ptr<OmegaNode>>& nodes) : nodes_(&nodes) {}
+  [[nodiscard]] iterator begin() const { return iterator(nodes_->data()); }
+  [[nodiscard]] iterator end() const { return iterator(nodes_->data() + nodes_->size()); }
+  [[nodiscard]] std::size_t size() const { return nodes_->size(); }
+  OmegaNode& operator[](std::size_t i) const { return *(*nodes_)[i]; }
+
+ private:
+  const std::vector<std::unique_ptr<OmegaNode>>* nodes_;
+};
+
+class UltraOmegaSystem {
+ public:
+  class Builder {
+   public:
+    Builder& with_nodes(std::size_t total) { config_.nodes = total; return *this; }
+    Builder& with_super_nodes(std::size_t count) { config_.super_nodes = count; return *this; }
+    Builder& with_regular_node(NodeConfig c) { config_.regular = std::move(c); return *this; }
+    Builder& with_super_node(NodeConfig c) { config_.super = std::move(c); return *this; }
+    Builder& with_queue_capacity(std::size_t regular, std::size_t super) {
+      config_.regular.queue_capacity = regular;
+      config_.super.queue_capacity = super;
+      return *this;
+    }
+    Builder& with_threads(unsigned regular_min, unsigned regular_max, unsigned super_min, unsigned super_max) {
+      config_.regular.min_threads = regular_min;
+      config_.regular.max_threads = regular_max;
+      config_.super.min_threads = super_min;
+      config_.super.max_threads = super_max;
+      return *this;
+    }
+    Builder& with_spin(unsigned iterations) {
+      config_.regular.spin_iterations = iterations;
+      config_.super.spin_iterations = iterations;
+      return *this;
+    }
+    [[nodiscard]] const SystemConfig& config() const { return config_; }
+    // The system, or why the configuration cannot work.
+    [[nodiscard]] Result<UltraOmegaSystem, std::string> try_build() const;
+    // The system; an invalid configuration aborts with the reason (use try_build for input
+    // that comes from outside the program).
+    [[nodiscard]] UltraOmegaSystem build() const;
+
+   private:
+    SystemConfig config_;
+  };
+
+  [[nodiscard]] static Builder builder() { return Builder{}; }
+
+  UltraOmegaSystem(UltraOmegaSystem&&) noexcept;
+  UltraOmegaSystem& operator=(UltraOmegaSystem&&) noexcept;
+  ~UltraOmegaSystem();  // shutdown_all()
+
+  // Routes and queues `work`; the handle yields its result.
+  template <class F, class R = std::invoke_result_t<F&>, class T = typename detail::TaskValue<R>::type>
+  [[nodiscard]] Result<TaskHandle<T>, NodeError> submit_cpu_task(Priority priority, std::uint32_t cost, F&& work,
+                                                                 OmegaRng& rng);
+  // Fire-and-forget: no handle, no shared state. A throw is counted as panicked.
+  template <class F>
+  Result<void, NodeError> submit_detached(Priority priority, std::uint32_t cost, F&& work, OmegaRng& rng) {
+    Task task(std::forward<F>(work));
+    auto node = route(task, priority, cost, rng);
+    if (!node) return Err(node.error());
+    return {};
+  }
+
+  // Stops accepting (NodeShuttingDown), runs everything accepted, joins all workers.
+  void shutdown_all();
+  // Runs up to max_tasks queued tasks on the calling thread (how a single-threaded build
+  // makes progress from the event loop); returns how many ran.
+  std::size_t run_pending(std::size_t max_tasks = ~std::size_t{0});
+
+  [[nodiscard]] NodesView nodes() const;
+  [[nodiscard]] const SystemConfig& config() const;
+  [[nodiscard]] MemoryStats memory_stats() const;
+  // Per-node and system metrics: submitted, completed, rejected, panicked, pressure, threads,
+  // queue-wait and run-time histograms (labels node, kind).
+  [[nodiscard]] MetricsSnapshot metrics() const;
+  [[nodiscard]] std::uint64_t maxed_out() const noexcept;  // SystemMaxedOut refusals
+
+ private:
+  struct Impl;
+  explicit UltraOmegaSystem(std::unique_ptr<Impl> impl);
+  // Queues `task` on a node chosen by power-of-K; returns the node index.
+  Result<std::size_t, NodeError> route(Task& task, Priority priority, std::uint32_t cost, OmegaRng& rng);
+  static bool drive(void* impl) noexcept;
+  std::unique_ptr<Impl> impl_;
+
+  template <class T, class Fn>
+  struct Job;
+};
+
+// The queued form of a submit_cpu_task call: runs the work function, turns its outcome into
+// the handle's Result, and gives up its reference to the shared state.
+template <class T, class Fn>
+struct UltraOmegaSystem::Job {
+  detail::TaskState<T>* state;
+  Fn fn;
+
+  Job(detail::TaskState<T>* s, Fn&& f) noexcept(std::is_nothrow_move_constructible_v<Fn>)
+      : state(s), fn(std::move(f)) {}
+  Job(Job&& o) noexcept(std::is_nothrow_move_constructible_v<Fn>)
+      : state(std::exchange(o.state, nullptr)), fn(std::move(o.fn)) {}
+  Job(const Job&) = delete;
+  ~Job() {
+    if (state) state->release();  // destroyed without running (refused): drop our reference
+  }
+
+  void operator()() {
+    detail::TaskState<T>* s = std::exchange(state, nullptr);
+    using R = std::invoke_result_t<Fn&>;
+    std::exception_ptr panic;
+    try {
+      if constexpr (std::is_same_v<R, Result<T, TaskError>>) {
+        s->set(fn());
+      } else if constexpr (std::is_void_v<R>) {
+        fn();
+        s->set(Result<void, TaskError>{});
+      } else {
+        s->set(Result<T, TaskError>(fn()));
+      }
+    } catch (const std::exception& e) {
+      s->set(Err(TaskError::Panicked{e.what()}));
+      panic = std::current_exception();
+    } catch (...) {
+      s->set(Err(TaskError::Panicked{"non-standard exception"}));
+      panic = std::current_exception();
+    }
+    s->release();
+    if (panic) std::rethrow_exception(panic);  // so the node counts it as panicked
+  }
+};
+
+template <class F, class R, class T>
+Result<TaskHandle<T>, NodeError> UltraOmegaSystem::submit_cpu_task(Priority priority, std::uint32_t cost, F&& work,
+                                                                    OmegaRng& rng) {
+  static_assert(std::is_void_v<T> || std::is_move_constructible_v<T>, "task results are moved to the handle");
+  auto* state = detail::TaskState<T>::acquire(&UltraOmegaSystem::drive, impl_.get());
+  TaskHandle<T> handle(state);
+  Task task(Job<T, std::decay_t<F>>(state, std::decay_t<F>(std::forward<F>(work))));
+  auto node = route(task, priority, cost, rng);
+  if (!node) return Err(node.error());  // task and handle drop their references
+  state->set_node(*node);
+  return handle;
+}
+
+}  // namespace omega

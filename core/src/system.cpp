@@ -1,0 +1,165 @@
+#include <omega/base/assert.hpp>
+#include <omega/base/config.hpp>
+#include <omega/exec/router.hpp>
+#include <omega/exec/system.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace omega {
+
+namespace {
+constexpr unsigned kRouteAttempts = 4;  // Power(pi), Stepped, Weighted, Exponential
+}
+
+std::string SystemConfig::validate() const {
+  if (super_nodes > nodes) return "super_nodes must not exceed nodes (the total)";
+  if (nodes > 4096) return "nodes must be at most 4096";
+  if (nodes > super_nodes) {
+    if (auto why = regular.validate(); !why.empty()) return "regular node: " + why;
+  }
+  if (super_nodes > 0) {
+    if (auto why = super.validate(); !why.empty()) return "super node: " + why;
+  }
+  return {};
+}
+
+struct UltraOmegaSystem::Impl {
+  SystemConfig config;
+  std::vector<std::unique_ptr<OmegaNode>> nodes;
+  std::vector<char> is_super;
+  std::atomic<bool> stopping{false};
+  Counter maxed_out;
+};
+
+UltraOmegaSystem::UltraOmegaSystem(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+UltraOmegaSystem::UltraOmegaSystem(UltraOmegaSystem&&) noexcept = default;
+UltraOmegaSystem& UltraOmegaSystem::operator=(UltraOmegaSystem&& other) noexcept {
+  if (this != &other) {
+    if (impl_) shutdown_all();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+UltraOmegaSystem::~UltraOmegaSystem() {
+  if (impl_) shutdown_all();
+}
+
+Result<UltraOmegaSystem, std::string> UltraOmegaSystem::Builder::try_build() const {
+  if (auto why = config_.validate(); !why.empty()) return Err(std::move(why));
+  auto impl = std::make_unique<Impl>();
+  impl->config = config_;
+  impl->nodes.reserve(config_.nodes);
+  // Super nodes first, then regular ones: indices are stable and documented by metrics.
+  for (std::size_t i = 0; i < config_.nodes; ++i) {
+    const bool super = i < config_.super_nodes;
+    impl->nodes.push_back(std::make_unique<OmegaNode>(i, super ? config_.super : config_.regular));
+    impl->is_super.push_back(super ? 1 : 0);
+  }
+  return UltraOmegaSystem(std::move(impl));
+}
+
+UltraOmegaSystem UltraOmegaSystem::Builder::build() const {
+  auto built = try_build();
+  if (!built) {
+    std::fprintf(stderr, "UltraOmegaSystem::build: invalid configuration: %s\n", built.error().c_str());
+    OMEGA_ASSERT(false, "invalid UltraOmegaSystem configuration (see the message above)");
+  }
+  return std::move(*built);
+}
+
+Result<std::size_t, NodeError> UltraOmegaSystem::route(Task& task, Priority priority, std::uint32_t cost,
+                                                      OmegaRng& rng) {
+  Impl& s = *impl_;
+  if (s.nodes.empty()) return Err(NodeError::NoNodesAvailable);
+  if (s.stopping.load(std::memory_order_acquire)) return Err(NodeError::NodeShuttingDown);
+  const std::size_t n = s.nodes.size();
+  // Loads are read once per attempt; nodes keep changing underneath, which is why a refused
+  // try leads to a fresh sample rather than a retry of the same node.
+  constexpr std::size_t kStackNodes = 256;
+  std::array<NodeLoad, kStackNodes> stack_loads;
+  std::vector<NodeLoad> heap_loads;
+  NodeLoad* loads = stack_loads.data();
+  if (n > kStackNodes) {
+    heap_loads.resize(n);
+    loads = heap_loads.data();
+  }
+  for (unsigned attempt = 0; attempt < kRouteAttempts; ++attempt) {
+    for (std::size_t i = 0; i < n; ++i) loads[i] = NodeLoad{s.nodes[i]->get_pressure(), s.is_super[i] != 0};
+    const std::size_t chosen = Router::select(std::span(loads, n), cost, attempt, rng);
+    auto r = s.nodes[chosen]->try_submit(task, priority);
+    if (r) return chosen;
+    if (r.error() == NodeError::NodeShuttingDown) return Err(NodeError::NodeShuttingDown);
+  }
+  s.maxed_out.add();
+  return Err(NodeError::SystemMaxedOut);
+}
+
+bool UltraOmegaSystem::drive(void* impl) noexcept {
+  auto* s = static_cast<Impl*>(impl);
+  std::size_t ran = 0;
+  for (auto& node : s->nodes) ran += node->run_pending(16);
+  return ran != 0;
+}
+
+std::size_t UltraOmegaSystem::run_pending(std::size_t max_tasks) {
+  std::size_t ran = 0;
+  for (auto& node : impl_->nodes) {
+    if (ran >= max_tasks) break;
+    ran += node->run_pending(max_tasks - ran);
+  }
+  return ran;
+}
+
+void UltraOmegaSystem::shutdown_all() {
+  impl_->stopping.store(true, std::memory_order_release);
+  for (auto& node : impl_->nodes) node->shutdown();
+}
+
+NodesView UltraOmegaSystem::nodes() const { return NodesView(impl_->nodes); }
+const SystemConfig& UltraOmegaSystem::config() const { return impl_->config; }
+std::uint64_t UltraOmegaSystem::maxed_out() const noexcept { return impl_->maxed_out.value(); }
+
+MemoryStats UltraOmegaSystem::memory_stats() const {
+  MemoryStats m;
+  m.nodes = impl_->nodes.size();
+  for (const auto& node : impl_->nodes) {
+    const NodeConfig& c = node->config();
+    m.threads += kHasThreads ? c.max_threads : 0;
+    m.queue_capacity += c.queue_capacity;
+    std::size_t slots = 1;
+    while (slots < c.queue_capacity) slots <<= 1;
+    m.queue_bytes += kPriorityCount * slots * (sizeof(Task) + sizeof(std::int64_t) + sizeof(std::size_t));
+    m.metrics_bytes += 2 * HistogramLayout::kBucketCount * sizeof(std::uint64_t);
+  }
+  m.total_bytes = m.queue_bytes + m.metrics_bytes + m.nodes * sizeof(OmegaNode);
+  return m;
+}
+
+MetricsSnapshot UltraOmegaSystem::metrics() const {
+  MetricsSnapshot snap;
+  for (std::size_t i = 0; i < impl_->nodes.size(); ++i) {
+    const OmegaNode& node = *impl_->nodes[i];
+    const MetricLabels labels{{"node", std::to_string(i)}, {"kind", impl_->is_super[i] ? "super" : "regular"}};
+    const NodeStats st = node.stats();
+    (void)snap.add_counter("omega_node_submitted_total", "Tasks accepted by the node", labels, st.submitted);
+    (void)snap.add_counter("omega_node_completed_total", "Tasks the node ran (panicked included)", labels,
+                           st.completed);
+    (void)snap.add_counter("omega_node_rejected_total", "Submissions the node refused", labels, st.rejected);
+    (void)snap.add_counter("omega_node_panicked_total", "Tasks that threw", labels, st.panicked);
+    (void)snap.add_gauge("omega_node_pressure_percent", "Queue fill, percent of capacity", labels,
+                         node.get_pressure());
+    (void)snap.add_gauge("omega_node_active_threads", "Worker threads currently active", labels,
+                         node.active_threads());
+    (void)snap.add_histogram("omega_node_queue_wait_ns", "Submit to start", labels, node.queue_wait());
+    (void)snap.add_histogram("omega_node_run_time_ns", "Start to end", labels, node.run_time());
+  }
+  (void)snap.add_counter("omega_system_maxed_out_total", "Submissions refused with SystemMaxedOut", {},
+                         impl_->maxed_out.value());
+  return snap;
+}
+
+}  // namespace omega

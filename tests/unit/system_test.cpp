@@ -1,0 +1,314 @@
+#include <omega/base/config.hpp>
+#include <omega/exec/router.hpp>
+#include <omega/exec/system.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../support/threads.hpp"
+
+using omega::NodeError;
+using omega::OmegaRng;
+using omega::Priority;
+using omega::TaskError;
+using omega::UltraOmegaSystem;
+using namespace std::chrono_literals;
+
+namespace {
+struct Gate {
+  std::atomic<bool> open{false};
+  void wait() const {
+    while (!open.load(std::memory_order_acquire)) std::this_thread::yield();
+  }
+};
+
+UltraOmegaSystem small_system(std::size_t nodes = 4, std::size_t supers = 2) {
+  return UltraOmegaSystem::builder().with_nodes(nodes).with_super_nodes(supers).build();
+}
+}  // namespace
+
+TEST_CASE("the seed's API: build, submit, receive, inspect, shut down", "[system]") {
+  auto system = UltraOmegaSystem::builder().with_nodes(8).with_super_nodes(4).build();
+  OmegaRng rng = OmegaRng::new_with_seed(12345);
+  auto handle = system.submit_cpu_task(Priority::High, 10, []() -> omega::Result<int, TaskError> { return 42; }, rng);
+  REQUIRE(handle);
+  CHECK(handle->node() < 8);
+  omega::Result<int, TaskError> r = handle->recv_result();
+  REQUIRE(r);
+  CHECK(*r == 42);
+  CHECK(handle->recv_result().error().execution_failed());  // taken once
+
+  auto plain = system.submit_cpu_task(Priority::Normal, 1, [] { return std::string("plain T"); }, rng);
+  REQUIRE(plain);
+  CHECK(plain->recv_result().value() == "plain T");
+
+  std::size_t count = 0;
+  for (auto& node : system.nodes()) {
+    CHECK(node.get_pressure() <= 100);
+    (void)node.get_pressure_level();
+    CHECK(node.active_threads() <= node.config().max_threads);
+    CHECK(node.desired_threads() <= node.config().max_threads);
+    ++count;
+  }
+  CHECK(count == 8);
+  CHECK(system.nodes()[0].config().queue_capacity == 20);  // super nodes come first
+  CHECK(system.nodes()[7].config().queue_capacity == 10);
+  system.shutdown_all();
+}
+
+TEST_CASE("every TaskError kind reaches the handle", "[system]") {
+  auto system = small_system();
+  OmegaRng rng(1);
+  auto failed = system.submit_cpu_task(
+      Priority::Normal, 5, []() -> omega::Result<int, TaskError> { return omega::Err(TaskError::ExecutionFailed{"validation failed"}); },
+      rng);
+  auto panicked = system.submit_cpu_task(Priority::Normal, 5, []() -> int { throw std::runtime_error("boom"); }, rng);
+  auto weird = system.submit_cpu_task(Priority::Normal, 5, []() -> int { throw 7; }, rng);
+  auto nothing = system.submit_cpu_task(Priority::Low, 5, [] {}, rng);
+  REQUIRE(failed);
+  REQUIRE(panicked);
+  REQUIRE(weird);
+  REQUIRE(nothing);
+  const auto f = failed->recv_result();
+  CHECK(f.error().execution_failed());
+  CHECK(f.error().message() == "validation failed");
+  const auto p = panicked->recv_result();
+  CHECK(p.error().panicked());
+  CHECK(p.error().message() == "boom");
+  CHECK(weird->recv_result().error().panicked());
+  CHECK(nothing->recv_result().has_value());
+  system.shutdown_all();
+  std::uint64_t panics = 0;
+  for (auto& node : system.nodes()) panics += node.stats().panicked;
+  CHECK(panics == 2);
+
+  omega::TaskHandle<int> empty;
+  CHECK(empty.recv_result().error().execution_failed());
+}
+
+TEST_CASE("timeouts and non-blocking polls", "[system]") {
+  auto system = small_system(2, 0);
+  OmegaRng rng(2);
+  Gate gate;
+  auto h = system.submit_cpu_task(
+      Priority::Normal, 1,
+      [&gate] {
+        if constexpr (omega::kHasThreads) {
+          gate.wait();
+        } else {
+          (void)gate;  // nothing to wait for: the caller runs this task itself
+        }
+        return 5;
+      },
+      rng);
+  REQUIRE(h);
+  if constexpr (omega::kHasThreads) {
+    CHECK(h->recv_result_for(0ns).error().timed_out());
+    CHECK(h->recv_result_for(2ms).error().timed_out());
+    CHECK_FALSE(h->try_result().has_value());
+    gate.open.store(true);
+    CHECK(h->recv_result().value() == 5);
+  } else {
+    CHECK(h->recv_result_for(0ns).error().timed_out());
+    CHECK_FALSE(h->try_result().has_value());
+    system.run_pending();  // the event loop's turn
+    auto r = h->try_result();
+    REQUIRE(r.has_value());
+    CHECK(r->value() == 5);
+  }
+}
+
+TEST_CASE("shutdown drains what was accepted, then refuses", "[system]") {
+  auto system = small_system();
+  OmegaRng rng(3);
+  std::atomic<int> ran{0};
+  int accepted = 0;
+  for (int i = 0; i < 200; ++i) {
+    if (system.submit_detached(Priority::Normal, 10, [&ran] { ran.fetch_add(1); }, rng)) {
+      ++accepted;
+    } else {
+      system.run_pending(8);
+    }
+  }
+  system.shutdown_all();
+  CHECK(ran.load() == accepted);
+  CHECK(system.submit_detached(Priority::High, 1, [] {}, rng).error() == NodeError::NodeShuttingDown);
+  CHECK(system.submit_cpu_task(Priority::High, 1, [] { return 1; }, rng).error() == NodeError::NodeShuttingDown);
+}
+
+TEST_CASE("NoNodesAvailable and SystemMaxedOut", "[system]") {
+  OmegaRng rng(4);
+  auto empty = UltraOmegaSystem::builder().with_nodes(0).with_super_nodes(0).build();
+  CHECK(empty.submit_detached(Priority::Normal, 1, [] {}, rng).error() == NodeError::NoNodesAvailable);
+
+  auto tiny = UltraOmegaSystem::builder().with_nodes(1).with_super_nodes(0).with_queue_capacity(1, 1)
+                  .with_threads(1, 1, 1, 1).build();
+  Gate gate;
+  std::atomic<int> ran{0};
+  if constexpr (omega::kHasThreads) {
+    REQUIRE(tiny.submit_detached(Priority::Normal, 1, [&] { gate.wait(); }, rng));
+    while (tiny.nodes()[0].queued() != 0) std::this_thread::yield();  // the worker holds it
+  }
+  REQUIRE(tiny.submit_detached(Priority::Normal, 1, [&] { ran.fetch_add(1); }, rng));
+  auto refused = tiny.submit_cpu_task(Priority::High, 1, [&] { ran.fetch_add(100); return 0; }, rng);
+  CHECK(refused.error() == NodeError::SystemMaxedOut);
+  CHECK(tiny.maxed_out() == 1);
+  gate.open.store(true);
+  tiny.shutdown_all();
+  CHECK(ran.load() == 1);  // the refused task never ran
+}
+
+TEST_CASE("configuration is validated with a reason", "[system]") {
+  auto too_many_supers = UltraOmegaSystem::builder().with_nodes(2).with_super_nodes(3).try_build();
+  REQUIRE_FALSE(too_many_supers);
+  CHECK(too_many_supers.error() == "super_nodes must not exceed nodes (the total)");
+  auto bad_queue = UltraOmegaSystem::builder().with_nodes(2).with_super_nodes(0).with_queue_capacity(0, 5).try_build();
+  REQUIRE_FALSE(bad_queue);
+  CHECK(bad_queue.error() == "regular node: queue_capacity must be at least 1");
+  auto bad_threads = UltraOmegaSystem::builder().with_nodes(2).with_super_nodes(2).with_threads(1, 1, 3, 2).try_build();
+  REQUIRE_FALSE(bad_threads);
+  CHECK(bad_threads.error() == "super node: max_threads must be at least min_threads");
+  const auto defaults = UltraOmegaSystem::builder().config();
+  CHECK(defaults.regular.queue_capacity == 10);
+  CHECK(defaults.regular.min_threads == 1);
+  CHECK(defaults.regular.max_threads == 4);
+  CHECK(defaults.super.queue_capacity == 20);
+  CHECK(defaults.super.min_threads == 2);
+  CHECK(defaults.super.max_threads == 8);
+}
+
+TEST_CASE("routing is power-of-K and reproducible under a fixed seed", "[system][router]") {
+  using omega::NodeLoad;
+  using omega::Router;
+  CHECK(Router::candidates_for(1) == 1);
+  CHECK(Router::candidates_for(2) == 2);
+  CHECK(Router::candidates_for(3) == 2);
+  CHECK(Router::candidates_for(16) == 4);
+  CHECK(Router::candidates_for(96) == 6);
+
+  // A simulated system: each routed task adds pressure to its node, so later choices depend
+  // on earlier ones; the whole sequence must replay from the seed.
+  auto simulate = [](std::uint64_t seed) {
+    std::vector<NodeLoad> loads(96);
+    for (std::size_t i = 0; i < 32; ++i) loads[i].super = true;
+    OmegaRng rng(seed);
+    std::vector<std::size_t> chosen;
+    for (int t = 0; t < 2000; ++t) {
+      const auto i = Router::select(loads, static_cast<std::uint32_t>(1 + t % 100), static_cast<unsigned>(t % 4), rng);
+      chosen.push_back(i);
+      loads[i].pressure = std::min<std::uint32_t>(loads[i].pressure + 7, 100);
+      if (t % 3 == 0) loads[static_cast<std::size_t>(t) % 96].pressure /= 2;  // nodes drain
+    }
+    return chosen;
+  };
+  CHECK(simulate(42) == simulate(42));
+  CHECK(simulate(42) != simulate(43));
+
+  // Power(pi) over k candidates sends most work to the least loaded of them.
+  std::vector<NodeLoad> loads{{90, false}, {10, false}, {50, false}, {70, false}};
+  OmegaRng rng(5);
+  std::vector<int> hits(4);
+  for (int i = 0; i < 10'000; ++i) ++hits[Router::select(loads, 10, 0, rng)];
+  CHECK(hits[1] > hits[2]);
+  CHECK(hits[2] > hits[3]);
+  CHECK(hits[3] > hits[0]);
+  // The cost hint: heavy tasks lean to super nodes at equal pressure.
+  std::vector<NodeLoad> mixed{{20, false}, {20, true}};
+  int super_hits = 0;
+  for (int i = 0; i < 10'000; ++i) super_hits += Router::select(mixed, 100, 0, rng) == 1;
+  CHECK(super_hits > 8'500);  // Power(pi) over two: 1 / (1 + 2^-pi) = 0.90
+  int light_super_hits = 0;
+  for (int i = 0; i < 10'000; ++i) light_super_hits += Router::select(mixed, 1, 0, rng) == 1;
+  CHECK(light_super_hits > 4'000);
+  CHECK(light_super_hits < 6'000);
+}
+
+TEST_CASE("concurrent submitters with handles: each task once, each result to its handle", "[system][concurrency]") {
+  if constexpr (!omega::kHasThreads) {
+    SUCCEED("single-threaded build");
+  } else {
+    auto system = UltraOmegaSystem::builder().with_nodes(4).with_super_nodes(2).build();
+    constexpr int kSubmitters = 2;  // fewer submitters than workers, as the seed advises
+    constexpr int kPerSubmitter = 20'000;
+    std::vector<std::atomic<std::uint8_t>> runs(kSubmitters * kPerSubmitter);
+    std::atomic<int> wrong_results{0};
+    std::atomic<int> maxed{0};
+    std::atomic<int> unexpected_errors{0};
+    omega::test::run_threads(kSubmitters, [&](int id) {
+      OmegaRng rng(static_cast<std::uint64_t>(id) + 100);
+      std::vector<omega::TaskHandle<int>> pending;
+      std::vector<int> expected;
+      for (int i = 0; i < kPerSubmitter; ++i) {
+        const int slot = id * kPerSubmitter + i;
+        for (;;) {
+          auto h = system.submit_cpu_task(static_cast<Priority>(i % 3), static_cast<std::uint32_t>(1 + i % 100),
+                                          [&runs, slot] {
+                                            runs[static_cast<std::size_t>(slot)].fetch_add(1);
+                                            return slot * 3;
+                                          },
+                                          rng);
+          if (h) {
+            pending.push_back(std::move(*h));
+            expected.push_back(slot * 3);
+            break;
+          }
+          // Catch2 assertions are not thread-safe: count here, check after the join.
+          if (h.error() != NodeError::SystemMaxedOut) unexpected_errors.fetch_add(1);
+          maxed.fetch_add(1, std::memory_order_relaxed);
+          // Backpressure: collect some results, then retry.
+          for (std::size_t k = 0; k < pending.size(); ++k) {
+            if (pending[k].recv_result().value_or(-1) != expected[k]) wrong_results.fetch_add(1);
+          }
+          pending.clear();
+          expected.clear();
+        }
+        if (pending.size() >= 64) {
+          for (std::size_t k = 0; k < pending.size(); ++k) {
+            if (pending[k].recv_result().value_or(-1) != expected[k]) wrong_results.fetch_add(1);
+          }
+          pending.clear();
+          expected.clear();
+        }
+      }
+      for (std::size_t k = 0; k < pending.size(); ++k) {
+        if (pending[k].recv_result().value_or(-1) != expected[k]) wrong_results.fetch_add(1);
+      }
+    });
+    system.shutdown_all();
+    int wrong_runs = 0;
+    for (auto& r : runs) wrong_runs += r.load() != 1;
+    CHECK(wrong_runs == 0);
+    CHECK(wrong_results.load() == 0);
+    CHECK(unexpected_errors.load() == 0);
+    INFO("SystemMaxedOut refusals (backpressure): " << maxed.load());
+  }
+}
+
+TEST_CASE("metrics and memory stats describe the system", "[system]") {
+  auto system = small_system(3, 1);
+  OmegaRng rng(9);
+  for (int i = 0; i < 20; ++i) {
+    if (!system.submit_detached(Priority::Normal, 1, [] {}, rng)) system.run_pending();
+  }
+  system.shutdown_all();
+  const auto snap = system.metrics();
+  const auto* completed = snap.find("omega_node_completed_total");
+  REQUIRE(completed);
+  CHECK(completed->series.size() == 3);
+  std::uint64_t total = 0;
+  for (const auto& s : completed->series) total += std::get<std::uint64_t>(s.value);
+  CHECK(total == 20);
+  CHECK(snap.find("omega_node_queue_wait_ns") != nullptr);
+  CHECK(snap.to_prometheus().find("omega_node_run_time_ns_count{kind=\"super\",node=\"0\"}") != std::string::npos);
+  const auto mem = system.memory_stats();
+  CHECK(mem.nodes == 3);
+  CHECK(mem.queue_capacity == 20 + 10 + 10);
+  CHECK(mem.threads == (omega::kHasThreads ? 8u + 4 + 4 : 0u));
+  CHECK(mem.total_bytes >= mem.queue_bytes + mem.metrics_bytes);
+}
