@@ -11,6 +11,8 @@ apt_packages=(
   libexpected-dev                    # tl::expected: base of omega::Result
   nlohmann-json3-dev                 # JSON rendering of metrics snapshots
   catch2                             # Catch2 v2 tests
+  libtbb-dev libboost-dev            # benchmark peers: oneTBB task_group, Boost.Asio thread_pool
+  libconcurrentqueue-dev             # benchmark peer: moodycamel::BlockingConcurrentQueue
   chromium                           # headless browser tests (driven by playwright-core)
 )
 

@@ -8,6 +8,29 @@
 
 namespace omega {
 
+namespace {
+// Process-wide spin budget. A worker that finds its queue empty spins only while it holds a
+// token; at most half the hardware threads spin at once (Go's scheduler uses the same rule).
+// Without it, a system of many nodes on a small machine spends its cores on spinning
+// workers instead of on the submitters and the workers that have work.
+class SpinBudget {
+ public:
+  bool try_acquire() noexcept {
+    int n = spinners_.load(std::memory_order_relaxed);
+    while (n < limit_) {
+      if (spinners_.compare_exchange_weak(n, n + 1, std::memory_order_acquire, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+  void release() noexcept { spinners_.fetch_sub(1, std::memory_order_release); }
+
+ private:
+  const int limit_ = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
+  std::atomic<int> spinners_{0};
+};
+SpinBudget g_spin_budget;
+}  // namespace
+
 std::string NodeConfig::validate() const {
   if (queue_capacity == 0) return "queue_capacity must be at least 1";
   if (min_threads == 0) return "min_threads must be at least 1";
@@ -104,6 +127,12 @@ void OmegaNode::run(Item& item) {
 void OmegaNode::worker_loop(unsigned index) {
   Item item;
   unsigned spins = 0;
+  bool spinning = false;  // holds a token from g_spin_budget
+  auto stop_spinning = [&] {
+    if (spinning) g_spin_budget.release();
+    spinning = false;
+    spins = 0;
+  };
   for (;;) {
     if (index >= active_.load(std::memory_order_acquire)) {
       // Inactive: wait to be activated (or for shutdown, which activates everyone).
@@ -112,19 +141,21 @@ void OmegaNode::worker_loop(unsigned index) {
       continue;
     }
     if (queue_.try_pop(item)) {
+      stop_spinning();
       run(item);
-      spins = 0;
       continue;
     }
     if (stopping_.load(std::memory_order_acquire) && in_flight_submits_.load(std::memory_order_acquire) == 0 &&
         queue_.empty()) {
+      stop_spinning();
       return;
     }
-    if (++spins < config_.spin_iterations) {
+    if (spins == 0 && config_.spin_iterations > 0) spinning = g_spin_budget.try_acquire();
+    if (spinning && ++spins < config_.spin_iterations) {
       cpu_relax();
       continue;
     }
-    spins = 0;
+    stop_spinning();
     const std::uint32_t epoch = work_epoch_.load(std::memory_order_acquire);
     sleepers_.fetch_add(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);

@@ -77,16 +77,32 @@ std::size_t BiasStrategy::pick(std::span<const std::uint32_t> pressures, OmegaRn
   std::array<double, kMaxCandidates> w{};
   switch (kind_) {
     case Kind::Power:
-      for (std::size_t i = 0; i < n; ++i) w[i] = std::pow(static_cast<double>(i + 1), -exponent_);
+      if (exponent_ == std::numbers::pi) {
+        // The routing default: weights computed once, not two pow() calls per submission.
+        static const auto kPiWeights = [] {
+          std::array<double, kMaxCandidates> t{};
+          for (std::size_t i = 0; i < t.size(); ++i) t[i] = std::pow(static_cast<double>(i + 1), -std::numbers::pi);
+          return t;
+        }();
+        w = kPiWeights;
+      } else {
+        for (std::size_t i = 0; i < n; ++i) w[i] = std::pow(static_cast<double>(i + 1), -exponent_);
+      }
       break;
     case Kind::Stepped:
       return static_cast<std::size_t>(rng.gen_range((n + 1) / 2));
     case Kind::Weighted:
       for (std::size_t i = 0; i < n; ++i) w[i] = 101.0 - std::min<double>(pressures[i], 100);
       break;
-    case Kind::Exponential:
-      for (std::size_t i = 0; i < n; ++i) w[i] = std::exp(-std::min<double>(pressures[i], 100) / 10.0);
+    case Kind::Exponential: {
+      static const auto kExp = [] {
+        std::array<double, 101> t{};
+        for (std::size_t p = 0; p < t.size(); ++p) t[p] = std::exp(-static_cast<double>(p) / 10.0);
+        return t;
+      }();
+      for (std::size_t i = 0; i < n; ++i) w[i] = kExp[std::min<std::uint32_t>(pressures[i], 100)];
       break;
+    }
   }
   return pick_weighted(w.data(), n, rng);
 }

@@ -39,11 +39,19 @@ std::size_t Router::select(std::span<const NodeLoad> loads, std::uint32_t cost, 
     }
   }
   // Least loaded first; ties keep draw order so the result depends only on the rng stream.
-  std::stable_sort(picked.begin(), picked.begin() + count, [&](std::size_t a, std::size_t b) {
-    return score(loads[a], cost) < score(loads[b], cost);
-  });
+  // Insertion sort: stable, allocation-free, and fastest for k <= log2(n) elements.
   std::array<std::uint32_t, kMaxCandidates> scores{};
-  for (std::size_t i = 0; i < count; ++i) scores[i] = std::min<std::uint32_t>(score(loads[picked[i]], cost), 100);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t node = picked[i];
+    const std::uint32_t sc = std::min<std::uint32_t>(score(loads[node], cost), 100);
+    std::size_t j = i;
+    for (; j > 0 && scores[j - 1] > sc; --j) {
+      scores[j] = scores[j - 1];
+      picked[j] = picked[j - 1];
+    }
+    scores[j] = sc;
+    picked[j] = node;
+  }
   const std::size_t choice = BiasStrategy::for_attempt(attempt).pick(std::span(scores.data(), count), rng);
   return picked[choice];
 }

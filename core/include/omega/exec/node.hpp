@@ -106,9 +106,10 @@ class OmegaNode {
   const std::size_t id_;
   const NodeConfig config_;
   OmegaQueue<Item> queue_;
+  // Read on every worker iteration, written rarely: kept apart from the submit-path RMWs.
   alignas(kCacheLine) std::atomic<bool> stopping_{false};
   std::atomic<unsigned> active_{0};
-  std::atomic<unsigned> in_flight_submits_{0};  // submits past the stopping check
+  alignas(kCacheLine) std::atomic<unsigned> in_flight_submits_{0};  // submits past the stopping check
   // Parked idle workers wait on work_epoch_; inactive ones on activation_epoch_.
   alignas(kCacheLine) std::atomic<std::uint32_t> work_epoch_{0};
   std::atomic<unsigned> sleepers_{0};

@@ -1,0 +1,328 @@
+// The CPU circulation against the pools users would otherwise reach for, same process, same
+// worker count, one submitting thread (fewer submitters than workers, as seed 000 advises).
+//   1. trivial tasks, fire-and-forget: tasks/s
+//   2. trivial tasks with a result each (submit a batch of 1000, then receive each): tasks/s
+//   3. seed 000's benchmark_throughput: 64 nodes + 32 super nodes, 100k tasks with handles
+//   4. open loop at 50% load, 2 us tasks: submit-to-start and submit-to-complete percentiles
+// Medians of 5 runs; "x" columns are omega / peer (above 1: omega is faster).
+//   circulation_bench [workers=2] [tasks=1000000]
+#include <omega/omega.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_util.hpp"
+#include "peers.hpp"
+
+#if OMEGA_BENCH_HAVE_PEERS
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <concurrentqueue/blockingconcurrentqueue.h>
+#endif
+
+using namespace omega::bench;
+using omega::OmegaRng;
+using omega::Priority;
+using omega::UltraOmegaSystem;
+
+namespace {
+
+constexpr int kRuns = 5;
+constexpr std::size_t kBatch = 1000;
+
+void wait_for(const std::atomic<std::uint64_t>& counter, std::uint64_t target) {
+  while (counter.load(std::memory_order_acquire) < target) std::this_thread::yield();
+}
+
+// W workers: W nodes of one thread each, deep queues so the submitter rarely waits.
+UltraOmegaSystem make_system(unsigned workers) {
+  return UltraOmegaSystem::builder()
+      .with_nodes(workers)
+      .with_super_nodes(0)
+      .with_threads(1, 1, 1, 1)
+      .with_queue_capacity(4096, 4096)
+      .build();
+}
+
+double per_second(std::uint64_t ops, double ns) { return static_cast<double>(ops) * 1e9 / ns; }
+
+void print_rate(const char* name, const Stat& s, double omega_median) {
+  std::printf("  %-40s %12.0f tasks/s  (min %12.0f, max %12.0f)  omega x%.2f\n", name, s.median, s.min, s.max,
+              omega_median / s.median);
+}
+
+// ---- 1. fire-and-forget -------------------------------------------------------------------
+
+Stat omega_fire_and_forget(unsigned workers, std::uint64_t n) {
+  auto system = make_system(workers);
+  OmegaRng rng(1);
+  return repeat(kRuns, [&] {
+    std::atomic<std::uint64_t> done{0};
+    const double ns = time_ns([&] {
+      for (std::uint64_t i = 0; i < n; ++i) {
+        while (!system.submit_detached(Priority::Normal, 1, [&done] { done.fetch_add(1, std::memory_order_relaxed); },
+                                       rng)) {
+          std::this_thread::yield();
+        }
+      }
+      wait_for(done, n);
+    });
+    return per_second(n, ns);
+  });
+}
+
+Stat mutex_fire_and_forget(unsigned workers, std::uint64_t n) {
+  MutexPool pool(workers);
+  return repeat(kRuns, [&] {
+    std::atomic<std::uint64_t> done{0};
+    const double ns = time_ns([&] {
+      for (std::uint64_t i = 0; i < n; ++i) pool.post([&done] { done.fetch_add(1, std::memory_order_relaxed); });
+      wait_for(done, n);
+    });
+    return per_second(n, ns);
+  });
+}
+
+#if OMEGA_BENCH_HAVE_PEERS
+Stat tbb_fire_and_forget(unsigned workers, std::uint64_t n) {
+  // W worker slots plus the submitting thread's reserved slot (which helps in wait()).
+  tbb::task_arena arena(static_cast<int>(workers) + 1, 1);
+  return repeat(kRuns, [&] {
+    std::atomic<std::uint64_t> done{0};
+    const double ns = time_ns([&] {
+      arena.execute([&] {
+        tbb::task_group tg;
+        for (std::uint64_t i = 0; i < n; ++i) tg.run([&done] { done.fetch_add(1, std::memory_order_relaxed); });
+        tg.wait();
+      });
+    });
+    return per_second(n, ns);
+  });
+}
+
+Stat asio_fire_and_forget(unsigned workers, std::uint64_t n) {
+  boost::asio::thread_pool pool(workers);
+  Stat s = repeat(kRuns, [&] {
+    std::atomic<std::uint64_t> done{0};
+    const double ns = time_ns([&] {
+      for (std::uint64_t i = 0; i < n; ++i) {
+        boost::asio::post(pool, [&done] { done.fetch_add(1, std::memory_order_relaxed); });
+      }
+      wait_for(done, n);
+    });
+    return per_second(n, ns);
+  });
+  pool.join();
+  return s;
+}
+
+// Workers block in wait_dequeue on moodycamel's lock-free queue (its own semaphore).
+Stat moodycamel_fire_and_forget(unsigned workers, std::uint64_t n) {
+  moodycamel::BlockingConcurrentQueue<std::function<void()>> q;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < workers; ++i) {
+    threads.emplace_back([&] {
+      std::function<void()> f;
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (q.wait_dequeue_timed(f, 10'000)) f();
+      }
+    });
+  }
+  Stat s = repeat(kRuns, [&] {
+    std::atomic<std::uint64_t> done{0};
+    moodycamel::ProducerToken token(q);
+    const double ns = time_ns([&] {
+      for (std::uint64_t i = 0; i < n; ++i) q.enqueue(token, [&done] { done.fetch_add(1, std::memory_order_relaxed); });
+      wait_for(done, n);
+    });
+    return per_second(n, ns);
+  });
+  stop.store(true);
+  for (auto& t : threads) t.join();
+  return s;
+}
+#endif
+
+// ---- 2. with a result per task ------------------------------------------------------------
+
+Stat omega_with_handles(UltraOmegaSystem& system, std::uint64_t n, int runs = kRuns) {
+  OmegaRng rng(2);
+  std::vector<omega::TaskHandle<std::uint64_t>> handles;
+  handles.reserve(kBatch);
+  return repeat(runs, [&] {
+    std::uint64_t sum = 0;
+    const double ns = time_ns([&] {
+      for (std::uint64_t base = 0; base < n; base += kBatch) {
+        for (std::uint64_t i = base; i < base + kBatch && i < n; ++i) {
+          for (;;) {
+            auto h = system.submit_cpu_task(Priority::Normal, 1, [i] { return i; }, rng);
+            if (h) {
+              handles.push_back(std::move(*h));
+              break;
+            }
+            // Backpressure: collect what is out, then retry.
+            for (auto& x : handles) sum += x.recv_result().value_or(0);
+            handles.clear();
+          }
+        }
+        for (auto& x : handles) sum += x.recv_result().value_or(0);
+        handles.clear();
+      }
+    });
+    keep(sum);
+    if (sum != n * (n - 1) / 2) std::printf("  !! omega results wrong: %llu\n", static_cast<unsigned long long>(sum));
+    return per_second(n, ns);
+  });
+}
+
+Stat future_with_results(unsigned workers, std::uint64_t n) {
+  MutexPool pool(workers);
+  std::vector<std::future<std::uint64_t>> futures;
+  futures.reserve(kBatch);
+  return repeat(kRuns, [&] {
+    std::uint64_t sum = 0;
+    const double ns = time_ns([&] {
+      for (std::uint64_t base = 0; base < n; base += kBatch) {
+        for (std::uint64_t i = base; i < base + kBatch && i < n; ++i) futures.push_back(pool.submit([i] { return i; }));
+        for (auto& f : futures) sum += f.get();
+        futures.clear();
+      }
+    });
+    keep(sum);
+    return per_second(n, ns);
+  });
+}
+
+// ---- 4. open loop -------------------------------------------------------------------------
+
+void spin_for(std::int64_t ns) {
+  const std::int64_t end = omega::now_ns() + ns;
+  while (omega::now_ns() < end) {
+  }
+}
+
+struct OpenLoop {
+  omega::HistogramSnapshot to_start;
+  omega::HistogramSnapshot to_complete;
+  double offered_per_s;
+  std::uint64_t refused;
+};
+
+// Arrivals every 1/rate seconds (paced on the clock, not on completions); each task spins
+// `work_ns` and records its own latencies.
+template <class Submit>
+OpenLoop open_loop(double rate, std::uint64_t n, std::int64_t work_ns, Submit&& submit) {
+  omega::Histogram to_start, to_complete;
+  std::atomic<std::uint64_t> done{0};
+  std::uint64_t refused = 0;
+  const double gap = 1e9 / rate;
+  const std::int64_t t0 = omega::now_ns();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const auto due = t0 + static_cast<std::int64_t>(static_cast<double>(i) * gap);
+    while (omega::now_ns() < due) {
+    }
+    const std::int64_t submitted = omega::now_ns();
+    auto task = [&, submitted] {
+      to_start.record(static_cast<std::uint64_t>(omega::now_ns() - submitted));
+      spin_for(work_ns);
+      to_complete.record(static_cast<std::uint64_t>(omega::now_ns() - submitted));
+      done.fetch_add(1, std::memory_order_release);
+    };
+    if (!submit(task)) ++refused;
+  }
+  wait_for(done, n - refused);
+  return OpenLoop{to_start.snapshot(), to_complete.snapshot(), rate, refused};
+}
+
+void print_latency(const char* name, const OpenLoop& r) {
+  const auto s = r.to_start.percentiles();
+  const auto c = r.to_complete.percentiles();
+  std::printf("  %-22s start P50 %7.1f P99 %7.1f P99.9 %8.1f us | complete P50 %7.1f P99 %7.1f P99.9 %8.1f us%s\n",
+              name, s.p50 / 1e3, s.p99 / 1e3, s.p999 / 1e3, c.p50 / 1e3, c.p99 / 1e3, c.p999 / 1e3,
+              r.refused ? " (some refused)" : "");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const unsigned workers = argc > 1 ? static_cast<unsigned>(std::atoi(argv[1])) : 2;
+  const std::uint64_t n = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1'000'000;
+  std::printf("circulation_bench (%s): %u workers, 1 submitter, %llu tasks per run, median of %d runs\n",
+              omega::kPlatformName, workers, static_cast<unsigned long long>(n), kRuns);
+
+  std::printf("1. trivial tasks, fire-and-forget\n");
+  const Stat omega_ff = omega_fire_and_forget(workers, n);
+  print_rate("omega submit_detached", omega_ff, omega_ff.median);
+#if OMEGA_BENCH_HAVE_PEERS
+  print_rate("oneTBB task_group", tbb_fire_and_forget(workers, n), omega_ff.median);
+  print_rate("Boost.Asio thread_pool", asio_fire_and_forget(workers, n), omega_ff.median);
+  print_rate("moodycamel BlockingConcurrentQueue pool", moodycamel_fire_and_forget(workers, n), omega_ff.median);
+#endif
+  print_rate("mutex+condvar pool", mutex_fire_and_forget(workers, n), omega_ff.median);
+
+  std::printf("2. trivial tasks with a result each (batches of %zu)\n", kBatch);
+  auto system = make_system(workers);
+  const Stat omega_h = omega_with_handles(system, n);
+  print_rate("omega submit_cpu_task + recv_result", omega_h, omega_h.median);
+  print_rate("mutex+condvar pool + std::future", future_with_results(workers, n), omega_h.median);
+
+  std::printf("3. seed 000 benchmark_throughput: 64 nodes + 32 super nodes, 100k tasks with handles\n");
+  {
+    auto seed_system = UltraOmegaSystem::builder().with_nodes(64).with_super_nodes(32).build();
+    const Stat seed = omega_with_handles(seed_system, 100'000);
+    std::printf("  %-40s %12.0f ops/s    (min %12.0f, max %12.0f)  x%.1f the seed's claimed 90,000 ops/s\n",
+                "omega, seed configuration", seed.median, seed.min, seed.max, seed.median / 90'000.0);
+  }
+
+  std::printf("4. open loop at 50%% load, 2 us tasks\n");
+  {
+    constexpr std::int64_t kWork = 2'000;
+    const std::uint64_t arrivals = std::min<std::uint64_t>(n / 5, 200'000);
+    // Capacity measured, not assumed: closed loop with the same tasks and the same busy
+    // submitter (on a small machine the pacing loop itself takes a core). Offer half of it.
+    OmegaRng rng(4);
+    double capacity = 0;
+    {
+      std::atomic<std::uint64_t> done{0};
+      const std::uint64_t m = arrivals / 2;
+      const double ns = time_ns([&] {
+        for (std::uint64_t i = 0; i < m; ++i) {
+          while (!system.submit_detached(Priority::Normal, 1, [&done] {
+                   spin_for(kWork);
+                   done.fetch_add(1, std::memory_order_release);
+                 }, rng)) {
+            std::this_thread::yield();
+          }
+        }
+        wait_for(done, m);
+      });
+      capacity = per_second(m, ns);
+    }
+    const double rate = 0.5 * capacity;
+    std::printf("  measured capacity %.0f tasks/s of 2 us work; ", capacity);
+    const OpenLoop o = open_loop(rate, arrivals, kWork, [&](auto& task) {
+      return static_cast<bool>(system.submit_detached(Priority::Normal, 1, task, rng));
+    });
+    std::printf("offered %.0f tasks/s (%llu arrivals)\n", rate, static_cast<unsigned long long>(arrivals));
+    print_latency("omega", o);
+    MutexPool pool(workers);
+    const OpenLoop m = open_loop(rate, arrivals, kWork, [&](auto& task) {
+      pool.post(task);
+      return true;
+    });
+    print_latency("mutex+condvar pool", m);
+  }
+  system.shutdown_all();
+  return 0;
+}
