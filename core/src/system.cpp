@@ -3,7 +3,6 @@
 #include <omega/exec/router.hpp>
 #include <omega/exec/system.hpp>
 
-#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -77,19 +76,14 @@ Result<std::size_t, NodeError> UltraOmegaSystem::route(Task& task, Priority prio
   if (s.nodes.empty()) return Err(NodeError::NoNodesAvailable);
   if (s.stopping.load(std::memory_order_acquire)) return Err(NodeError::NodeShuttingDown);
   const std::size_t n = s.nodes.size();
-  // Loads are read once per attempt; nodes keep changing underneath, which is why a refused
-  // try leads to a fresh sample rather than a retry of the same node.
-  constexpr std::size_t kStackNodes = 256;
-  std::array<NodeLoad, kStackNodes> stack_loads;
-  std::vector<NodeLoad> heap_loads;
-  NodeLoad* loads = stack_loads.data();
-  if (n > kStackNodes) {
-    heap_loads.resize(n);
-    loads = heap_loads.data();
-  }
+  // Each attempt samples afresh: nodes keep changing underneath, so a refused try leads to
+  // a new draw rather than a retry of the same node.
+  auto load_of = [&s](std::size_t i) {
+    const OmegaNode& node = *s.nodes[i];
+    return NodeLoad{node.get_pressure(), s.is_super[i] != 0, !kHasThreads || node.awake()};
+  };
   for (unsigned attempt = 0; attempt < kRouteAttempts; ++attempt) {
-    for (std::size_t i = 0; i < n; ++i) loads[i] = NodeLoad{s.nodes[i]->get_pressure(), s.is_super[i] != 0};
-    const std::size_t chosen = Router::select(std::span(loads, n), cost, attempt, rng);
+    const std::size_t chosen = Router::select_from(n, load_of, cost, attempt, rng);
     auto r = s.nodes[chosen]->try_submit(task, priority);
     if (r) return chosen;
     if (r.error() == NodeError::NodeShuttingDown) return Err(NodeError::NodeShuttingDown);

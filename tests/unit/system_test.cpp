@@ -227,6 +227,12 @@ TEST_CASE("routing is power-of-K and reproducible under a fixed seed", "[system]
   for (int i = 0; i < 10'000; ++i) light_super_hits += Router::select(mixed, 1, 0, rng) == 1;
   CHECK(light_super_hits > 4'000);
   CHECK(light_super_hits < 6'000);
+  // A node whose workers all sleep costs a wake-up: a slightly busier warm node wins.
+  CHECK(Router::score({.pressure = 0, .super = false, .awake = false}, 1) == Router::kColdPenalty);
+  std::vector<NodeLoad> warmth{{0, false, false}, {10, false, true}};
+  int warm_hits = 0;
+  for (int i = 0; i < 10'000; ++i) warm_hits += Router::select(warmth, 1, 0, rng) == 1;
+  CHECK(warm_hits > 8'500);
 }
 
 TEST_CASE("concurrent submitters with handles: each task once, each result to its handle", "[system][concurrency]") {

@@ -87,6 +87,10 @@ class OmegaNode {
   [[nodiscard]] unsigned active_threads() const noexcept { return active_.load(std::memory_order_relaxed); }
   // What the pressure asks for right now: min_threads, or max_threads under high pressure.
   [[nodiscard]] unsigned desired_threads() const noexcept;
+  // Whether a worker is running or spinning now, so new work needs no wake-up.
+  [[nodiscard]] bool awake() const noexcept {
+    return sleepers_.load(std::memory_order_relaxed) < active_.load(std::memory_order_relaxed);
+  }
   [[nodiscard]] bool shutting_down() const noexcept { return stopping_.load(std::memory_order_acquire); }
   [[nodiscard]] NodeStats stats() const noexcept;
   // Queue wait (submit to start) and run time, in ns.
