@@ -73,6 +73,59 @@ async function main() {
   };
   setTimeout(tick, TIMER_MS);
 
+  // The CPU circulation, fed at a steady rate: at most 32 tasks of 20 us in flight.
+  const system = omega.createSystem(build.variant === 'threaded'
+    ? { nodes: 4, superNodes: 2, threads: [1, 2, 1, 4] }
+    : { nodes: 4, superNodes: 2 });
+  const circ = { submitted: 0, refused: 0, lastCompleted: 0, lastNs: omega.nowNs(), rate: 0 };
+  const priorities = ['low', 'normal', 'high'];
+  const feed = () => {
+    while (system.pending < 32) {
+      const i = circ.submitted++;
+      system.submit('spin', 20_000, { priority: priorities[i % 3], cost: 1 + (i % 100) }).catch((err) => {
+        if (err.name === 'NodeError') circ.refused += 1;  // backpressure: counted and shown
+        else console.error(err);
+      });
+    }
+    setTimeout(feed, 2);
+  };
+  feed();
+
+  const renderCirculation = (now) => {
+    const st = system.stats();
+    if (now - circ.lastNs >= 5e8) {
+      circ.rate = ((st.completed - circ.lastCompleted) * 1e9) / (now - circ.lastNs);
+      circ.lastCompleted = st.completed;
+      circ.lastNs = now;
+    }
+    const cells = [['completed', st.completed.toLocaleString()], ['tasks/s', Math.round(circ.rate).toLocaleString()],
+      ['wait p50', fmtNs(st.queueWait.p50)], ['wait p99', fmtNs(st.queueWait.p99)],
+      ['run p50', fmtNs(st.runTime.p50)], ['run p99', fmtNs(st.runTime.p99)], ['refused', String(st.maxedOut)]];
+    $('circ-stats').replaceChildren(...cells.map(([k, v]) => {
+      const span = document.createElement('span');
+      const b = document.createElement('b');
+      b.textContent = k;
+      span.append(b, v);
+      return span;
+    }));
+    $('nodes').tBodies[0].replaceChildren(...st.nodes.map((n, i) => {
+      const tr = document.createElement('tr');
+      const bar = document.createElement('div');
+      bar.className = 'bar';
+      const fill = document.createElement('div');
+      fill.style.width = `${n.pressure}%`;
+      bar.append(fill);
+      for (const v of [String(i), n.super ? 'super' : 'regular', `${n.pressure}%`, bar, n.level, String(n.queued),
+        build.variant === 'threaded' ? `${n.active} / ${n.desired}` : 'event loop']) {
+        const td = document.createElement('td');
+        td.append(v);
+        tr.append(td);
+      }
+      return tr;
+    }));
+    return st;
+  };
+
   $('clock-source').textContent = `${clock.source} (${clock.reason})`;
   $('clock-resolution').textContent = fmtNs(clock.resolutionNs);
   $('build').textContent = `${build.variant}, SIMD ${build.simd}, ${build.hardwareConcurrency} hardware threads`;
@@ -99,8 +152,9 @@ async function main() {
     const snap = new omega.MetricsSnapshot();
     snap.addHistogram('omega_demo_timer_lateness_ns', 'Main-thread setTimeout lateness', { variant: build.variant }, loopHist);
     snap.addGauge('omega_demo_uptime_seconds', 'Seconds since the module loaded', {}, (now - startNs) / 1e9);
-    $('prometheus').textContent = snap.toPrometheus() + omega.runtimeMetricsPrometheus();
+    $('prometheus').textContent = snap.toPrometheus() + omega.runtimeMetricsPrometheus() + system.metricsPrometheus();
     snap.delete();
+    const st = renderCirculation(now);
     demo.updates += 1;
     $('updates').textContent = String(demo.updates);
     Object.assign(demo, {
@@ -108,6 +162,9 @@ async function main() {
       loopSamples: loop.count,
       parkSamples: park ? park.count : 0,
       parkP50: park ? park.p50 : null,
+      circulationCompleted: st.completed,
+      circulationNodes: st.nodes.length,
+      circulationActiveThreads: st.nodes.reduce((sum, n) => sum + n.active, 0),
     });
   };
   Object.assign(demo, {

@@ -47,7 +47,14 @@ OmegaNode::OmegaNode(std::size_t id, NodeConfig config)
   if constexpr (kHasThreads) {
     active_.store(config_.min_threads, std::memory_order_relaxed);
     threads_.reserve(config_.max_threads);
-    for (unsigned i = 0; i < config_.max_threads; ++i) threads_.emplace_back([this, i] { worker_loop(i); });
+    try {
+      for (unsigned i = 0; i < config_.max_threads; ++i) threads_.emplace_back([this, i] { worker_loop(i); });
+    } catch (...) {
+      // Out of threads (in WASM: the pthread pool is exhausted). Stop the ones that started
+      // so no joinable std::thread is destroyed, then report to the builder.
+      shutdown();
+      throw;
+    }
   }
 }
 

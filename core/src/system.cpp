@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <system_error>
 
 namespace omega {
 
@@ -53,10 +54,16 @@ Result<UltraOmegaSystem, std::string> UltraOmegaSystem::Builder::try_build() con
   impl->config = config_;
   impl->nodes.reserve(config_.nodes);
   // Super nodes first, then regular ones: indices are stable and documented by metrics.
-  for (std::size_t i = 0; i < config_.nodes; ++i) {
-    const bool super = i < config_.super_nodes;
-    impl->nodes.push_back(std::make_unique<OmegaNode>(i, super ? config_.super : config_.regular));
-    impl->is_super.push_back(super ? 1 : 0);
+  try {
+    for (std::size_t i = 0; i < config_.nodes; ++i) {
+      const bool super = i < config_.super_nodes;
+      impl->nodes.push_back(std::make_unique<OmegaNode>(i, super ? config_.super : config_.regular));
+      impl->is_super.push_back(super ? 1 : 0);
+    }
+  } catch (const std::system_error& e) {
+    // Nodes already built shut down as `impl` goes; no thread is left behind.
+    return Err("could not start the worker threads (" + std::string(e.what()) +
+               "); in WASM the threaded build has a fixed pthread pool: use fewer nodes or threads");
   }
   return UltraOmegaSystem(std::move(impl));
 }

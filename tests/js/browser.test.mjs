@@ -68,6 +68,13 @@ for (const isolate of [true, false]) {
       assert.ok(second.loopSamples > first.loopSamples + 100, `samples: ${first.loopSamples} -> ${second.loopSamples}`);
       assert.notEqual(second.statsText, first.statsText);
       assert.match(second.prometheus, /^omega_demo_timer_lateness_ns_count\{variant="[a-z-]+"\} \d+$/m);
+      // The CPU circulation runs in both builds: on worker threads, or on the event loop.
+      assert.equal(second.circulationNodes, 4);
+      assert.ok(second.circulationCompleted > first.circulationCompleted + 100,
+        `circulation: ${first.circulationCompleted} -> ${second.circulationCompleted}`);
+      assert.match(second.prometheus, /^omega_node_completed_total\{kind="super",node="0"\} \d+$/m);
+      if (isolate) assert.ok(second.circulationActiveThreads >= 4, `active threads ${second.circulationActiveThreads}`);
+      else assert.equal(second.circulationActiveThreads, 0);
       if (isolate) {
         // A pthread parked for 1 ms at a time for 1.5 s: hundreds of wake-ups recorded,
         // each no earlier than asked.

@@ -62,7 +62,31 @@ for (const variant of ['threaded', 'single-threaded']) {
   fuzz.samplesKept = fz.count();
   fuzz.prometheusLines = fs.toPrometheus().split('\\n').length;
   fz.delete(); fs.delete();
+  // The CPU circulation: built-in workloads, Promises, bad arguments, bad configurations.
+  const system = omega.createSystem({ nodes: 4, superNodes: 2 });
+  const sysResults = await Promise.all([
+    system.submit('primes', 100, { priority: 'high', cost: 50 }),
+    system.submit('hash', 0),
+    system.submit('spin', 1000, { priority: 'low', cost: 1 }),
+    ...Array.from({ length: 40 }, (_, i) => system.submit('primes', 10 + i)),
+  ]);
+  const sysErrors = [];
+  for (const bad of [() => system.submit('nope', 1), () => system.submit('spin', -1),
+    () => system.submit('spin', 1, { priority: 'urgent' }), () => system.submit('spin', 1, { cost: 0 }),
+    () => system.submit(42, 1), () => system.submit('primes', '100')]) {
+    try { await bad(); sysErrors.push('accepted'); } catch (e) { sysErrors.push(e.name); }
+  }
+  const cfgErrors = [];
+  for (const cfg of [{ nodes: 2, superNodes: 5 }, { nodes: -1 }, { nodes: 1.5 }, 'x', { queueCapacity: [0, 1] },
+    { threads: [2, 1, 1, 1] }, { nodes: 64, superNodes: 32 }]) {
+    try { await omega.createSystem(cfg).shutdown(); cfgErrors.push('accepted'); } catch (e) { cfgErrors.push(e.name + ': ' + e.message); }
+  }
+  const sysStats = system.stats();
+  await system.shutdown();
+  let afterShutdown = null;
+  try { await system.submit('spin', 1); } catch (e) { afterShutdown = e.name + ': ' + e.message; }
   report.variants[variant] = {
+    sysResults, sysErrors, cfgErrors, sysStats, afterShutdown,
     fuzz,
     moduleVariant: omega.variant,
     build: omega.buildInfo(),
@@ -119,14 +143,32 @@ test('a Node project outside the tree imports the package and uses both builds',
         assert.match(r.refusedLabels.error, /label values must be strings/);
         assert.match(r.prometheus, /^user_latency_ns_count\{app="demo"\} 1000$/m);
         assert.equal(r.json.metrics[0].series[0].p50, r.percentiles.p50);
+        // The circulation from JS.
+        assert.equal(r.sysResults[0], 25, 'primes below 100');
+        assert.equal(r.sysResults[1], Number(1469598103934665603n & ((1n << 52n) - 1n)), 'FNV-1a of nothing');
+        assert.ok(r.sysResults[2] >= 1000, 'spin ran for its time');
+        assert.equal(r.sysResults[3], 4, 'primes below 10');
+        assert.equal(r.sysResults[3 + 40 - 1], 15, 'primes below 49');
+        assert.deepEqual(r.sysErrors, Array(6).fill('TypeError'));
+        for (const e of r.cfgErrors.slice(0, 6)) assert.match(e, /^TypeError: createSystem: /);
+        if (variant === 'threaded') assert.match(r.cfgErrors[6], /needs 384 worker threads; the threaded build has 31/);
+        else assert.equal(r.cfgErrors[6], 'accepted');  // no threads to run out of
+        assert.equal(r.sysStats.nodes.length, 4);
+        assert.equal(r.sysStats.nodes[0].super, true);
+        assert.equal(r.sysStats.nodes[3].super, false);
+        assert.equal(r.sysStats.completed, 43);
+        assert.equal(r.sysStats.maxedOut, 0);
+        assert.ok(r.sysStats.queueWait.count === 43 && r.sysStats.runTime.p50 > 0);
+        assert.equal(r.afterShutdown, 'NodeError: NodeShuttingDown');
         assert.deepEqual(r.fuzz.threw, []);
         assert.ok(r.fuzz.accepted > 500 && r.fuzz.refused > 500, JSON.stringify(r.fuzz));
         assert.equal(r.fuzz.counted, r.fuzz.refused, 'every refused call is counted once');
         assert.equal(r.fuzz.samplesKept, r.fuzz.recorded);
         assert.ok(r.fuzz.recorded > 200 && r.fuzz.prometheusLines > 100, JSON.stringify(r.fuzz));
         const invalid = r.runtime.metrics.find((m) => m.name === 'omega_js_invalid_arguments_total');
-        // 6 bad samples + 1 bad quantile + 2 refused metrics + the fuzz's refusals, per module instance.
-        assert.equal(invalid.series[0].value, 9 + r.fuzz.refused);
+        // 6 bad samples + 1 bad quantile + 2 refused metrics + the fuzz's refusals + 6 bad
+        // submissions + 6 or 7 bad configurations, per module instance.
+        assert.equal(invalid.series[0].value, 9 + r.fuzz.refused + 6 + (variant === 'threaded' ? 7 : 6));
         assert.equal(r.parking, variant === 'threaded');
         if (variant === 'threaded') assert.ok(r.parkCount > 10, `park samples ${r.parkCount}`);
       }

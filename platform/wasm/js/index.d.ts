@@ -33,11 +33,36 @@ export interface MetricsSnapshot {
   toPrometheus(): string;
   delete(): void;
 }
+export interface NodeStats {
+  pressure: number; level: 'Empty' | 'Low' | 'Normal' | 'High' | 'Full';
+  active: number; desired: number; queued: number; super: boolean;
+}
+export interface SystemStats {
+  nodes: NodeStats[]; submitted: number; completed: number; rejected: number; panicked: number; maxedOut: number;
+  queueWait: Percentiles; runTime: Percentiles;
+}
+export interface SystemConfig {
+  nodes?: number; superNodes?: number;
+  queueCapacity?: [regular: number, superNode: number];
+  threads?: [regularMin: number, regularMax: number, superMin: number, superMax: number];
+}
+export type Workload = 'spin' | 'hash' | 'primes';
+export declare class OmegaTaskError extends Error {}
+export declare class OmegaNodeError extends Error { kind: 'SystemMaxedOut' | 'NodeShuttingDown' | 'NoNodesAvailable'; }
+export declare class OmegaSystem {
+  /** Rejects with TypeError for bad arguments, OmegaNodeError for backpressure, OmegaTaskError for a failed task. */
+  submit(workload: Workload, arg: number, options?: { priority?: 'low' | 'normal' | 'high'; cost?: number }): Promise<number>;
+  stats(): SystemStats;
+  metricsPrometheus(): string;
+  readonly pending: number;
+  shutdown(): Promise<void>;
+}
 export interface OmegaModule {
+  createSystem(config?: SystemConfig): OmegaSystem;
   variant: Variant;
   nowNs(): number;
   clockInfo(): { source: string; reason: string; resolutionNs: number };
-  buildInfo(): { variant: Variant; simd: string; canPark: boolean; hardwareConcurrency: number };
+  buildInfo(): { variant: Variant; simd: string; canPark: boolean; hardwareConcurrency: number; threadBudget: number };
   runtimeMetricsJson(): string;
   runtimeMetricsPrometheus(): string;
   Histogram: { new (): Histogram };

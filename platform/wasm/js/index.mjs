@@ -5,10 +5,17 @@
 //   const omega = await loadOmega();          // or loadOmega({ variant: 'single-threaded' })
 //   omega.variant;                            // 'threaded' | 'single-threaded'
 //   const h = new omega.Histogram(); h.record(1500); h.percentiles(); h.delete();
+//   const system = omega.createSystem({ nodes: 8, superNodes: 4 });
+//   await system.submit('primes', 100000);   // built-in C++ workloads on the nodes
+//   await system.shutdown();
 //
 // Threads need SharedArrayBuffer: in a browser the page must be cross-origin isolated
 // (served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy:
 // require-corp); Node always has it.
+
+import { OmegaSystem } from './system.mjs';
+
+export { OmegaSystem, OmegaTaskError, OmegaNodeError } from './system.mjs';
 
 const VARIANTS = ['threaded', 'single-threaded'];
 
@@ -44,6 +51,8 @@ export async function loadOmega(options = {}) {
                                         : (await import('./st/omega.mjs')).default;
   const module = await factory({ ...moduleArgs });
   module.variant = chosen;
+  /** The CPU circulation: see system.mjs. Throws TypeError for a bad configuration. */
+  module.createSystem = (config = {}) => new OmegaSystem(module, config);
   return module;
 }
 

@@ -7,10 +7,13 @@
 #include <omega/omega.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace omega::js {
 namespace {
@@ -21,6 +24,13 @@ using emscripten::val;
 constexpr const char* kVariant = "threaded";
 #else
 constexpr const char* kVariant = "single-threaded";
+#endif
+
+#if defined(OMEGA_WASM_POOL_SIZE)
+// Pool threads left for systems: one is reserved for the ParkSampler.
+constexpr std::size_t kThreadBudget = OMEGA_WASM_POOL_SIZE - 1;
+#else
+constexpr std::size_t kThreadBudget = 0;
 #endif
 
 // Largest integer a JS number holds exactly; samples past it would be silently rounded.
@@ -231,6 +241,239 @@ class JsMetricsSnapshot {
   MetricsSnapshot snapshot_;
 };
 
+// ---- the CPU circulation from JS ------------------------------------------------------
+// JS cannot pass closures to worker threads, so it picks a built-in C++ workload by name.
+// Results come back through poll(), called by the JS wrapper (system.mjs) from the event
+// loop while Promises are pending; that wrapper resolves them on the main thread.
+
+// Busy work for `ns` nanoseconds; returns the time actually spent.
+double workload_spin(double ns) {
+  const auto start = Clock::now();
+  const auto until = start + Nanos(static_cast<std::int64_t>(ns));
+  auto now = start;
+  while (now < until) now = Clock::now();
+  return static_cast<double>((now - start).count());
+}
+// FNV-1a over `bytes` bytes of a generated buffer; returns the low 52 bits.
+double workload_hash(double bytes) {
+  std::uint64_t h = 1469598103934665603ULL;
+  unsigned char block[256];
+  for (std::size_t i = 0; i < sizeof(block); ++i) block[i] = static_cast<unsigned char>(i * 31 + 7);
+  auto left = static_cast<std::uint64_t>(bytes);
+  while (left > 0) {
+    const std::size_t n = left < sizeof(block) ? static_cast<std::size_t>(left) : sizeof(block);
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ block[i]) * 1099511628211ULL;
+    left -= n;
+  }
+  return static_cast<double>(h & ((std::uint64_t{1} << 52) - 1));
+}
+// Number of primes below n (sieve of Eratosthenes).
+double workload_primes(double limit) {
+  const auto n = static_cast<std::size_t>(limit);
+  if (n < 3) return 0;
+  std::vector<bool> composite(n, false);
+  std::size_t count = 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if (composite[i]) continue;
+    ++count;
+    for (std::size_t j = i * i; j < n; j += i) composite[j] = true;
+  }
+  return static_cast<double>(count);
+}
+
+struct Workload {
+  const char* name;
+  double (*fn)(double);
+  double max_arg;
+};
+constexpr Workload kWorkloads[] = {
+    {"spin", &workload_spin, 1e9},       // up to 1 s
+    {"hash", &workload_hash, 1 << 26},   // up to 64 MiB
+    {"primes", &workload_primes, 1e8},   // up to 10^8
+};
+
+class JsSystem {
+ public:
+  // config: { nodes, superNodes, queueCapacity: [regular, super], threads: [rmin, rmax, smin, smax] }
+  // (all optional). Returns {ok: true} or {ok: false, error}.
+  val init(const val& config) {
+    if (system_) return error_result("system already created");
+    auto builder = UltraOmegaSystem::builder();
+    if (!config.isUndefined() && !config.isNull()) {
+      if (config.isNumber() || config.isString() || config.isTrue() || config.isFalse() || config.isArray()) {
+        return error_result("config must be an object");
+      }
+      auto count = [&](const char* key, std::size_t fallback, std::size_t& out) -> bool {
+        const val v = config[key];
+        if (v.isUndefined()) {
+          out = fallback;
+          return true;
+        }
+        const double d = number_arg(v);
+        if (!(d >= 0 && d <= 4096) || d != std::floor(d)) return false;
+        out = static_cast<std::size_t>(d);
+        return true;
+      };
+      std::size_t nodes = 0, supers = 0;
+      if (!count("nodes", builder.config().nodes, nodes)) return error_result("nodes must be an integer in [0, 4096]");
+      if (!count("superNodes", builder.config().super_nodes, supers)) {
+        return error_result("superNodes must be an integer in [0, 4096]");
+      }
+      builder.with_nodes(nodes).with_super_nodes(supers);
+      const val capacity = config["queueCapacity"];
+      if (!capacity.isUndefined()) {
+        const double r = capacity.isArray() ? number_arg(capacity[0]) : NAN;
+        const double sp = capacity.isArray() ? number_arg(capacity[1]) : NAN;
+        if (!(r >= 1 && r <= 1 << 20 && sp >= 1 && sp <= 1 << 20)) {
+          return error_result("queueCapacity must be [regular, super], integers in [1, 2^20]");
+        }
+        builder.with_queue_capacity(static_cast<std::size_t>(r), static_cast<std::size_t>(sp));
+      }
+      const val threads = config["threads"];
+      if (!threads.isUndefined()) {
+        double t[4];
+        for (int i = 0; i < 4; ++i) t[i] = threads.isArray() ? number_arg(threads[i]) : NAN;
+        for (double x : t) {
+          if (!(x >= 1 && x <= 64)) return error_result("threads must be [regularMin, regularMax, superMin, superMax] in [1, 64]");
+        }
+        builder.with_threads(static_cast<unsigned>(t[0]), static_cast<unsigned>(t[1]), static_cast<unsigned>(t[2]),
+                             static_cast<unsigned>(t[3]));
+      }
+    }
+    if constexpr (kHasThreads) {
+      // Every thread must come from the pool created at start-up (the browser cannot start
+      // one on demand without yielding to the event loop): refuse what the pool cannot hold.
+      const SystemConfig& c = builder.config();
+      const std::size_t needed = (c.nodes - std::min(c.nodes, c.super_nodes)) * c.regular.max_threads +
+                                 std::min(c.nodes, c.super_nodes) * c.super.max_threads;
+      if (needed > kThreadBudget) {
+        return error_result("this configuration needs " + std::to_string(needed) +
+                            " worker threads; the threaded build has " + std::to_string(kThreadBudget) +
+                            " (fewer nodes, or threads: [...])");
+      }
+    }
+    auto built = builder.try_build();
+    if (!built) return error_result(built.error());
+    system_ = std::make_unique<UltraOmegaSystem>(std::move(*built));
+    return ok_result();
+  }
+
+  // submit(workload, arg, priority, cost) -> {ok: true, id} | {ok: false, error}
+  val submit(const val& workload, const val& arg, const val& priority, const val& cost) {
+    if (!system_) return error_result("no system: call init() first");
+    std::string name;
+    if (!string_arg(workload, name)) return error_result("workload must be a string");
+    const Workload* w = nullptr;
+    for (const auto& candidate : kWorkloads) {
+      if (name == candidate.name) w = &candidate;
+    }
+    if (!w) return error_result("unknown workload '" + name + "' (spin, hash, primes)");
+    const double a = number_arg(arg);
+    if (!(a >= 0 && a <= w->max_arg)) return error_result(name + ": argument out of range");
+    std::string p;
+    if (!string_arg(priority, p) || (p != "low" && p != "normal" && p != "high")) {
+      return error_result("priority must be 'low', 'normal' or 'high'");
+    }
+    const double c = number_arg(cost);
+    if (!(c >= 1 && c <= 100)) return error_result("cost must be a number in [1, 100]");
+    const Priority prio = p == "high" ? Priority::High : (p == "low" ? Priority::Low : Priority::Normal);
+    auto handle = system_->submit_cpu_task(prio, static_cast<std::uint32_t>(c), [fn = w->fn, a] { return fn(a); }, rng_);
+    if (!handle) {
+      val r = val::object();
+      r.set("ok", false);
+      r.set("error", std::string(to_string(handle.error())));  // backpressure, not bad input
+      r.set("backpressure", true);
+      return r;
+    }
+    const std::uint32_t id = next_id_++;
+    pending_.emplace(id, std::move(*handle));
+    val r = val::object();
+    r.set("ok", true);
+    r.set("id", id);
+    return r;
+  }
+
+  // Finished tasks since the last call, as [id, ok, value-or-error] triples. In the
+  // single-threaded build this is also where queued work runs (up to `budget` tasks).
+  val poll(const val& budget) {
+    val out = val::array();
+    if (!system_) return out;
+    if constexpr (!kHasThreads) {
+      const double b = number_arg(budget);
+      system_->run_pending(b >= 1 ? static_cast<std::size_t>(b) : 64);
+    } else {
+      (void)budget;
+    }
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      auto r = it->second.try_result();
+      if (!r) {
+        ++it;
+        continue;
+      }
+      val triple = val::array();
+      triple.call<void>("push", it->first);
+      if (*r) {
+        triple.call<void>("push", true, **r);
+      } else {
+        triple.call<void>("push", false, to_string(r->error()));
+      }
+      out.call<void>("push", triple);
+      it = pending_.erase(it);
+    }
+    return out;
+  }
+
+  double pending() const { return static_cast<double>(pending_.size()); }
+
+  val stats() const {
+    val r = val::object();
+    if (!system_) return r;
+    val nodes = val::array();
+    std::uint64_t submitted = 0, completed = 0, rejected = 0, panicked = 0;
+    HistogramSnapshot wait, run;
+    for (auto& node : system_->nodes()) {
+      val n = val::object();
+      n.set("pressure", node.get_pressure());
+      n.set("level", std::string(to_string(node.get_pressure_level())));
+      n.set("active", node.active_threads());
+      n.set("desired", node.desired_threads());
+      n.set("queued", static_cast<double>(node.queued()));
+      n.set("super", node.id() < system_->config().super_nodes);  // super nodes come first
+      nodes.call<void>("push", n);
+      const NodeStats s = node.stats();
+      submitted += s.submitted;
+      completed += s.completed;
+      rejected += s.rejected;
+      panicked += s.panicked;
+      wait.merge(node.queue_wait());
+      run.merge(node.run_time());
+    }
+    r.set("nodes", nodes);
+    r.set("submitted", static_cast<double>(submitted));
+    r.set("completed", static_cast<double>(completed));
+    r.set("rejected", static_cast<double>(rejected));
+    r.set("panicked", static_cast<double>(panicked));
+    r.set("maxedOut", static_cast<double>(system_->maxed_out()));
+    r.set("queueWait", percentiles_to_js(wait.percentiles()));
+    r.set("runTime", percentiles_to_js(run.percentiles()));
+    return r;
+  }
+
+  std::string metrics_prometheus() const { return system_ ? system_->metrics().to_prometheus() : std::string(); }
+
+  // Refuses new work and runs what was accepted. Workers are joined: with threads, call it
+  // when nothing is pending, so the main thread only waits for parked workers to exit.
+  void shutdown() {
+    if (system_) system_->shutdown_all();
+  }
+
+ private:
+  std::unique_ptr<UltraOmegaSystem> system_;
+  OmegaRng rng_ = OmegaRng::from_entropy();
+  std::unordered_map<std::uint32_t, TaskHandle<double>> pending_;
+  std::uint32_t next_id_ = 1;
+};
+
 double now_ns_js() { return static_cast<double>(now_ns()); }
 
 val clock_info_js() {
@@ -248,6 +491,7 @@ val build_info_js() {
   r.set("simd", std::string(histogram_simd_target()));
   r.set("canPark", can_park());
   r.set("hardwareConcurrency", static_cast<double>(std::thread::hardware_concurrency()));
+  r.set("threadBudget", static_cast<double>(kThreadBudget));
   return r;
 }
 
@@ -281,6 +525,15 @@ EMSCRIPTEN_BINDINGS(omega) {
       .function("running", &ParkSampler::running)
       .function("percentiles", &ParkSampler::percentiles)
       .function("buckets", &ParkSampler::buckets);
+  class_<JsSystem>("NativeSystem")
+      .constructor<>()
+      .function("init", &JsSystem::init)
+      .function("submit", &JsSystem::submit)
+      .function("poll", &JsSystem::poll)
+      .function("pending", &JsSystem::pending)
+      .function("stats", &JsSystem::stats)
+      .function("metricsPrometheus", &JsSystem::metrics_prometheus)
+      .function("shutdown", &JsSystem::shutdown);
   class_<JsMetricsSnapshot>("MetricsSnapshot")
       .constructor<>()
       .function("addCounter", &JsMetricsSnapshot::add_counter)
