@@ -41,8 +41,8 @@ std::string NodeConfig::validate() const {
   return {};
 }
 
-OmegaNode::OmegaNode(std::size_t id, NodeConfig config)
-    : id_(id), config_(std::move(config)), queue_(config_.queue_capacity, config_.watermarks) {
+OmegaNode::OmegaNode(std::size_t id, NodeConfig config, SignalHub* signals)
+    : id_(id), config_(std::move(config)), signals_(signals), queue_(config_.queue_capacity, config_.watermarks) {
   OMEGA_ASSERT(config_.validate().empty(), "invalid NodeConfig (validate() says why)");
   if constexpr (kHasThreads) {
     active_.store(config_.min_threads, std::memory_order_relaxed);
@@ -99,6 +99,17 @@ Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noe
   return {};
 }
 
+void OmegaNode::publish_scaled(unsigned from, unsigned to) noexcept {
+  if (!signals_ || !signals_->has_subscribers()) return;
+  SystemSignal s;
+  s.kind = SystemSignal::Kind::ThreadsScaled;
+  s.at_ns = now_ns();
+  s.node = id_;
+  s.from_threads = from;
+  s.to_threads = to;
+  signals_->publish(s);
+}
+
 void OmegaNode::wake_one_sleeper() noexcept {
   work_epoch_.fetch_add(1, std::memory_order_release);
   park_wake_one(work_epoch_);
@@ -111,8 +122,10 @@ void OmegaNode::maybe_scale_up() noexcept {
   unsigned active = active_.load(std::memory_order_relaxed);
   const unsigned target = level == PressureLevel::Full ? config_.max_threads : active + 1;
   if (active >= config_.max_threads || target <= active) return;
-  if (active_.compare_exchange_strong(active, std::min(target, config_.max_threads), std::memory_order_acq_rel)) {
+  const unsigned to = std::min(target, config_.max_threads);
+  if (active_.compare_exchange_strong(active, to, std::memory_order_acq_rel)) {
     scale_ups_.add();
+    publish_scaled(active, to);
     activation_epoch_.fetch_add(1, std::memory_order_release);
     park_wake_all(activation_epoch_);
   }
@@ -179,6 +192,7 @@ void OmegaNode::worker_loop(unsigned index) {
       unsigned expected = index + 1;
       if (active_.compare_exchange_strong(expected, index, std::memory_order_acq_rel)) {
         scale_downs_.add();
+        publish_scaled(index + 1, index);
         work_epoch_.fetch_add(1, std::memory_order_release);
         park_wake_all(work_epoch_);
       }

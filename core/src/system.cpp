@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 #include <system_error>
 
@@ -28,11 +29,15 @@ std::string SystemConfig::validate() const {
 }
 
 struct UltraOmegaSystem::Impl {
+  std::shared_ptr<SignalHub> signals = std::make_shared<SignalHub>();  // outlives the nodes
   SystemConfig config;
   std::vector<std::unique_ptr<OmegaNode>> nodes;
   std::vector<char> is_super;
   std::atomic<bool> stopping{false};
   Counter maxed_out;
+  std::mutex rate_mutex;
+  std::uint64_t rate_completed = 0;
+  std::int64_t rate_at_ns = now_ns();
 };
 
 UltraOmegaSystem::UltraOmegaSystem(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -57,7 +62,8 @@ Result<UltraOmegaSystem, std::string> UltraOmegaSystem::Builder::try_build() con
   try {
     for (std::size_t i = 0; i < config_.nodes; ++i) {
       const bool super = i < config_.super_nodes;
-      impl->nodes.push_back(std::make_unique<OmegaNode>(i, super ? config_.super : config_.regular));
+      impl->nodes.push_back(
+          std::make_unique<OmegaNode>(i, super ? config_.super : config_.regular, impl->signals.get()));
       impl->is_super.push_back(super ? 1 : 0);
     }
   } catch (const std::system_error& e) {
@@ -96,6 +102,13 @@ Result<std::size_t, NodeError> UltraOmegaSystem::route(Task& task, Priority prio
     if (r.error() == NodeError::NodeShuttingDown) return Err(NodeError::NodeShuttingDown);
   }
   s.maxed_out.add();
+  if (s.signals->has_subscribers()) {
+    SystemSignal signal;
+    signal.kind = SystemSignal::Kind::Backpressure;
+    signal.at_ns = now_ns();
+    signal.error = NodeError::SystemMaxedOut;
+    s.signals->publish(signal);
+  }
   return Err(NodeError::SystemMaxedOut);
 }
 
@@ -123,6 +136,28 @@ void UltraOmegaSystem::shutdown_all() {
 NodesView UltraOmegaSystem::nodes() const { return NodesView(impl_->nodes); }
 const SystemConfig& UltraOmegaSystem::config() const { return impl_->config; }
 std::uint64_t UltraOmegaSystem::maxed_out() const noexcept { return impl_->maxed_out.value(); }
+
+SignalSubscription UltraOmegaSystem::subscribe(std::size_t capacity) { return impl_->signals->subscribe(capacity); }
+
+double UltraOmegaSystem::publish_completion_rate() {
+  std::uint64_t completed = 0;
+  for (const auto& node : impl_->nodes) completed += node->stats().completed;
+  const std::int64_t now = now_ns();
+  double rate = 0;
+  {
+    std::lock_guard lock(impl_->rate_mutex);
+    const std::int64_t dt = now - impl_->rate_at_ns;
+    if (dt > 0) rate = static_cast<double>(completed - impl_->rate_completed) * 1e9 / static_cast<double>(dt);
+    impl_->rate_completed = completed;
+    impl_->rate_at_ns = now;
+  }
+  SystemSignal signal;
+  signal.kind = SystemSignal::Kind::CompletionRate;
+  signal.at_ns = now;
+  signal.tasks_per_second = rate;
+  impl_->signals->publish(signal);
+  return rate;
+}
 
 MemoryStats UltraOmegaSystem::memory_stats() const {
   MemoryStats m;

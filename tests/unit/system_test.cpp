@@ -318,3 +318,66 @@ TEST_CASE("metrics and memory stats describe the system", "[system]") {
   CHECK(mem.threads == (omega::kHasThreads ? 8u + 4 + 4 : 0u));
   CHECK(mem.total_bytes >= mem.queue_bytes + mem.metrics_bytes);
 }
+
+TEST_CASE("signals: scaling, backpressure and completion rates reach every subscriber", "[system][signals]") {
+  omega::NodeConfig regular;
+  regular.queue_capacity = 4;
+  regular.min_threads = 1;
+  regular.max_threads = 3;
+  regular.scale_down_after = 2ms;
+  auto system = UltraOmegaSystem::builder().with_nodes(1).with_super_nodes(0).with_regular_node(regular).build();
+  auto first = system.subscribe();
+  auto tiny = system.subscribe(1);  // room for one signal: the rest are dropped and counted
+  OmegaRng rng(11);
+  Gate gate;
+  int accepted = 0;
+  for (int i = 0; i < 10; ++i) {
+    accepted += system.submit_detached(Priority::Normal, 1, [&gate] {
+      if constexpr (omega::kHasThreads) {
+        gate.wait();
+      } else {
+        (void)gate;
+      }
+    }, rng) ? 1 : 0;
+  }
+  CHECK(accepted < 10);  // the queue of 4 (plus what running workers hold) filled up
+  gate.open.store(true);
+  system.run_pending();
+  if constexpr (omega::kHasThreads) {
+    for (int i = 0; i < 10'000 && system.nodes()[0].active_threads() != 1; ++i) std::this_thread::sleep_for(1ms);
+  }
+  const double rate = system.publish_completion_rate();
+  CHECK(rate > 0);
+
+  int scaled_up = 0, scaled_down = 0, maxed = 0, rates = 0;
+  while (auto s = first.try_next()) {
+    CHECK(s->at_ns > 0);
+    switch (s->kind) {
+      case omega::SystemSignal::Kind::ThreadsScaled:
+        CHECK(s->node == 0);
+        (s->to_threads > s->from_threads ? scaled_up : scaled_down) += 1;
+        break;
+      case omega::SystemSignal::Kind::Backpressure:
+        CHECK(s->error == NodeError::SystemMaxedOut);
+        ++maxed;
+        break;
+      case omega::SystemSignal::Kind::CompletionRate:
+        CHECK(s->tasks_per_second == rate);
+        ++rates;
+        break;
+    }
+  }
+  CHECK(maxed == 10 - accepted);
+  CHECK(rates == 1);
+  if constexpr (omega::kHasThreads) {
+    CHECK(scaled_up >= 1);
+    CHECK(scaled_down >= 1);
+  } else {
+    CHECK(scaled_up + scaled_down == 0);
+  }
+  const std::uint64_t published = static_cast<std::uint64_t>(scaled_up + scaled_down + maxed + rates);
+  int tiny_got = 0;
+  while (tiny.try_next()) ++tiny_got;
+  CHECK(tiny_got == 1);
+  CHECK(tiny.dropped() == published - 1);
+}

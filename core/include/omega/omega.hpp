@@ -15,5 +15,6 @@
 #include <omega/exec/node.hpp>
 #include <omega/exec/queue.hpp>
 #include <omega/exec/router.hpp>
+#include <omega/exec/signals.hpp>
 #include <omega/exec/system.hpp>
 #include <omega/exec/task.hpp>

@@ -31,6 +31,7 @@
 #include <omega/base/metrics.hpp>
 #include <omega/base/result.hpp>
 #include <omega/exec/queue.hpp>
+#include <omega/exec/signals.hpp>
 #include <omega/exec/task.hpp>
 
 namespace omega {
@@ -61,8 +62,9 @@ struct NodeStats {
 
 class OmegaNode {
  public:
-  // The configuration must be valid (NodeConfig::validate() empty): asserted.
-  OmegaNode(std::size_t id, NodeConfig config);
+  // The configuration must be valid (NodeConfig::validate() empty): asserted. Scaling
+  // events go to `signals` when given (it must outlive the node).
+  OmegaNode(std::size_t id, NodeConfig config, SignalHub* signals = nullptr);
   OmegaNode(const OmegaNode&) = delete;
   OmegaNode& operator=(const OmegaNode&) = delete;
   ~OmegaNode();  // shutdown()
@@ -107,8 +109,11 @@ class OmegaNode {
   void maybe_scale_up() noexcept;
   void wake_one_sleeper() noexcept;
 
+  void publish_scaled(unsigned from, unsigned to) noexcept;
+
   const std::size_t id_;
   const NodeConfig config_;
+  SignalHub* const signals_;
   OmegaQueue<Item> queue_;
   // Read on every worker iteration, written rarely: kept apart from the submit-path RMWs.
   alignas(kCacheLine) std::atomic<bool> stopping_{false};

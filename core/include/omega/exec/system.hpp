@@ -28,6 +28,7 @@
 #include <omega/base/rng.hpp>
 #include <omega/exec/handle.hpp>
 #include <omega/exec/node.hpp>
+#include <omega/exec/signals.hpp>
 #include <omega/exec/task.hpp>
 
 namespace omega {
@@ -148,6 +149,14 @@ class UltraOmegaSystem {
   // queue-wait and run-time histograms (labels node, kind).
   [[nodiscard]] MetricsSnapshot metrics() const;
   [[nodiscard]] std::uint64_t maxed_out() const noexcept;  // SystemMaxedOut refusals
+
+  // A stream of SystemSignal: thread scaling per node, SystemMaxedOut incidents, and the
+  // completion rates that publish_completion_rate() measures. Each subscription has its own
+  // bounded queue (`capacity` signals; overflow is dropped and counted).
+  [[nodiscard]] SignalSubscription subscribe(std::size_t capacity = 1024);
+  // Tasks completed per second since the previous call (or since build), published to
+  // subscribers as a CompletionRate signal and returned. Call it on your own cadence.
+  double publish_completion_rate();
 
  private:
   struct Impl;
