@@ -5,6 +5,7 @@
 #include <omega/exec/node.hpp>
 
 #include <algorithm>
+#include <array>
 
 namespace omega {
 
@@ -97,6 +98,37 @@ Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noe
   if (sleepers_.load(std::memory_order_relaxed) > 0) wake_one_sleeper();
   maybe_scale_up();
   return {};
+}
+
+std::size_t OmegaNode::try_submit_bulk(Task* tasks, std::size_t n, Priority priority) noexcept {
+  OMEGA_DASSERT(n <= kBulkMax, "try_submit_bulk takes at most kBulkMax tasks");
+  if (n == 0) return 0;
+  in_flight_submits_.fetch_add(1, std::memory_order_seq_cst);
+  if (stopping_.load(std::memory_order_seq_cst)) {
+    in_flight_submits_.fetch_sub(1, std::memory_order_release);
+    rejected_.add(n);
+    return 0;
+  }
+  const std::int64_t now = now_ns();
+  std::array<Item, kBulkMax> items;
+  for (std::size_t i = 0; i < n; ++i) items[i] = Item{std::move(tasks[i]), now};
+  const std::size_t pushed = queue_.try_push_bulk(items.data(), n, priority);
+  for (std::size_t i = pushed; i < n; ++i) tasks[i] = std::move(items[i].task);  // hand back the rest
+  in_flight_submits_.fetch_sub(1, std::memory_order_release);
+  if (pushed < n) rejected_.add(n - pushed);
+  if (pushed == 0) return 0;
+  submitted_.add(pushed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_relaxed) > 0) {
+    work_epoch_.fetch_add(1, std::memory_order_release);
+    if (pushed > 1) {
+      park_wake_all(work_epoch_);
+    } else {
+      park_wake_one(work_epoch_);
+    }
+  }
+  maybe_scale_up();
+  return pushed;
 }
 
 void OmegaNode::publish_scaled(unsigned from, unsigned to) noexcept {

@@ -38,6 +38,22 @@ struct UltraOmegaSystem::Impl {
   std::mutex rate_mutex;
   std::uint64_t rate_completed = 0;
   std::int64_t rate_at_ns = now_ns();
+
+  // What the router sees of node i.
+  NodeLoad load_of(std::size_t i) const noexcept {
+    const OmegaNode& node = *nodes[i];
+    return NodeLoad{node.get_pressure(), is_super[i] != 0, !kHasThreads || node.awake()};
+  }
+  // Every routing attempt was refused: count it and tell subscribers.
+  void note_maxed_out() noexcept {
+    maxed_out.add();
+    if (!signals->has_subscribers()) return;
+    SystemSignal signal;
+    signal.kind = SystemSignal::Kind::Backpressure;
+    signal.at_ns = now_ns();
+    signal.error = NodeError::SystemMaxedOut;
+    signals->publish(signal);
+  }
 };
 
 UltraOmegaSystem::UltraOmegaSystem(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -91,25 +107,32 @@ Result<std::size_t, NodeError> UltraOmegaSystem::route(Task& task, Priority prio
   const std::size_t n = s.nodes.size();
   // Each attempt samples afresh: nodes keep changing underneath, so a refused try leads to
   // a new draw rather than a retry of the same node.
-  auto load_of = [&s](std::size_t i) {
-    const OmegaNode& node = *s.nodes[i];
-    return NodeLoad{node.get_pressure(), s.is_super[i] != 0, !kHasThreads || node.awake()};
-  };
+  auto load_of = [&s](std::size_t i) { return s.load_of(i); };
   for (unsigned attempt = 0; attempt < kRouteAttempts; ++attempt) {
     const std::size_t chosen = Router::select_from(n, load_of, cost, attempt, rng);
     auto r = s.nodes[chosen]->try_submit(task, priority);
     if (r) return chosen;
     if (r.error() == NodeError::NodeShuttingDown) return Err(NodeError::NodeShuttingDown);
   }
-  s.maxed_out.add();
-  if (s.signals->has_subscribers()) {
-    SystemSignal signal;
-    signal.kind = SystemSignal::Kind::Backpressure;
-    signal.at_ns = now_ns();
-    signal.error = NodeError::SystemMaxedOut;
-    s.signals->publish(signal);
-  }
+  s.note_maxed_out();
   return Err(NodeError::SystemMaxedOut);
+}
+
+UltraOmegaSystem::BatchResult UltraOmegaSystem::route_bulk(Task* tasks, std::size_t n, Priority priority,
+                                                         std::uint32_t cost, OmegaRng& rng) {
+  Impl& s = *impl_;
+  if (s.nodes.empty()) return {0, NodeError::NoNodesAvailable};
+  if (s.stopping.load(std::memory_order_acquire)) return {0, NodeError::NodeShuttingDown};
+  auto load_of = [&s](std::size_t i) { return s.load_of(i); };
+  std::size_t done = 0;
+  for (unsigned attempt = 0; attempt < kRouteAttempts && done < n; ++attempt) {
+    OmegaNode& node = *s.nodes[Router::select_from(s.nodes.size(), load_of, cost, attempt, rng)];
+    done += node.try_submit_bulk(tasks + done, n - done, priority);
+    if (done < n && node.shutting_down()) return {done, NodeError::NodeShuttingDown};
+  }
+  if (done == n) return {done, std::nullopt};
+  s.note_maxed_out();
+  return {done, NodeError::SystemMaxedOut};
 }
 
 bool UltraOmegaSystem::drive(void* impl) noexcept {

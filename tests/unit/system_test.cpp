@@ -381,3 +381,51 @@ TEST_CASE("signals: scaling, backpressure and completion rates reach every subsc
   CHECK(tiny_got == 1);
   CHECK(tiny.dropped() == published - 1);
 }
+
+TEST_CASE("batch submission: a prefix is accepted, each accepted task runs once", "[system][batch]") {
+  auto system = UltraOmegaSystem::builder().with_nodes(3).with_super_nodes(1).build();
+  OmegaRng rng(21);
+  std::vector<std::atomic<std::uint8_t>> runs(500);
+  std::size_t total = 0;
+  while (total < runs.size()) {
+    const auto r = system.submit_detached_batch(Priority::Normal, 1, runs.size() - total,
+                                                [&runs, base = total](std::size_t i) {
+                                                  return [&runs, slot = base + i] { runs[slot].fetch_add(1); };
+                                                },
+                                                rng);
+    total += r.accepted;
+    if (r.error) {
+      CHECK(*r.error == NodeError::SystemMaxedOut);  // backpressure: drain, then continue
+      system.run_pending();
+      if constexpr (omega::kHasThreads) std::this_thread::yield();
+    }
+  }
+  system.shutdown_all();
+  int wrong = 0;
+  for (auto& r : runs) wrong += r.load() != 1;
+  CHECK(wrong == 0);
+
+  // Without room anywhere, nothing is made past the refusal and nothing refused runs.
+  auto full = UltraOmegaSystem::builder().with_nodes(1).with_super_nodes(0).with_queue_capacity(3, 3)
+                  .with_threads(1, 1, 1, 1).build();
+  Gate gate;
+  std::atomic<int> ran{0};
+  std::size_t made = 0;
+  if constexpr (omega::kHasThreads) {
+    REQUIRE(full.submit_detached(Priority::Normal, 1, [&] { gate.wait(); }, rng));
+    while (full.nodes()[0].queued() != 0) std::this_thread::yield();
+  }
+  const auto r = full.submit_detached_batch(Priority::High, 1, 10, [&](std::size_t) {
+    ++made;
+    return [&ran] { ran.fetch_add(1); };
+  }, rng);
+  CHECK(r.accepted == 3);
+  REQUIRE(r.error.has_value());
+  CHECK(*r.error == NodeError::SystemMaxedOut);
+  CHECK(made == 10);  // one chunk was made; the refused part of it is dropped, never run
+  gate.open.store(true);
+  full.shutdown_all();
+  CHECK(ran.load() == 3);
+  CHECK(full.submit_detached_batch(Priority::Low, 1, 5, [](std::size_t) { return [] {}; }, rng).error ==
+        NodeError::NodeShuttingDown);
+}

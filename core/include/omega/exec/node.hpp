@@ -73,6 +73,11 @@ class OmegaNode {
   Result<void, NodeError> try_submit(Task& task, Priority priority) noexcept;
   Result<void, NodeError> try_submit(Task&& task, Priority priority) noexcept { return try_submit(task, priority); }
 
+  // Queues a prefix of tasks[0..n) (moved from) with one reservation, one clock read and at
+  // most one wake-up; returns its length. The rest are left untouched. n <= kBulkMax.
+  static constexpr std::size_t kBulkMax = 64;
+  std::size_t try_submit_bulk(Task* tasks, std::size_t n, Priority priority) noexcept;
+
   // Runs up to `max_tasks` queued tasks on the calling thread; returns how many ran. This is
   // how nodes make progress without threads; with threads it simply helps.
   std::size_t run_pending(std::size_t max_tasks = ~std::size_t{0});

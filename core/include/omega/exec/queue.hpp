@@ -12,6 +12,7 @@
 // - Pressure: size * 100 / capacity, graded by the low/high watermarks into PressureLevel.
 // - try_pop may report empty while a concurrent push is half-way (claimed, not yet
 //   published). Consumers that park must be woken by producers after a successful push.
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -88,6 +89,21 @@ class OmegaQueue {
     return true;
   }
   bool try_push(T&& item, Priority priority) noexcept { return try_push(item, priority); }
+
+  // Moves up to n items in, in order, with one capacity reservation; returns how many
+  // (a prefix of `items`). The rest are left with the caller.
+  std::size_t try_push_bulk(T* items, std::size_t n, Priority priority) noexcept {
+    if (n == 0) return 0;
+    const std::size_t before = size_.fetch_add(n, std::memory_order_acq_rel);
+    const std::size_t granted = before >= capacity_ ? 0 : std::min(n, capacity_ - before);
+    if (granted < n) size_.fetch_sub(n - granted, std::memory_order_relaxed);
+    Lane& lane = lanes_[static_cast<std::size_t>(priority)];
+    for (std::size_t i = 0; i < granted; ++i) {
+      while (!lane.try_push(items[i])) {
+      }
+    }
+    return granted;
+  }
 
   // Moves the highest-priority, oldest item into `out`; false when (momentarily) empty.
   bool try_pop(T& out) noexcept {

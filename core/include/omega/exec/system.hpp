@@ -13,10 +13,13 @@
 // full, NodeShuttingDown after shutdown began, NoNodesAvailable for a system without nodes.
 // A work function returns T or Result<T, TaskError>; one that throws yields
 // TaskError::Panicked with the exception's message.
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -136,6 +139,31 @@ class UltraOmegaSystem {
     return {};
   }
 
+  // Fire-and-forget in bulk: queues make(0), make(1), ... make(n-1) in order, routing once
+  // per chunk of up to OmegaNode::kBulkMax tasks. Returns how many were accepted (always a
+  // prefix: tasks [accepted, n) were not made or were refused) and, when not all were, why.
+  struct BatchResult {
+    std::size_t accepted = 0;
+    std::optional<NodeError> error;
+  };
+  template <class Make>
+  BatchResult submit_detached_batch(Priority priority, std::uint32_t cost, std::size_t n, Make&& make, OmegaRng& rng) {
+    BatchResult result;
+    std::array<Task, OmegaNode::kBulkMax> chunk;
+    while (result.accepted < n) {
+      const std::size_t m = std::min(OmegaNode::kBulkMax, n - result.accepted);
+      for (std::size_t i = 0; i < m; ++i) chunk[i] = Task(make(result.accepted + i));
+      const auto r = route_bulk(chunk.data(), m, priority, cost, rng);
+      result.accepted += r.accepted;
+      if (r.error) {
+        result.error = r.error;
+        for (auto& t : chunk) t.reset();
+        break;
+      }
+    }
+    return result;
+  }
+
   // Stops accepting (NodeShuttingDown), runs everything accepted, joins all workers.
   void shutdown_all();
   // Runs up to max_tasks queued tasks on the calling thread (how a single-threaded build
@@ -163,6 +191,8 @@ class UltraOmegaSystem {
   explicit UltraOmegaSystem(std::unique_ptr<Impl> impl);
   // Queues `task` on a node chosen by power-of-K; returns the node index.
   Result<std::size_t, NodeError> route(Task& task, Priority priority, std::uint32_t cost, OmegaRng& rng);
+  // Queues a prefix of tasks[0..n) on one node per routing attempt (n <= kBulkMax).
+  BatchResult route_bulk(Task* tasks, std::size_t n, Priority priority, std::uint32_t cost, OmegaRng& rng);
   static bool drive(void* impl) noexcept;
   std::unique_ptr<Impl> impl_;
 
