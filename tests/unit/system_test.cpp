@@ -429,3 +429,39 @@ TEST_CASE("batch submission: a prefix is accepted, each accepted task runs once"
   CHECK(full.submit_detached_batch(Priority::Low, 1, 5, [](std::size_t) { return [] {}; }, rng).error ==
         NodeError::NodeShuttingDown);
 }
+
+TEST_CASE("batch submission with handles: every accepted task's result reaches its handle", "[system][batch]") {
+  auto system = UltraOmegaSystem::builder().with_nodes(4).with_super_nodes(2).build();
+  OmegaRng rng(31);
+  std::vector<omega::TaskHandle<std::size_t>> handles;
+  std::size_t total = 0;
+  constexpr std::size_t kTasks = 1000;
+  while (total < kTasks) {
+    const std::size_t base = total;
+    const auto r = system.submit_cpu_batch(Priority::Normal, 5, kTasks - total,
+                                           [base](std::size_t i) { return [v = base + i] { return v * 2; }; },
+                                           handles, rng);
+    total += r.accepted;
+    if (r.error) {
+      CHECK(*r.error == NodeError::SystemMaxedOut);
+      system.run_pending();
+      if constexpr (omega::kHasThreads) std::this_thread::yield();
+    }
+  }
+  REQUIRE(handles.size() == kTasks);
+  int wrong = 0;
+  for (std::size_t i = 0; i < kTasks; ++i) wrong += handles[i].recv_result().value_or(0) != i * 2;
+  CHECK(wrong == 0);
+  // A panicking batch member reports Panicked on its own handle only.
+  std::vector<omega::TaskHandle<int>> mixed;
+  const auto r = system.submit_cpu_batch(Priority::High, 1, 3, [](std::size_t i) {
+    return [i]() -> int {
+      if (i == 1) throw std::runtime_error("middle");
+      return static_cast<int>(i);
+    };
+  }, mixed, rng);
+  REQUIRE(r.accepted == 3);
+  CHECK(mixed[0].recv_result().value() == 0);
+  CHECK(mixed[1].recv_result().error().message() == "middle");
+  CHECK(mixed[2].recv_result().value() == 2);
+}

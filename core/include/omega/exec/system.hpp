@@ -164,6 +164,37 @@ class UltraOmegaSystem {
     return result;
   }
 
+  // submit_cpu_task in bulk: make(i) gives task i's work function; a handle per accepted
+  // task is appended to `handles` (accepted tasks are a prefix, as above). Routing, capacity
+  // reservation, clock read and wake-up happen once per chunk of OmegaNode::kBulkMax.
+  template <class Make, class F = std::invoke_result_t<Make&, std::size_t>, class R = std::invoke_result_t<F&>,
+            class T = typename detail::TaskValue<R>::type>
+  BatchResult submit_cpu_batch(Priority priority, std::uint32_t cost, std::size_t n, Make&& make,
+                               std::vector<TaskHandle<T>>& handles, OmegaRng& rng) {
+    BatchResult result;
+    std::array<Task, OmegaNode::kBulkMax> chunk;
+    std::array<detail::TaskState<T>*, OmegaNode::kBulkMax> states{};
+    while (result.accepted < n) {
+      const std::size_t m = std::min(OmegaNode::kBulkMax, n - result.accepted);
+      for (std::size_t i = 0; i < m; ++i) {
+        states[i] = detail::TaskState<T>::acquire(&UltraOmegaSystem::drive, impl_.get());
+        chunk[i] = Task(Job<T, F>(states[i], make(result.accepted + i)));
+      }
+      const auto r = route_bulk(chunk.data(), m, priority, cost, rng);
+      for (std::size_t i = 0; i < m; ++i) {
+        TaskHandle<T> handle(states[i]);  // takes the handle's reference either way
+        if (i < r.accepted) handles.push_back(std::move(handle));
+      }
+      result.accepted += r.accepted;
+      if (r.error) {
+        result.error = r.error;
+        for (auto& t : chunk) t.reset();  // refused jobs drop their references
+        break;
+      }
+    }
+    return result;
+  }
+
   // Stops accepting (NodeShuttingDown), runs everything accepted, joins all workers.
   void shutdown_all();
   // Runs up to max_tasks queued tasks on the calling thread (how a single-threaded build
