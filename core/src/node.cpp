@@ -74,50 +74,19 @@ unsigned OmegaNode::desired_threads() const noexcept {
   return active;
 }
 
-Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noexcept {
+bool OmegaNode::begin_submit() noexcept {
   // Announce the submit before checking stopping_: shutdown() waits for announced submits,
   // so a task that passes the check is in the queue before the workers make their last pass.
   in_flight_submits_.fetch_add(1, std::memory_order_seq_cst);
-  if (stopping_.load(std::memory_order_seq_cst)) {
-    in_flight_submits_.fetch_sub(1, std::memory_order_release);
-    rejected_.add();
-    return Err(NodeError::NodeShuttingDown);
-  }
-  Item item{std::move(task), now_ns()};
-  if (!queue_.try_push(item, priority)) {
-    task = std::move(item.task);
-    in_flight_submits_.fetch_sub(1, std::memory_order_release);
-    rejected_.add();
-    return Err(NodeError::QueueFull);
-  }
-  in_flight_submits_.fetch_sub(1, std::memory_order_release);
-  submitted_.add();
-  // Pairs with the fence in worker_loop: either the worker sees the item before it parks, or
-  // we see it counted as a sleeper and wake it.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (sleepers_.load(std::memory_order_relaxed) > 0) wake_one_sleeper();
-  maybe_scale_up();
-  return {};
+  if (!stopping_.load(std::memory_order_seq_cst)) return true;
+  end_submit();
+  return false;
 }
 
-std::size_t OmegaNode::try_submit_bulk(Task* tasks, std::size_t n, Priority priority) noexcept {
-  OMEGA_DASSERT(n <= kBulkMax, "try_submit_bulk takes at most kBulkMax tasks");
-  if (n == 0) return 0;
-  in_flight_submits_.fetch_add(1, std::memory_order_seq_cst);
-  if (stopping_.load(std::memory_order_seq_cst)) {
-    in_flight_submits_.fetch_sub(1, std::memory_order_release);
-    rejected_.add(n);
-    return 0;
-  }
-  const std::int64_t now = now_ns();
-  std::array<Item, kBulkMax> items;
-  for (std::size_t i = 0; i < n; ++i) items[i] = Item{std::move(tasks[i]), now};
-  const std::size_t pushed = queue_.try_push_bulk(items.data(), n, priority);
-  for (std::size_t i = pushed; i < n; ++i) tasks[i] = std::move(items[i].task);  // hand back the rest
-  in_flight_submits_.fetch_sub(1, std::memory_order_release);
-  if (pushed < n) rejected_.add(n - pushed);
-  if (pushed == 0) return 0;
+void OmegaNode::notify_pushed(std::size_t pushed) noexcept {
   submitted_.add(pushed);
+  // Pairs with the fence in worker_loop: either the worker sees the items before it parks,
+  // or we see it counted as a sleeper and wake it (everyone, when there is more than one).
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (sleepers_.load(std::memory_order_relaxed) > 0) {
     work_epoch_.fetch_add(1, std::memory_order_release);
@@ -128,6 +97,40 @@ std::size_t OmegaNode::try_submit_bulk(Task* tasks, std::size_t n, Priority prio
     }
   }
   maybe_scale_up();
+}
+
+Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noexcept {
+  if (!begin_submit()) {
+    rejected_.add();
+    return Err(NodeError::NodeShuttingDown);
+  }
+  Item item{std::move(task), now_ns()};
+  const bool pushed = queue_.try_push(item, priority);
+  end_submit();
+  if (!pushed) {
+    task = std::move(item.task);
+    rejected_.add();
+    return Err(NodeError::QueueFull);
+  }
+  notify_pushed(1);
+  return {};
+}
+
+std::size_t OmegaNode::try_submit_bulk(Task* tasks, std::size_t n, Priority priority) noexcept {
+  OMEGA_DASSERT(n <= kBulkMax, "try_submit_bulk takes at most kBulkMax tasks");
+  if (n == 0) return 0;
+  if (!begin_submit()) {
+    rejected_.add(n);
+    return 0;
+  }
+  const std::int64_t now = now_ns();
+  std::array<Item, kBulkMax> items;
+  for (std::size_t i = 0; i < n; ++i) items[i] = Item{std::move(tasks[i]), now};
+  const std::size_t pushed = queue_.try_push_bulk(items.data(), n, priority);
+  end_submit();
+  for (std::size_t i = pushed; i < n; ++i) tasks[i] = std::move(items[i].task);  // hand back the rest
+  if (pushed < n) rejected_.add(n - pushed);
+  if (pushed > 0) notify_pushed(pushed);
   return pushed;
 }
 
@@ -140,11 +143,6 @@ void OmegaNode::publish_scaled(unsigned from, unsigned to) noexcept {
   s.from_threads = from;
   s.to_threads = to;
   signals_->publish(s);
-}
-
-void OmegaNode::wake_one_sleeper() noexcept {
-  work_epoch_.fetch_add(1, std::memory_order_release);
-  park_wake_one(work_epoch_);
 }
 
 void OmegaNode::maybe_scale_up() noexcept {

@@ -55,7 +55,7 @@ export class OmegaSystem {
 
   /** Pressure, threads and queue per node; totals; queue-wait and run-time percentiles (ns). */
   stats() {
-    return this.#closed && !this.#native ? null : this.#native.stats();
+    return this.#native ? this.#native.stats() : null;  // null after shutdown
   }
 
   metricsPrometheus() {

@@ -39,6 +39,11 @@ constexpr double kMaxSafeInteger = 9007199254740991.0;
 // JS arguments arrive as val and are checked here: Embind's own conversions would coerce
 // ('123' to 123, undefined to NaN) or throw without counting.
 double number_arg(const val& v) { return v.isNumber() ? v.as<double>() : NAN; }
+// An object (or a function) rather than a primitive or an array. undefined/null are the
+// caller's to treat as "not given".
+bool object_arg(const val& v) {
+  return !(v.isNumber() || v.isString() || v.isTrue() || v.isFalse() || v.isArray() || v.isNull() || v.isUndefined());
+}
 bool string_arg(const val& v, std::string& out) {
   if (!v.isString()) return false;
   out = v.as<std::string>();
@@ -189,9 +194,7 @@ class ParkSampler {
 Result<MetricLabels, std::string> labels_from_js(const val& labels) {
   MetricLabels out;
   if (labels.isUndefined() || labels.isNull()) return out;
-  if (labels.isNumber() || labels.isString() || labels.isTrue() || labels.isFalse() || labels.isArray()) {
-    return Err(std::string("labels must be an object of string values"));
-  }
+  if (!object_arg(labels)) return Err(std::string("labels must be an object of string values"));
   const val entries = val::global("Object").call<val>("entries", labels);
   const auto n = entries["length"].as<unsigned>();
   for (unsigned i = 0; i < n; ++i) {
@@ -300,9 +303,7 @@ class JsSystem {
     if (system_) return error_result("system already created");
     auto builder = UltraOmegaSystem::builder();
     if (!config.isUndefined() && !config.isNull()) {
-      if (config.isNumber() || config.isString() || config.isTrue() || config.isFalse() || config.isArray()) {
-        return error_result("config must be an object");
-      }
+      if (!object_arg(config)) return error_result("config must be an object");
       auto count = [&](const char* key, std::size_t fallback, std::size_t& out) -> bool {
         const val v = config[key];
         if (v.isUndefined()) {

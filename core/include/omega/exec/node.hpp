@@ -111,8 +111,13 @@ class OmegaNode {
   };
   void worker_loop(unsigned index);
   void run(Item& item);
+  // The submit protocol both submit paths follow: announce (false once shutdown began, with
+  // nothing announced), push, retract the announcement, then notify_pushed.
+  bool begin_submit() noexcept;
+  void end_submit() noexcept { in_flight_submits_.fetch_sub(1, std::memory_order_release); }
+  // Counts `pushed` accepted tasks, wakes parked workers for them, scales up under pressure.
+  void notify_pushed(std::size_t pushed) noexcept;
   void maybe_scale_up() noexcept;
-  void wake_one_sleeper() noexcept;
 
   void publish_scaled(unsigned from, unsigned to) noexcept;
 
