@@ -42,11 +42,135 @@ std::string NodeConfig::validate() const {
   return {};
 }
 
-OmegaNode::OmegaNode(std::size_t id, NodeConfig config, SignalHub* signals)
-    : id_(id), config_(std::move(config)), signals_(signals), queue_(config_.queue_capacity, config_.watermarks) {
+// ---- WorkerGroup ----------------------------------------------------------------------------
+
+namespace detail {
+
+WorkerGroup::WorkerGroup(std::size_t node_slots, unsigned awake_cap)
+    : slots_(node_slots),
+      cap_(awake_cap ? awake_cap : std::max(1u, std::thread::hardware_concurrency())),
+      nodes_(std::make_unique<std::atomic<OmegaNode*>[]>(node_slots)) {
+  for (std::size_t i = 0; i < slots_; ++i) nodes_[i].store(nullptr, std::memory_order_relaxed);
+}
+
+void WorkerGroup::attach(OmegaNode* node) noexcept {
+  const std::size_t slot = attached_.fetch_add(1, std::memory_order_relaxed);
+  OMEGA_ASSERT(slot < slots_, "more nodes attached to a WorkerGroup than it has slots");
+  nodes_[slot].store(node, std::memory_order_release);
+}
+
+void WorkerGroup::wake_for(OmegaNode* node, std::size_t n) noexcept {
+  // Both loads are seq_cst and follow the push's seq_cst reservation: a worker that is
+  // awake, or not yet listed as parked, here will see the work when it takes its last look
+  // before parking (find_work), so skipping the wake-up loses nothing.
+  std::array<Parker*, 8> woken{};
+  std::size_t count = 0;
+  {
+    const unsigned awake = awake_.load(std::memory_order_seq_cst);
+    if (awake >= cap_ || parked_count_.load(std::memory_order_seq_cst) == 0) return;
+    n = std::min<std::size_t>({n, cap_ - awake, woken.size()});
+    std::lock_guard lock(mutex_);
+    while (count < n && !parked_.empty()) {
+      // The node's own worker if one is parked (its cache holds the node's state), else the
+      // most recently parked one.
+      auto it = parked_.end() - 1;
+      for (auto j = parked_.rbegin(); j != parked_.rend(); ++j) {
+        if ((*j)->node == node) {
+          it = std::next(j).base();
+          break;
+        }
+      }
+      Parker* p = *it;
+      parked_.erase(it);
+      p->listed = false;
+      p->node->parked_.fetch_sub(1, std::memory_order_relaxed);
+      parked_count_.fetch_sub(1, std::memory_order_seq_cst);
+      awake_.fetch_add(1, std::memory_order_seq_cst);
+      p->word.store(kNotified, std::memory_order_release);
+      woken[count++] = p;
+    }
+  }
+  for (std::size_t i = 0; i < count; ++i) park_wake_one(woken[i]->word);
+}
+
+bool WorkerGroup::list_parked(Parker& p, const std::atomic<bool>& stop) noexcept {
+  std::lock_guard lock(mutex_);
+  if (stop.load(std::memory_order_acquire)) return false;
+  p.word.store(kParked, std::memory_order_relaxed);
+  p.listed = true;
+  parked_.push_back(&p);
+  p.node->parked_.fetch_add(1, std::memory_order_relaxed);
+  parked_count_.fetch_add(1, std::memory_order_seq_cst);
+  awake_.fetch_sub(1, std::memory_order_seq_cst);
+  return true;
+}
+
+void WorkerGroup::unlist(Parker& p) noexcept {
+  std::lock_guard lock(mutex_);
+  if (p.listed) {
+    parked_.erase(std::find(parked_.begin(), parked_.end(), &p));
+    p.listed = false;
+    p.node->parked_.fetch_sub(1, std::memory_order_relaxed);
+    parked_count_.fetch_sub(1, std::memory_order_seq_cst);
+    awake_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  p.word.store(kRunning, std::memory_order_relaxed);
+}
+
+void WorkerGroup::wake_all_of(OmegaNode* node) noexcept {
+  std::vector<Parker*> woken;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = parked_.begin(); it != parked_.end();) {
+      Parker* p = *it;
+      if (p->node != node) {
+        ++it;
+        continue;
+      }
+      it = parked_.erase(it);
+      p->listed = false;
+      node->parked_.fetch_sub(1, std::memory_order_relaxed);
+      parked_count_.fetch_sub(1, std::memory_order_seq_cst);
+      awake_.fetch_add(1, std::memory_order_seq_cst);
+      p->word.store(kNotified, std::memory_order_release);
+      woken.push_back(p);
+    }
+  }
+  for (Parker* p : woken) park_wake_one(p->word);
+}
+
+OmegaNode* WorkerGroup::find_work() const noexcept {
+  for (std::size_t i = 0; i < slots_; ++i) {
+    OmegaNode* node = node_at(i);
+    if (node && node->queue_.reserved() != 0) return node;
+  }
+  return nullptr;
+}
+
+}  // namespace detail
+
+// ---- OmegaNode ------------------------------------------------------------------------------
+
+namespace {
+// Tasks running on this thread (more than one when a task waits and helps).
+thread_local unsigned t_running_tasks = 0;
+}  // namespace
+
+bool OmegaNode::inside_task() noexcept { return t_running_tasks != 0; }
+
+OmegaNode::OmegaNode(std::size_t id, NodeConfig config, SignalHub* signals, detail::WorkerGroup* group)
+    : id_(id),
+      config_(std::move(config)),
+      signals_(signals),
+      own_group_(group ? nullptr : std::make_unique<detail::WorkerGroup>(1)),
+      group_(group ? group : own_group_.get()),
+      queue_(config_.queue_capacity, config_.watermarks) {
   OMEGA_ASSERT(config_.validate().empty(), "invalid NodeConfig (validate() says why)");
+  group_->attach(this);
   if constexpr (kHasThreads) {
     active_.store(config_.min_threads, std::memory_order_relaxed);
+    parkers_ = std::make_unique<detail::WorkerGroup::Parker[]>(config_.max_threads);
+    for (unsigned i = 0; i < config_.max_threads; ++i) parkers_[i].node = this;
     threads_.reserve(config_.max_threads);
     try {
       for (unsigned i = 0; i < config_.max_threads; ++i) threads_.emplace_back([this, i] { worker_loop(i); });
@@ -74,43 +198,20 @@ unsigned OmegaNode::desired_threads() const noexcept {
   return active;
 }
 
-bool OmegaNode::begin_submit() noexcept {
-  // Announce the submit before checking stopping_: shutdown() waits for announced submits,
-  // so a task that passes the check is in the queue before the workers make their last pass.
-  in_flight_submits_.fetch_add(1, std::memory_order_seq_cst);
-  if (!stopping_.load(std::memory_order_seq_cst)) return true;
-  end_submit();
-  return false;
-}
-
 void OmegaNode::notify_pushed(std::size_t pushed) noexcept {
-  submitted_.add(pushed);
-  // Pairs with the fence in worker_loop: either the worker sees the items before it parks,
-  // or we see it counted as a sleeper and wake it (everyone, when there is more than one).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (sleepers_.load(std::memory_order_relaxed) > 0) {
-    work_epoch_.fetch_add(1, std::memory_order_release);
-    if (pushed > 1) {
-      park_wake_all(work_epoch_);
-    } else {
-      park_wake_one(work_epoch_);
-    }
+  if constexpr (kHasThreads) {
+    group_->wake_for(this, pushed);
+    maybe_scale_up();
   }
-  maybe_scale_up();
 }
 
 Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noexcept {
-  if (!begin_submit()) {
-    rejected_.add();
-    return Err(NodeError::NodeShuttingDown);
-  }
   Item item{std::move(task), now_ns()};
-  const bool pushed = queue_.try_push(item, priority);
-  end_submit();
-  if (!pushed) {
+  const PushStatus status = queue_.push(item, priority);
+  if (status != PushStatus::Pushed) [[unlikely]] {
     task = std::move(item.task);
     rejected_.add();
-    return Err(NodeError::QueueFull);
+    return Err(status == PushStatus::Closed ? NodeError::NodeShuttingDown : NodeError::QueueFull);
   }
   notify_pushed(1);
   return {};
@@ -119,15 +220,10 @@ Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noe
 std::size_t OmegaNode::try_submit_bulk(Task* tasks, std::size_t n, Priority priority) noexcept {
   OMEGA_DASSERT(n <= kBulkMax, "try_submit_bulk takes at most kBulkMax tasks");
   if (n == 0) return 0;
-  if (!begin_submit()) {
-    rejected_.add(n);
-    return 0;
-  }
   const std::int64_t now = now_ns();
   std::array<Item, kBulkMax> items;
   for (std::size_t i = 0; i < n; ++i) items[i] = Item{std::move(tasks[i]), now};
   const std::size_t pushed = queue_.try_push_bulk(items.data(), n, priority);
-  end_submit();
   for (std::size_t i = pushed; i < n; ++i) tasks[i] = std::move(items[i].task);  // hand back the rest
   if (pushed < n) rejected_.add(n - pushed);
   if (pushed > 0) notify_pushed(pushed);
@@ -164,18 +260,34 @@ void OmegaNode::maybe_scale_up() noexcept {
 void OmegaNode::run(Item& item) {
   const std::int64_t start = now_ns();
   queue_wait_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(start - item.enqueued_ns, 0)));
+  ++t_running_tasks;
   try {
     item.task();
   } catch (...) {
     panicked_.add();
   }
+  --t_running_tasks;
   item.task.reset();
   run_time_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(now_ns() - start, 0)));
   completed_.add();
 }
 
-void OmegaNode::worker_loop(unsigned index) {
+bool OmegaNode::steal_one(std::size_t& cursor) {
+  const std::size_t slots = group_->node_slots();
+  if (slots <= 1) return false;
+  OmegaNode* victim = group_->node_at(cursor++ % slots);
+  if (!victim || victim == this || victim->queue_.size() == 0) return false;
   Item item;
+  if (!victim->queue_.try_pop(item)) return false;
+  victim->run(item);
+  return true;
+}
+
+void OmegaNode::worker_loop(unsigned index) {
+  detail::WorkerGroup::Parker& me = parkers_[index];
+  bool counted = false;  // in the group's awake count
+  Item item;
+  std::size_t cursor = id_ + 1 + index;  // where stealing starts: spread over the group
   unsigned spins = 0;
   bool spinning = false;  // holds a token from g_spin_budget
   auto stop_spinning = [&] {
@@ -186,19 +298,28 @@ void OmegaNode::worker_loop(unsigned index) {
   for (;;) {
     if (index >= active_.load(std::memory_order_acquire)) {
       // Inactive: wait to be activated (or for shutdown, which activates everyone).
+      stop_spinning();
+      if (counted) group_->count_asleep();
+      counted = false;
       const std::uint32_t epoch = activation_epoch_.load(std::memory_order_acquire);
       if (index >= active_.load(std::memory_order_acquire)) (void)park_wait(activation_epoch_, epoch);
       continue;
     }
+    if (!counted) group_->count_awake();
+    counted = true;
     if (queue_.try_pop(item)) {
       stop_spinning();
       run(item);
       continue;
     }
-    if (stopping_.load(std::memory_order_acquire) && in_flight_submits_.load(std::memory_order_acquire) == 0 &&
-        queue_.empty()) {
+    if (stopping_.load(std::memory_order_acquire) && queue_.reserved() == 0) {
       stop_spinning();
+      group_->count_asleep();
       return;
+    }
+    if (steal_one(cursor)) {
+      stop_spinning();
+      continue;
     }
     if (spins == 0 && config_.spin_iterations > 0) spinning = g_spin_budget.try_acquire();
     if (spinning && ++spins < config_.spin_iterations) {
@@ -206,25 +327,30 @@ void OmegaNode::worker_loop(unsigned index) {
       continue;
     }
     stop_spinning();
-    const std::uint32_t epoch = work_epoch_.load(std::memory_order_acquire);
-    sleepers_.fetch_add(1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!queue_.empty() || stopping_.load(std::memory_order_acquire)) {
-      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    if (!group_->list_parked(me, stopping_)) continue;  // shutting down: drain, then exit
+    counted = false;
+    // The last look, after listing (seq_cst): pairs with wake_for's reads after a push.
+    if (OmegaNode* busy = group_->find_work()) {
+      group_->unlist(me);
+      counted = true;
+      if (busy != this && busy->queue_.try_pop(item)) busy->run(item);
       continue;
     }
     // Only the highest active thread above the minimum waits with a timeout: if no work comes
     // within scale_down_after it deactivates itself, then lets the next one re-evaluate.
     const bool may_retire = index >= config_.min_threads && index + 1 == active_.load(std::memory_order_acquire);
-    const ParkResult r = park_wait(work_epoch_, epoch, may_retire ? config_.scale_down_after : Nanos::max());
-    sleepers_.fetch_sub(1, std::memory_order_relaxed);
-    if (r == ParkResult::TimedOut && may_retire && queue_.empty() && !stopping_.load(std::memory_order_acquire)) {
+    const ParkResult r = park_wait(me.word, detail::WorkerGroup::kParked,
+                                   may_retire ? config_.scale_down_after : Nanos::max());
+    group_->unlist(me);
+    counted = true;
+    if (r == ParkResult::TimedOut && may_retire && queue_.reserved() == 0 &&
+        !stopping_.load(std::memory_order_acquire)) {
       unsigned expected = index + 1;
       if (active_.compare_exchange_strong(expected, index, std::memory_order_acq_rel)) {
         scale_downs_.add();
         publish_scaled(index + 1, index);
-        work_epoch_.fetch_add(1, std::memory_order_release);
-        park_wake_all(work_epoch_);
+        // The next one down is now the highest: let it park again, with the timeout.
+        if (index > config_.min_threads) group_->wake_all_of(this);
       }
     }
   }
@@ -240,24 +366,36 @@ std::size_t OmegaNode::run_pending(std::size_t max_tasks) {
   return ran;
 }
 
-void OmegaNode::shutdown() {
-  std::lock_guard lock(shutdown_mutex_);
+bool OmegaNode::help_one() {
+  if (inside_task()) return false;
+  return run_pending(1) == 1;
+}
+
+void OmegaNode::begin_shutdown() noexcept {
   stopping_.store(true, std::memory_order_seq_cst);
-  while (in_flight_submits_.load(std::memory_order_acquire) != 0) cpu_relax();
+  queue_.close();  // from here on every push is refused; earlier ones are in reserved()
   if (!threads_.empty()) {
     active_.store(config_.max_threads, std::memory_order_release);
     activation_epoch_.fetch_add(1, std::memory_order_release);
     park_wake_all(activation_epoch_);
-    work_epoch_.fetch_add(1, std::memory_order_release);
-    park_wake_all(work_epoch_);
-    for (auto& t : threads_) t.join();
-    threads_.clear();
+    group_->wake_all_of(this);
   }
-  run_pending();  // without threads, the accepted work runs here
+}
+
+void OmegaNode::shutdown() {
+  std::lock_guard lock(shutdown_mutex_);
+  begin_shutdown();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  // Without threads the accepted work runs here. With threads it already ran, except for a
+  // push that reserved before the close and published after the workers' last look.
+  while (queue_.reserved() != 0) {
+    if (run_pending() == 0) cpu_relax();
+  }
 }
 
 NodeStats OmegaNode::stats() const noexcept {
-  return NodeStats{submitted_.value(), completed_.value(), rejected_.value(),
+  return NodeStats{queue_.pushed_total(), completed_.value(), rejected_.value(),
                    panicked_.value(),  scale_ups_.value(), scale_downs_.value()};
 }
 

@@ -31,6 +31,7 @@ std::string SystemConfig::validate() const {
 struct UltraOmegaSystem::Impl {
   std::shared_ptr<SignalHub> signals = std::make_shared<SignalHub>();  // outlives the nodes
   SystemConfig config;
+  std::unique_ptr<detail::WorkerGroup> group;  // outlives the nodes
   std::vector<std::unique_ptr<OmegaNode>> nodes;
   std::vector<char> is_super;
   std::atomic<bool> stopping{false};
@@ -38,6 +39,14 @@ struct UltraOmegaSystem::Impl {
   std::mutex rate_mutex;
   std::uint64_t rate_completed = 0;
   std::int64_t rate_at_ns = now_ns();
+
+  ~Impl() { stop_nodes(); }
+  // Closes every node before joining any: workers take work from other nodes' queues, so
+  // no node may go away while another's workers still run.
+  void stop_nodes() {
+    for (auto& node : nodes) node->begin_shutdown();
+    for (auto& node : nodes) node->shutdown();
+  }
 
   // What the router sees of node i.
   NodeLoad load_of(std::size_t i) const noexcept {
@@ -73,13 +82,14 @@ Result<UltraOmegaSystem, std::string> UltraOmegaSystem::Builder::try_build() con
   if (auto why = config_.validate(); !why.empty()) return Err(std::move(why));
   auto impl = std::make_unique<Impl>();
   impl->config = config_;
+  impl->group = std::make_unique<detail::WorkerGroup>(config_.nodes);
   impl->nodes.reserve(config_.nodes);
   // Super nodes first, then regular ones: indices are stable and documented by metrics.
   try {
     for (std::size_t i = 0; i < config_.nodes; ++i) {
       const bool super = i < config_.super_nodes;
       impl->nodes.push_back(
-          std::make_unique<OmegaNode>(i, super ? config_.super : config_.regular, impl->signals.get()));
+          std::make_unique<OmegaNode>(i, super ? config_.super : config_.regular, impl->signals.get(), impl->group.get()));
       impl->is_super.push_back(super ? 1 : 0);
     }
   } catch (const std::system_error& e) {
@@ -119,15 +129,18 @@ Result<std::size_t, NodeError> UltraOmegaSystem::route(Task& task, Priority prio
 }
 
 UltraOmegaSystem::BatchResult UltraOmegaSystem::route_bulk(Task* tasks, std::size_t n, Priority priority,
-                                                         std::uint32_t cost, OmegaRng& rng) {
+                                                         std::uint32_t cost, OmegaRng& rng, std::size_t* nodes_out) {
   Impl& s = *impl_;
   if (s.nodes.empty()) return {0, NodeError::NoNodesAvailable};
   if (s.stopping.load(std::memory_order_acquire)) return {0, NodeError::NodeShuttingDown};
   auto load_of = [&s](std::size_t i) { return s.load_of(i); };
   std::size_t done = 0;
   for (unsigned attempt = 0; attempt < kRouteAttempts && done < n; ++attempt) {
-    OmegaNode& node = *s.nodes[Router::select_from(s.nodes.size(), load_of, cost, attempt, rng)];
-    done += node.try_submit_bulk(tasks + done, n - done, priority);
+    const std::size_t chosen = Router::select_from(s.nodes.size(), load_of, cost, attempt, rng);
+    OmegaNode& node = *s.nodes[chosen];
+    const std::size_t pushed = node.try_submit_bulk(tasks + done, n - done, priority);
+    if (nodes_out) std::fill_n(nodes_out + done, pushed, chosen);
+    done += pushed;
     if (done < n && node.shutting_down()) return {done, NodeError::NodeShuttingDown};
   }
   if (done == n) return {done, std::nullopt};
@@ -135,10 +148,11 @@ UltraOmegaSystem::BatchResult UltraOmegaSystem::route_bulk(Task* tasks, std::siz
   return {done, NodeError::SystemMaxedOut};
 }
 
-bool UltraOmegaSystem::drive(void* impl) noexcept {
+bool UltraOmegaSystem::drive(void* impl, std::size_t node, bool help) noexcept {
   auto* s = static_cast<Impl*>(impl);
+  if (help) return node < s->nodes.size() && s->nodes[node]->help_one();
   std::size_t ran = 0;
-  for (auto& node : s->nodes) ran += node->run_pending(16);
+  for (auto& n : s->nodes) ran += n->run_pending(16);
   return ran != 0;
 }
 
@@ -153,7 +167,7 @@ std::size_t UltraOmegaSystem::run_pending(std::size_t max_tasks) {
 
 void UltraOmegaSystem::shutdown_all() {
   impl_->stopping.store(true, std::memory_order_release);
-  for (auto& node : impl_->nodes) node->shutdown();
+  impl_->stop_nodes();
 }
 
 NodesView UltraOmegaSystem::nodes() const { return NodesView(impl_->nodes); }

@@ -6,10 +6,13 @@
 // nothing. A state is shared by the handle and the queued task (two references); whichever
 // lets go last recycles it.
 //
-// Waiting: recv_result() spins briefly, then parks on the state's word; the worker wakes it
-// only if someone is parked (no syscall otherwise). Where a thread may not block (browser
-// main thread, single-threaded build) it runs the system's queued work instead: the system
-// installs a `drive` hook for that.
+// Waiting: an untimed recv_result() from a thread that is not itself running a task first
+// helps: it runs work queued on the node its task went to (its own task is there, or
+// already running), as oneTBB's wait() does, so a submitter that collects results does the
+// work instead of paying for wake-ups. Then it spins briefly, then parks on the state's
+// word; the worker wakes it only if someone is parked (no syscall otherwise). Where a
+// thread may not block (browser main thread, single-threaded build) it runs the system's
+// queued work instead. The system installs the `drive` hook for both.
 #include <atomic>
 #include <cstdint>
 #include <new>
@@ -39,8 +42,9 @@ struct TaskValue<Result<T, TaskError>> {
   using type = T;
 };
 
-// Runs the system's queued work once on the calling thread; true if anything ran.
-using DriveFn = bool (*)(void* ctx) noexcept;
+// Runs queued work on the calling thread; true if anything ran. help: one task of `node`
+// (only outside tasks); otherwise a round over every node (for threads that may not block).
+using DriveFn = bool (*)(void* ctx, std::size_t node, bool help) noexcept;
 
 template <class T>
 class TaskState {
@@ -82,6 +86,13 @@ class TaskState {
 
   // Waits until ready or `deadline`; true if ready.
   bool wait_until(std::int64_t deadline_ns) noexcept {
+    if (ready()) return true;
+    const bool may_block = can_park();
+    if (may_block && deadline_ns == INT64_MAX && drive_ && node_ != ~std::size_t{0}) {
+      // Untimed: helping cannot overshoot a deadline.
+      while (!ready() && drive_(ctx_, node_, true)) {
+      }
+    }
     for (int spin = 0; spin < 256; ++spin) {
       if (ready()) return true;
       cpu_relax();
@@ -89,9 +100,9 @@ class TaskState {
     while (!ready()) {
       const std::int64_t now = now_ns();
       if (now >= deadline_ns) return false;
-      if (!can_park()) {
+      if (!may_block) {
         // Not allowed to block: make progress on the system's queued work instead.
-        if (!(drive_ && drive_(ctx_))) cpu_relax();
+        if (!(drive_ && drive_(ctx_, node_, false))) cpu_relax();
         continue;
       }
       std::uint32_t expected = kPending;

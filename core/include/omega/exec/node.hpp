@@ -11,6 +11,12 @@
 //   `scale_down_after` without work (hysteresis). Idle threads park with no timeout, so an
 //   idle node burns no CPU.
 // - Workers spin briefly (spin_iterations) before parking, trading a little CPU for latency.
+// - Nodes of one system share a detail::WorkerGroup: a worker whose own queue is empty takes
+//   work from the other nodes' queues before it parks (oldest, highest priority first, as
+//   their own workers would). A push wakes a parked worker only while fewer workers than
+//   the machine has hardware threads are awake: awake workers re-check every queue before
+//   they park, so the work is found without a wake-up (a futex call and a context switch
+//   per task, the dominant cost of a many-node system on a small machine).
 // - A task that throws is caught on the worker and counted as panicked; the worker lives on.
 //   (The System wraps tasks so that a panic also reaches the task's handle.)
 // - shutdown(): refuse new work, run everything already accepted, join the workers.
@@ -19,6 +25,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -35,6 +42,71 @@
 #include <omega/exec/task.hpp>
 
 namespace omega {
+
+class OmegaNode;
+
+namespace detail {
+
+// The workers of all nodes of one system (or of one standalone node): how many are awake,
+// which are parked, and the nodes whose queues they may take work from. Internal to the
+// circulation; public only because OmegaNode's constructor takes it.
+//
+// Accounting: a worker is awake (counted) from the moment it runs until it lists itself as
+// parked; a waker that takes a worker off the parked list counts it awake on its behalf,
+// so a burst of pushes wakes no more workers than the cap allows.
+class WorkerGroup {
+ public:
+  // One per worker thread; stable address for the worker's lifetime.
+  struct Parker {
+    std::atomic<std::uint32_t> word{0};
+    OmegaNode* node = nullptr;
+    bool listed = false;  // on the parked list (guarded by the group's mutex)
+  };
+
+  // node_slots: how many nodes will attach. awake_cap 0 means the hardware thread count.
+  WorkerGroup(std::size_t node_slots, unsigned awake_cap = 0);
+  WorkerGroup(const WorkerGroup&) = delete;
+  WorkerGroup& operator=(const WorkerGroup&) = delete;
+
+  void attach(OmegaNode* node) noexcept;
+  [[nodiscard]] std::size_t node_slots() const noexcept { return slots_; }
+  [[nodiscard]] OmegaNode* node_at(std::size_t i) const noexcept { return nodes_[i].load(std::memory_order_acquire); }
+  [[nodiscard]] unsigned awake_cap() const noexcept { return cap_; }
+  [[nodiscard]] unsigned awake() const noexcept { return awake_.load(std::memory_order_relaxed); }
+
+  void count_awake() noexcept { awake_.fetch_add(1, std::memory_order_seq_cst); }
+  void count_asleep() noexcept { awake_.fetch_sub(1, std::memory_order_seq_cst); }
+  // After a push to `node`: wakes up to `n` parked workers (preferring the node's own) while
+  // fewer than the cap are awake.
+  void wake_for(OmegaNode* node, std::size_t n) noexcept;
+  // Lists `p` as parked and stops counting it awake; false (nothing changed) when `stop`
+  // is already set: the check is made under the same lock shutdown uses to wake workers.
+  bool list_parked(Parker& p, const std::atomic<bool>& stop) noexcept;
+  // After a park: takes `p` off the list if a waker has not already. Either way it counts
+  // as awake afterwards.
+  void unlist(Parker& p) noexcept;
+  // Wakes every parked worker of `node` (shutdown).
+  void wake_all_of(OmegaNode* node) noexcept;
+  // A node with queued or incoming work, or nullptr; seq_cst reads, for the last look a
+  // worker takes after listing itself as parked.
+  [[nodiscard]] OmegaNode* find_work() const noexcept;
+
+  static constexpr std::uint32_t kRunning = 0;
+  static constexpr std::uint32_t kParked = 1;
+  static constexpr std::uint32_t kNotified = 2;
+
+ private:
+  const std::size_t slots_;
+  const unsigned cap_;
+  std::unique_ptr<std::atomic<OmegaNode*>[]> nodes_;
+  std::atomic<std::size_t> attached_{0};
+  alignas(kCacheLine) std::atomic<unsigned> awake_{0};
+  alignas(kCacheLine) std::atomic<unsigned> parked_count_{0};
+  std::mutex mutex_;
+  std::vector<Parker*> parked_;  // LIFO: the most recently parked worker has the warmest cache
+};
+
+}  // namespace detail
 
 struct NodeConfig {
   std::size_t queue_capacity = 10;
@@ -63,8 +135,10 @@ struct NodeStats {
 class OmegaNode {
  public:
   // The configuration must be valid (NodeConfig::validate() empty): asserted. Scaling
-  // events go to `signals` when given (it must outlive the node).
-  OmegaNode(std::size_t id, NodeConfig config, SignalHub* signals = nullptr);
+  // events go to `signals` when given (it must outlive the node). Nodes of one system share
+  // `group` (it must outlive them, and they must all be shut down before any is destroyed);
+  // without one the node has a group of its own.
+  OmegaNode(std::size_t id, NodeConfig config, SignalHub* signals = nullptr, detail::WorkerGroup* group = nullptr);
   OmegaNode(const OmegaNode&) = delete;
   OmegaNode& operator=(const OmegaNode&) = delete;
   ~OmegaNode();  // shutdown()
@@ -82,8 +156,16 @@ class OmegaNode {
   // how nodes make progress without threads; with threads it simply helps.
   std::size_t run_pending(std::size_t max_tasks = ~std::size_t{0});
 
+  // Runs one queued task on the calling thread if the calling thread is not itself inside a
+  // task: how a thread waiting for a result helps instead of parking. (Nested helping could
+  // run, below a waiting task, a task that waits for it.)
+  bool help_one();
+  [[nodiscard]] static bool inside_task() noexcept;
+
   // Stops accepting, runs what was accepted, joins the workers. Idempotent.
   void shutdown();
+  // shutdown() in two steps, so a system closes every node before it joins any.
+  void begin_shutdown() noexcept;
 
   [[nodiscard]] std::size_t id() const noexcept { return id_; }
   [[nodiscard]] const NodeConfig& config() const noexcept { return config_; }
@@ -96,7 +178,7 @@ class OmegaNode {
   [[nodiscard]] unsigned desired_threads() const noexcept;
   // Whether a worker is running or spinning now, so new work needs no wake-up.
   [[nodiscard]] bool awake() const noexcept {
-    return sleepers_.load(std::memory_order_relaxed) < active_.load(std::memory_order_relaxed);
+    return parked_.load(std::memory_order_relaxed) < active_.load(std::memory_order_relaxed);
   }
   [[nodiscard]] bool shutting_down() const noexcept { return stopping_.load(std::memory_order_acquire); }
   [[nodiscard]] NodeStats stats() const noexcept;
@@ -109,13 +191,12 @@ class OmegaNode {
     Task task;
     std::int64_t enqueued_ns = 0;
   };
+  friend class detail::WorkerGroup;
   void worker_loop(unsigned index);
   void run(Item& item);
-  // The submit protocol both submit paths follow: announce (false once shutdown began, with
-  // nothing announced), push, retract the announcement, then notify_pushed.
-  bool begin_submit() noexcept;
-  void end_submit() noexcept { in_flight_submits_.fetch_sub(1, std::memory_order_release); }
-  // Counts `pushed` accepted tasks, wakes parked workers for them, scales up under pressure.
+  // Takes one task from another node of the group, starting at `cursor`, and runs it there.
+  bool steal_one(std::size_t& cursor);
+  // Wakes parked workers for `pushed` accepted tasks, scales up under pressure.
   void notify_pushed(std::size_t pushed) noexcept;
   void maybe_scale_up() noexcept;
 
@@ -124,16 +205,17 @@ class OmegaNode {
   const std::size_t id_;
   const NodeConfig config_;
   SignalHub* const signals_;
+  std::unique_ptr<detail::WorkerGroup> own_group_;  // a standalone node's group
+  detail::WorkerGroup* const group_;
   OmegaQueue<Item> queue_;
   // Read on every worker iteration, written rarely: kept apart from the submit-path RMWs.
   alignas(kCacheLine) std::atomic<bool> stopping_{false};
   std::atomic<unsigned> active_{0};
-  alignas(kCacheLine) std::atomic<unsigned> in_flight_submits_{0};  // submits past the stopping check
-  // Parked idle workers wait on work_epoch_; inactive ones on activation_epoch_.
-  alignas(kCacheLine) std::atomic<std::uint32_t> work_epoch_{0};
-  std::atomic<unsigned> sleepers_{0};
+  std::atomic<unsigned> parked_{0};  // active workers on the group's parked list
+  // Inactive workers wait on activation_epoch_; parked active ones on their Parker.
   alignas(kCacheLine) std::atomic<std::uint32_t> activation_epoch_{0};
-  Counter submitted_, completed_, rejected_, panicked_, scale_ups_, scale_downs_;
+  std::unique_ptr<detail::WorkerGroup::Parker[]> parkers_;
+  Counter completed_, rejected_, panicked_, scale_ups_, scale_downs_;
   Histogram queue_wait_;
   Histogram run_time_;
   std::mutex shutdown_mutex_;

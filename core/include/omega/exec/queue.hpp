@@ -3,15 +3,22 @@
 // priority lanes and watermark-based pressure (seed 000).
 //
 // Contracts:
-// - Bounded: at most capacity() items across all lanes; try_push on a full queue returns
-//   false and leaves the item with the caller (backpressure, never a silent drop).
+// - Bounded: at most capacity() items across all lanes; a push on a full queue is refused
+//   and leaves the item with the caller (backpressure, never a silent drop).
+// - Closable: close() makes every later push fail with PushStatus::Closed. The capacity
+//   reservation and the closed flag share one word, so a push either reserved before the
+//   close (and is counted in reserved(), which drains to zero only after it was popped) or
+//   is refused: a consumer that sees closed() && reserved() == 0 knows no item can appear.
 // - Priority: try_pop takes High before Normal before Low, so High work never waits behind
 //   Normal or Low work queued on the same node. FIFO within a lane.
-// - Lock-free: each lane is Vyukov's bounded MPMC ring (one CAS per operation, no locks);
-//   capacity is enforced by one shared counter reserved before a lane is touched.
+// - Lock-free: each lane is a Vyukov bounded MPMC ring. Consumers claim a slot with one
+//   CAS. Producers claim with one fetch_add (n slots at once for a bulk push): the capacity
+//   reservation taken first guarantees the claimed slot is free or being freed by a pop
+//   already under way, so a producer never waits on another producer or an idle consumer.
 // - Pressure: size * 100 / capacity, graded by the low/high watermarks into PressureLevel.
-// - try_pop may report empty while a concurrent push is half-way (claimed, not yet
-//   published). Consumers that park must be woken by producers after a successful push.
+// - try_pop may report empty while a concurrent push is half-way (reserved, not yet
+//   published). Consumers that park must be woken by producers after a successful push;
+//   reserved() > 0 tells a consumer that work is on its way.
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -24,10 +31,12 @@
 
 #include <omega/base/assert.hpp>
 #include <omega/base/cache.hpp>
+#include <omega/base/spin.hpp>
 
 namespace omega {
 
 enum class Priority : std::uint8_t { Low, Normal, High };
+enum class PushStatus : std::uint8_t { Pushed, Full, Closed };
 inline constexpr std::size_t kPriorityCount = 3;
 
 enum class PressureLevel : std::uint8_t {
@@ -75,39 +84,49 @@ class OmegaQueue {
   OmegaQueue(const OmegaQueue&) = delete;
   OmegaQueue& operator=(const OmegaQueue&) = delete;
 
-  // Moves `item` in and returns true, or returns false (queue full) with `item` untouched.
-  bool try_push(T& item, Priority priority) noexcept {
-    if (size_.fetch_add(1, std::memory_order_acq_rel) >= capacity_) {
+  // Moves `item` in (Pushed), or refuses (Full, Closed) with `item` untouched.
+  PushStatus push(T& item, Priority priority) noexcept {
+    // seq_cst: parking consumers rely on it (a push's reservation and a consumer's
+    // "about to sleep" announcement are ordered; one of them sees the other).
+    const std::size_t before = size_.fetch_add(1, std::memory_order_seq_cst);
+    if (before & kClosedBit) [[unlikely]] {
       size_.fetch_sub(1, std::memory_order_relaxed);
-      return false;
+      return PushStatus::Closed;
     }
-    // The reservation guarantees a free slot: a lane holds >= capacity slots, and a popper
-    // frees its slot before it releases its reservation. So this succeeds at once.
-    Lane& lane = lanes_[static_cast<std::size_t>(priority)];
-    while (!lane.try_push(item)) {
+    if (before >= capacity_) {
+      size_.fetch_sub(1, std::memory_order_relaxed);
+      return PushStatus::Full;
     }
-    return true;
+    lanes_[static_cast<std::size_t>(priority)].push_reserved(&item, 1);
+    return PushStatus::Pushed;
   }
+  bool try_push(T& item, Priority priority) noexcept { return push(item, priority) == PushStatus::Pushed; }
   bool try_push(T&& item, Priority priority) noexcept { return try_push(item, priority); }
 
-  // Moves up to n items in, in order, with one capacity reservation; returns how many
-  // (a prefix of `items`). The rest are left with the caller.
-  std::size_t try_push_bulk(T* items, std::size_t n, Priority priority) noexcept {
+  // Moves up to n items in, in order, with one capacity reservation and one slot claim;
+  // returns how many (a prefix of `items`). The rest are left with the caller. `status`
+  // says why not all went in (Full or Closed).
+  std::size_t try_push_bulk(T* items, std::size_t n, Priority priority, PushStatus* status = nullptr) noexcept {
+    if (status) *status = PushStatus::Pushed;
     if (n == 0) return 0;
-    const std::size_t before = size_.fetch_add(n, std::memory_order_acq_rel);
-    const std::size_t granted = before >= capacity_ ? 0 : std::min(n, capacity_ - before);
-    if (granted < n) size_.fetch_sub(n - granted, std::memory_order_relaxed);
-    Lane& lane = lanes_[static_cast<std::size_t>(priority)];
-    for (std::size_t i = 0; i < granted; ++i) {
-      while (!lane.try_push(items[i])) {
-      }
+    const std::size_t before = size_.fetch_add(n, std::memory_order_seq_cst);
+    if (before & kClosedBit) [[unlikely]] {
+      size_.fetch_sub(n, std::memory_order_relaxed);
+      if (status) *status = PushStatus::Closed;
+      return 0;
     }
+    const std::size_t granted = before >= capacity_ ? 0 : std::min(n, capacity_ - before);
+    if (granted < n) {
+      size_.fetch_sub(n - granted, std::memory_order_relaxed);
+      if (status) *status = PushStatus::Full;
+    }
+    if (granted > 0) lanes_[static_cast<std::size_t>(priority)].push_reserved(items, granted);
     return granted;
   }
 
   // Moves the highest-priority, oldest item into `out`; false when (momentarily) empty.
   bool try_pop(T& out) noexcept {
-    if (size_.load(std::memory_order_acquire) == 0) return false;
+    if ((size_.load(std::memory_order_acquire) & ~kClosedBit) == 0) return false;
     for (std::size_t p = kPriorityCount; p-- > 0;) {
       if (lanes_[p].try_pop(out)) {
         size_.fetch_sub(1, std::memory_order_release);
@@ -117,8 +136,21 @@ class OmegaQueue {
     return false;
   }
 
+  // Refuses every later push. Idempotent.
+  void close() noexcept { size_.fetch_or(kClosedBit, std::memory_order_seq_cst); }
+  [[nodiscard]] bool closed() const noexcept { return (size_.load(std::memory_order_seq_cst) & kClosedBit) != 0; }
+  // Items queued or on their way in (reserved by a push not yet published), seq_cst: the
+  // check a consumer makes after announcing that it is about to park.
+  [[nodiscard]] std::size_t reserved() const noexcept { return size_.load(std::memory_order_seq_cst) & ~kClosedBit; }
+  // Items ever pushed (all lanes): an exact count at no cost to the push path.
+  [[nodiscard]] std::uint64_t pushed_total() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& lane : lanes_) n += lane.claimed();
+    return n;
+  }
+
   [[nodiscard]] std::size_t size() const noexcept {
-    const std::size_t n = size_.load(std::memory_order_relaxed);
+    const std::size_t n = size_.load(std::memory_order_relaxed) & ~kClosedBit;
     return n < capacity_ ? n : capacity_;  // a refused push overshoots briefly
   }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
@@ -157,25 +189,20 @@ class OmegaQueue {
       for (std::size_t i = 0; i < n; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
     }
 
-    bool try_push(T& item) noexcept {
-      std::size_t pos = enqueue_pos_->load(std::memory_order_relaxed);
-      Slot* slot;
-      for (;;) {
-        slot = &slots_[pos & mask_];
-        const std::size_t seq = slot->seq.load(std::memory_order_acquire);
-        const auto dif = static_cast<std::intptr_t>(seq) - static_cast<std::intptr_t>(pos);
-        if (dif == 0) {
-          if (enqueue_pos_->compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) break;
-        } else if (dif < 0) {
-          return false;
-        } else {
-          pos = enqueue_pos_->load(std::memory_order_relaxed);
-        }
+    // Claims n consecutive slots and moves items[0..n) into them. The caller holds a
+    // capacity reservation for all n (see the class comment for why the slots are free or
+    // about to be).
+    void push_reserved(T* items, std::size_t n) noexcept {
+      const std::size_t first = enqueue_pos_->fetch_add(n, std::memory_order_relaxed);
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t pos = first + i;
+        Slot& slot = slots_[pos & mask_];
+        while (slot.seq.load(std::memory_order_acquire) != pos) cpu_relax();  // a pop is finishing
+        ::new (static_cast<void*>(slot.storage)) T(std::move(items[i]));
+        slot.seq.store(pos + 1, std::memory_order_release);
       }
-      ::new (static_cast<void*>(slot->storage)) T(std::move(item));
-      slot->seq.store(pos + 1, std::memory_order_release);
-      return true;
     }
+    [[nodiscard]] std::uint64_t claimed() const noexcept { return enqueue_pos_->load(std::memory_order_relaxed); }
 
     bool try_pop(T& out) noexcept {
       std::size_t pos = dequeue_pos_->load(std::memory_order_relaxed);
@@ -209,6 +236,9 @@ class OmegaQueue {
     CachePadded<std::atomic<std::size_t>> enqueue_pos_;  // producers' line
     CachePadded<std::atomic<std::size_t>> dequeue_pos_;  // consumers' line
   };
+
+  // The top bit of size_ marks the queue closed; the rest counts reservations.
+  static constexpr std::size_t kClosedBit = std::size_t{1} << (sizeof(std::size_t) * 8 - 1);
 
   const std::size_t capacity_;
   const Watermarks watermarks_;

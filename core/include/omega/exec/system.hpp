@@ -174,16 +174,20 @@ class UltraOmegaSystem {
     BatchResult result;
     std::array<Task, OmegaNode::kBulkMax> chunk;
     std::array<detail::TaskState<T>*, OmegaNode::kBulkMax> states{};
+    std::array<std::size_t, OmegaNode::kBulkMax> placed{};
     while (result.accepted < n) {
       const std::size_t m = std::min(OmegaNode::kBulkMax, n - result.accepted);
       for (std::size_t i = 0; i < m; ++i) {
         states[i] = detail::TaskState<T>::acquire(&UltraOmegaSystem::drive, impl_.get());
         chunk[i] = Task(Job<T, F>(states[i], make(result.accepted + i)));
       }
-      const auto r = route_bulk(chunk.data(), m, priority, cost, rng);
+      const auto r = route_bulk(chunk.data(), m, priority, cost, rng, placed.data());
       for (std::size_t i = 0; i < m; ++i) {
         TaskHandle<T> handle(states[i]);  // takes the handle's reference either way
-        if (i < r.accepted) handles.push_back(std::move(handle));
+        if (i < r.accepted) {
+          states[i]->set_node(placed[i]);
+          handles.push_back(std::move(handle));
+        }
       }
       result.accepted += r.accepted;
       if (r.error) {
@@ -223,8 +227,10 @@ class UltraOmegaSystem {
   // Queues `task` on a node chosen by power-of-K; returns the node index.
   Result<std::size_t, NodeError> route(Task& task, Priority priority, std::uint32_t cost, OmegaRng& rng);
   // Queues a prefix of tasks[0..n) on one node per routing attempt (n <= kBulkMax).
-  BatchResult route_bulk(Task* tasks, std::size_t n, Priority priority, std::uint32_t cost, OmegaRng& rng);
-  static bool drive(void* impl) noexcept;
+  // nodes_out[i] receives the node of accepted task i, when given.
+  BatchResult route_bulk(Task* tasks, std::size_t n, Priority priority, std::uint32_t cost, OmegaRng& rng,
+                         std::size_t* nodes_out = nullptr);
+  static bool drive(void* impl, std::size_t node, bool help) noexcept;
   std::unique_ptr<Impl> impl_;
 
   template <class T, class Fn>
