@@ -39,6 +39,7 @@ std::string NodeConfig::validate() const {
   if (max_threads > 256) return "max_threads must be at most 256";
   if (!watermarks.valid()) return "watermarks need 0 < low_pct < high_pct <= 100";
   if (scale_down_after <= Nanos::zero()) return "scale_down_after must be positive";
+  if (timing_sample_every == 0) return "timing_sample_every must be at least 1 (1: time every task)";
   return {};
 }
 
@@ -66,6 +67,7 @@ void WorkerGroup::wake_for(OmegaNode* node, std::size_t n) noexcept {
   std::array<Parker*, 8> woken{};
   std::size_t count = 0;
   {
+    if (searching_.load(std::memory_order_seq_cst) != 0) return;
     const unsigned awake = awake_.load(std::memory_order_seq_cst);
     if (awake >= cap_ || parked_count_.load(std::memory_order_seq_cst) == 0) return;
     n = std::min<std::size_t>({n, cap_ - awake, woken.size()});
@@ -154,6 +156,8 @@ OmegaNode* WorkerGroup::find_work() const noexcept {
 namespace {
 // Tasks running on this thread (more than one when a task waits and helps).
 thread_local unsigned t_running_tasks = 0;
+// Tasks this thread runs before it times one (NodeConfig::timing_sample_every).
+thread_local unsigned t_untimed_left = 0;
 }  // namespace
 
 bool OmegaNode::inside_task() noexcept { return t_running_tasks != 0; }
@@ -206,7 +210,7 @@ void OmegaNode::notify_pushed(std::size_t pushed) noexcept {
 }
 
 Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noexcept {
-  Item item{std::move(task), now_ns()};
+  Item item{std::move(task), now_ns_unordered()};
   const PushStatus status = queue_.push(item, priority);
   if (status != PushStatus::Pushed) [[unlikely]] {
     task = std::move(item.task);
@@ -220,7 +224,7 @@ Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noe
 std::size_t OmegaNode::try_submit_bulk(Task* tasks, std::size_t n, Priority priority) noexcept {
   OMEGA_DASSERT(n <= kBulkMax, "try_submit_bulk takes at most kBulkMax tasks");
   if (n == 0) return 0;
-  const std::int64_t now = now_ns();
+  const std::int64_t now = now_ns_unordered();
   std::array<Item, kBulkMax> items;
   for (std::size_t i = 0; i < n; ++i) items[i] = Item{std::move(tasks[i]), now};
   const std::size_t pushed = queue_.try_push_bulk(items.data(), n, priority);
@@ -258,8 +262,13 @@ void OmegaNode::maybe_scale_up() noexcept {
 }
 
 void OmegaNode::run(Item& item) {
-  const std::int64_t start = now_ns();
-  queue_wait_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(start - item.enqueued_ns, 0)));
+  const bool timed = t_untimed_left == 0;
+  t_untimed_left = timed ? config_.timing_sample_every - 1 : t_untimed_left - 1;
+  std::int64_t start = 0;
+  if (timed) {
+    start = now_ns();
+    queue_wait_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(start - item.enqueued_ns, 0)));
+  }
   ++t_running_tasks;
   try {
     item.task();
@@ -268,7 +277,7 @@ void OmegaNode::run(Item& item) {
   }
   --t_running_tasks;
   item.task.reset();
-  run_time_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(now_ns() - start, 0)));
+  if (timed) run_time_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(now_ns() - start, 0)));
   completed_.add();
 }
 
@@ -291,7 +300,10 @@ void OmegaNode::worker_loop(unsigned index) {
   unsigned spins = 0;
   bool spinning = false;  // holds a token from g_spin_budget
   auto stop_spinning = [&] {
-    if (spinning) g_spin_budget.release();
+    if (spinning) {
+      group_->end_search();
+      g_spin_budget.release();
+    }
     spinning = false;
     spins = 0;
   };
@@ -321,7 +333,10 @@ void OmegaNode::worker_loop(unsigned index) {
       stop_spinning();
       continue;
     }
-    if (spins == 0 && config_.spin_iterations > 0) spinning = g_spin_budget.try_acquire();
+    if (spins == 0 && config_.spin_iterations > 0) {
+      spinning = g_spin_budget.try_acquire();
+      if (spinning) group_->begin_search();
+    }
     if (spinning && ++spins < config_.spin_iterations) {
       cpu_relax();
       continue;

@@ -74,7 +74,7 @@ std::size_t BiasStrategy::pick(std::span<const std::uint32_t> pressures, OmegaRn
   OMEGA_ASSERT(!pressures.empty(), "BiasStrategy::pick needs at least one candidate");
   const std::size_t n = std::min(pressures.size(), kMaxCandidates);
   if (n == 1) return 0;
-  std::array<double, kMaxCandidates> w{};
+  std::array<double, kMaxCandidates> w;
   switch (kind_) {
     case Kind::Power:
       if (exponent_ == std::numbers::pi) {
@@ -84,7 +84,7 @@ std::size_t BiasStrategy::pick(std::span<const std::uint32_t> pressures, OmegaRn
           for (std::size_t i = 0; i < t.size(); ++i) t[i] = std::pow(static_cast<double>(i + 1), -std::numbers::pi);
           return t;
         }();
-        w = kPiWeights;
+        return pick_weighted(kPiWeights.data(), n, rng);
       } else {
         for (std::size_t i = 0; i < n; ++i) w[i] = std::pow(static_cast<double>(i + 1), -exponent_);
       }

@@ -67,6 +67,7 @@ TEST_CASE("node config is validated with a reason", "[node]") {
 TEST_CASE("accepted tasks run exactly once, including across shutdown", "[node]") {
   NodeConfig cfg;
   cfg.queue_capacity = 64;
+  cfg.timing_sample_every = 1;
   OmegaNode node(0, cfg);
   std::atomic<int> ran{0};
   int accepted = 0;
@@ -92,6 +93,36 @@ TEST_CASE("accepted tasks run exactly once, including across shutdown", "[node]"
   CHECK(late);
   CHECK(node.shutting_down());
   node.shutdown();  // idempotent
+}
+
+TEST_CASE("timing is sampled: 1 task in timing_sample_every per thread", "[node]") {
+  NodeConfig cfg;
+  cfg.queue_capacity = 256;
+  cfg.min_threads = cfg.max_threads = 2;
+  cfg.timing_sample_every = 4;
+  OmegaNode node(6, cfg);
+  std::atomic<int> ran{0};
+  int accepted = 0;
+  while (accepted < 4000) {
+    if (node.try_submit([&ran] { ran.fetch_add(1); }, Priority::Normal)) {
+      ++accepted;
+    } else {
+      drive(node);
+      std::this_thread::yield();
+    }
+  }
+  node.shutdown();
+  REQUIRE(ran.load() == accepted);
+  const auto timed = node.queue_wait().count();
+  CHECK(node.run_time().count() == timed);
+  // Each of the (at most 3) threads that ran tasks times every 4th of its own, starting
+  // with its first: between floor and ceil of its share.
+  const auto share = static_cast<std::uint64_t>(accepted / 4);
+  CHECK(timed + 3 >= share);
+  CHECK(timed <= share + 3);
+  NodeConfig bad;
+  bad.timing_sample_every = 0;
+  CHECK_FALSE(bad.validate().empty());
 }
 
 TEST_CASE("a full node refuses with QueueFull and keeps the task", "[node]") {

@@ -71,6 +71,47 @@ TEST_CASE("pressure levels follow the watermarks", "[queue]") {
   CHECK_FALSE(omega::Watermarks{.low_pct = 0, .high_pct = 50}.valid());
 }
 
+TEST_CASE("pressure is size * 100 / capacity exactly, for every fill of many capacities", "[queue]") {
+  // pressure() multiplies by a reciprocal instead of dividing; it must never differ.
+  for (std::size_t cap : {1, 2, 3, 7, 10, 20, 33, 97, 100, 999, 4096, 65535, 65536, 70001}) {
+    OmegaQueue<int> q(cap);
+    std::size_t mismatches = 0;
+    const std::size_t step = cap > 5000 ? 97 : 1;
+    std::size_t size = 0;
+    for (std::size_t target = 0; target <= cap; target += step) {
+      for (; size < target; ++size) {
+        int v = 0;
+        REQUIRE(q.try_push(v, Priority::Low));
+      }
+      mismatches += q.pressure() != size * 100 / cap;
+    }
+    INFO("capacity " << cap);
+    CHECK(mismatches == 0);
+  }
+}
+
+TEST_CASE("a closed queue refuses every push and still drains", "[queue]") {
+  OmegaQueue<int> q(4);
+  int v = 1;
+  REQUIRE(q.push(v, Priority::High) == omega::PushStatus::Pushed);
+  q.close();
+  CHECK(q.closed());
+  v = 2;
+  CHECK(q.push(v, Priority::High) == omega::PushStatus::Closed);
+  int items[2] = {3, 4};
+  omega::PushStatus status{};
+  CHECK(q.try_push_bulk(items, 2, Priority::Low, &status) == 0);
+  CHECK(status == omega::PushStatus::Closed);
+  CHECK(q.reserved() == 1);
+  CHECK(q.size() == 1);
+  int out = 0;
+  REQUIRE(q.try_pop(out));
+  CHECK(out == 1);
+  CHECK(q.reserved() == 0);
+  CHECK(q.pushed_total() == 1);
+  CHECK_FALSE(q.try_pop(out));
+}
+
 TEST_CASE("queued tasks are destroyed with the queue", "[queue]") {
   auto token = std::make_shared<int>(1);
   std::weak_ptr<int> watch = token;

@@ -75,9 +75,13 @@ class WorkerGroup {
   [[nodiscard]] unsigned awake() const noexcept { return awake_.load(std::memory_order_relaxed); }
 
   void count_awake() noexcept { awake_.fetch_add(1, std::memory_order_seq_cst); }
+  // A spinning worker takes its last look (find_work) only after it stops searching, so
+  // while one searches a push needs no wake-up at all: the searcher will find it.
+  void begin_search() noexcept { searching_.fetch_add(1, std::memory_order_seq_cst); }
+  void end_search() noexcept { searching_.fetch_sub(1, std::memory_order_seq_cst); }
   void count_asleep() noexcept { awake_.fetch_sub(1, std::memory_order_seq_cst); }
   // After a push to `node`: wakes up to `n` parked workers (preferring the node's own) while
-  // fewer than the cap are awake.
+  // fewer than the cap are awake and none is searching.
   void wake_for(OmegaNode* node, std::size_t n) noexcept;
   // Lists `p` as parked and stops counting it awake; false (nothing changed) when `stop`
   // is already set: the check is made under the same lock shutdown uses to wake workers.
@@ -100,8 +104,10 @@ class WorkerGroup {
   const unsigned cap_;
   std::unique_ptr<std::atomic<OmegaNode*>[]> nodes_;
   std::atomic<std::size_t> attached_{0};
+  // Read by every push; written when workers park, wake or start and stop spinning.
   alignas(kCacheLine) std::atomic<unsigned> awake_{0};
-  alignas(kCacheLine) std::atomic<unsigned> parked_count_{0};
+  std::atomic<unsigned> parked_count_{0};
+  std::atomic<unsigned> searching_{0};
   std::mutex mutex_;
   std::vector<Parker*> parked_;  // LIFO: the most recently parked worker has the warmest cache
 };
@@ -114,6 +120,10 @@ struct NodeConfig {
   unsigned max_threads = 4;
   Watermarks watermarks{};
   unsigned spin_iterations = 2000;  // pops tried before parking
+  // Each worker thread times 1 task in this many (queue wait and run time histograms): two
+  // clock reads and two histogram records would be a third of a trivial task's cost. 1
+  // times every task. Counters (submitted, completed, ...) are always exact.
+  unsigned timing_sample_every = 8;
   Nanos scale_down_after = std::chrono::milliseconds(20);
 
   // Seed 000 defaults: regular nodes queue 10, 1-4 threads; super nodes twice both.
@@ -182,7 +192,8 @@ class OmegaNode {
   }
   [[nodiscard]] bool shutting_down() const noexcept { return stopping_.load(std::memory_order_acquire); }
   [[nodiscard]] NodeStats stats() const noexcept;
-  // Queue wait (submit to start) and run time, in ns.
+  // Queue wait (submit to start) and run time, in ns, of the sampled tasks
+  // (NodeConfig::timing_sample_every).
   [[nodiscard]] HistogramSnapshot queue_wait() const { return queue_wait_.snapshot(); }
   [[nodiscard]] HistogramSnapshot run_time() const { return run_time_.snapshot(); }
 

@@ -1,8 +1,12 @@
 #pragma once
 // Task: a move-only, type-erased `void()` callable that stores small callables inline, so
 // queuing work does not allocate. A lambda capturing up to kInlineSize bytes (six pointers)
-// lives inside the Task; larger ones go to the heap, once, at construction.
+// lives inside the Task; larger ones go to the heap, once, at construction. A trivially
+// copyable callable (a lambda capturing pointers, references and numbers) moves as a plain
+// copy of the storage and needs no destructor call: a queued task moves three times on its
+// way to a worker, and an indirect call per move would cost more than the copy.
 #include <cstddef>
+#include <cstring>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -30,15 +34,13 @@ class Task {
   }
 
   Task(Task&& other) noexcept : ops_(other.ops_) {
-    if (ops_) ops_->move(storage_, other.storage_);
-    other.ops_ = nullptr;
+    relocate_from(other);
   }
   Task& operator=(Task&& other) noexcept {
     if (this != &other) {
       reset();
       ops_ = other.ops_;
-      if (ops_) ops_->move(storage_, other.storage_);
-      other.ops_ = nullptr;
+      relocate_from(other);
     }
     return *this;
   }
@@ -59,7 +61,7 @@ class Task {
 
   void reset() noexcept {
     if (ops_) {
-      ops_->destroy(storage_);
+      if (!ops_->trivial) ops_->destroy(storage_);
       ops_ = nullptr;
     }
   }
@@ -70,7 +72,20 @@ class Task {
     void (*move)(void* dst, void* src) noexcept;  // move-constructs into dst, destroys src
     void (*destroy)(void*) noexcept;
     bool is_inline;
+    bool trivial;  // inline and trivially copyable: move is a copy, destroy is nothing
   };
+
+  // Takes other's callable (ops_ already copied from it) and leaves other empty.
+  void relocate_from(Task& other) noexcept {
+    if (ops_) {
+      if (ops_->trivial) {
+        std::memcpy(storage_, other.storage_, kInlineSize);
+      } else {
+        ops_->move(storage_, other.storage_);
+      }
+    }
+    other.ops_ = nullptr;
+  }
 
   template <class Fn>
   static constexpr bool fits_inline() {
@@ -87,6 +102,7 @@ class Task {
       },
       [](void* p) noexcept { static_cast<Fn*>(p)->~Fn(); },
       true,
+      std::is_trivially_copyable_v<Fn>,
   };
 
   template <class Fn>
@@ -94,6 +110,7 @@ class Task {
       [](void* p) { (**static_cast<Fn**>(p))(); },
       [](void* dst, void* src) noexcept { *static_cast<Fn**>(dst) = *static_cast<Fn**>(src); },
       [](void* p) noexcept { delete *static_cast<Fn**>(p); },
+      false,
       false,
   };
 
