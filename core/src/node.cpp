@@ -85,7 +85,7 @@ void WorkerGroup::wake_for(OmegaNode* node, std::size_t n) noexcept {
       Parker* p = *it;
       parked_.erase(it);
       p->listed = false;
-      p->node->parked_.fetch_sub(1, std::memory_order_relaxed);
+      p->node->parked_.fetch_sub(1, std::memory_order_seq_cst);
       parked_count_.fetch_sub(1, std::memory_order_seq_cst);
       awake_.fetch_add(1, std::memory_order_seq_cst);
       p->word.store(kNotified, std::memory_order_release);
@@ -101,7 +101,7 @@ bool WorkerGroup::list_parked(Parker& p, const std::atomic<bool>& stop) noexcept
   p.word.store(kParked, std::memory_order_relaxed);
   p.listed = true;
   parked_.push_back(&p);
-  p.node->parked_.fetch_add(1, std::memory_order_relaxed);
+  p.node->parked_.fetch_add(1, std::memory_order_seq_cst);
   parked_count_.fetch_add(1, std::memory_order_seq_cst);
   awake_.fetch_sub(1, std::memory_order_seq_cst);
   return true;
@@ -112,7 +112,7 @@ void WorkerGroup::unlist(Parker& p) noexcept {
   if (p.listed) {
     parked_.erase(std::find(parked_.begin(), parked_.end(), &p));
     p.listed = false;
-    p.node->parked_.fetch_sub(1, std::memory_order_relaxed);
+    p.node->parked_.fetch_sub(1, std::memory_order_seq_cst);
     parked_count_.fetch_sub(1, std::memory_order_seq_cst);
     awake_.fetch_add(1, std::memory_order_seq_cst);
   }
@@ -131,7 +131,7 @@ void WorkerGroup::wake_all_of(OmegaNode* node) noexcept {
       }
       it = parked_.erase(it);
       p->listed = false;
-      node->parked_.fetch_sub(1, std::memory_order_relaxed);
+      node->parked_.fetch_sub(1, std::memory_order_seq_cst);
       parked_count_.fetch_sub(1, std::memory_order_seq_cst);
       awake_.fetch_add(1, std::memory_order_seq_cst);
       p->word.store(kNotified, std::memory_order_release);
@@ -141,10 +141,14 @@ void WorkerGroup::wake_all_of(OmegaNode* node) noexcept {
   for (Parker* p : woken) park_wake_one(p->word);
 }
 
-OmegaNode* WorkerGroup::find_work() const noexcept {
+OmegaNode* WorkerGroup::find_work(const OmegaNode* self) const noexcept {
+  // Why skipping nodes with an awake worker loses nothing: that worker's own last look,
+  // made after it lists itself (a seq_cst update of its node's parked_ that this read did
+  // not see, so it comes later), reads its queue after the push this read may have missed.
+  if (self->queue_.reserved() != 0) return const_cast<OmegaNode*>(self);
   for (std::size_t i = 0; i < slots_; ++i) {
     OmegaNode* node = node_at(i);
-    if (node && node->queue_.reserved() != 0) return node;
+    if (node && node != self && node->queue_.reserved() != 0 && !node->awake_seq_cst()) return node;
   }
   return nullptr;
 }
@@ -281,6 +285,14 @@ void OmegaNode::run(Item& item) {
   completed_.add();
 }
 
+bool OmegaNode::steal_any(std::size_t& cursor) {
+  const std::size_t slots = group_->node_slots();
+  for (std::size_t i = 1; i < slots; ++i) {
+    if (steal_one(cursor)) return true;
+  }
+  return false;
+}
+
 bool OmegaNode::steal_one(std::size_t& cursor) {
   const std::size_t slots = group_->node_slots();
   if (slots <= 1) return false;
@@ -338,14 +350,21 @@ void OmegaNode::worker_loop(unsigned index) {
       if (spinning) group_->begin_search();
     }
     if (spinning && ++spins < config_.spin_iterations) {
-      cpu_relax();
+      // Every so often let a runnable thread have this CPU: on a machine with fewer cores
+      // than workers plus submitters, a spinner would otherwise take the submitter's time.
+      if ((spins & 63) == 0) {
+        std::this_thread::yield();
+      } else {
+        cpu_relax();
+      }
       continue;
     }
     stop_spinning();
+    if (steal_any(cursor)) continue;
     if (!group_->list_parked(me, stopping_)) continue;  // shutting down: drain, then exit
     counted = false;
     // The last look, after listing (seq_cst): pairs with wake_for's reads after a push.
-    if (OmegaNode* busy = group_->find_work()) {
+    if (OmegaNode* busy = group_->find_work(this)) {
       group_->unlist(me);
       counted = true;
       if (busy != this && busy->queue_.try_pop(item)) busy->run(item);

@@ -91,9 +91,12 @@ class WorkerGroup {
   void unlist(Parker& p) noexcept;
   // Wakes every parked worker of `node` (shutdown).
   void wake_all_of(OmegaNode* node) noexcept;
-  // A node with queued or incoming work, or nullptr; seq_cst reads, for the last look a
-  // worker takes after listing itself as parked.
-  [[nodiscard]] OmegaNode* find_work() const noexcept;
+  // The last look a worker takes after listing itself as parked (seq_cst reads): `self` if
+  // it has queued or incoming work, else another node with work and no awake worker of its
+  // own, else nullptr. A node whose own worker is awake is left to it (that worker takes
+  // the same last look at its own queue before it parks): otherwise a worker would never
+  // park while a busy neighbour drains a stream of work, and spin through this lock.
+  [[nodiscard]] OmegaNode* find_work(const OmegaNode* self) const noexcept;
 
   static constexpr std::uint32_t kRunning = 0;
   static constexpr std::uint32_t kParked = 1;
@@ -190,6 +193,9 @@ class OmegaNode {
   [[nodiscard]] bool awake() const noexcept {
     return parked_.load(std::memory_order_relaxed) < active_.load(std::memory_order_relaxed);
   }
+  [[nodiscard]] bool awake_seq_cst() const noexcept {
+    return parked_.load(std::memory_order_seq_cst) < active_.load(std::memory_order_seq_cst);
+  }
   [[nodiscard]] bool shutting_down() const noexcept { return stopping_.load(std::memory_order_acquire); }
   [[nodiscard]] NodeStats stats() const noexcept;
   // Queue wait (submit to start) and run time, in ns, of the sampled tasks
@@ -207,6 +213,8 @@ class OmegaNode {
   void run(Item& item);
   // Takes one task from another node of the group, starting at `cursor`, and runs it there.
   bool steal_one(std::size_t& cursor);
+  // steal_one over every other node once (a worker that may not spin, before it parks).
+  bool steal_any(std::size_t& cursor);
   // Wakes parked workers for `pushed` accepted tasks, scales up under pressure.
   void notify_pushed(std::size_t pushed) noexcept;
   void maybe_scale_up() noexcept;
@@ -222,7 +230,8 @@ class OmegaNode {
   // Read on every worker iteration, written rarely: kept apart from the submit-path RMWs.
   alignas(kCacheLine) std::atomic<bool> stopping_{false};
   std::atomic<unsigned> active_{0};
-  std::atomic<unsigned> parked_{0};  // active workers on the group's parked list
+  // Active workers on the group's parked list; seq_cst, as find_work reads it.
+  std::atomic<unsigned> parked_{0};
   // Inactive workers wait on activation_epoch_; parked active ones on their Parker.
   alignas(kCacheLine) std::atomic<std::uint32_t> activation_epoch_{0};
   std::unique_ptr<detail::WorkerGroup::Parker[]> parkers_;
