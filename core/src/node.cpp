@@ -142,13 +142,10 @@ void WorkerGroup::wake_all_of(OmegaNode* node) noexcept {
 }
 
 OmegaNode* WorkerGroup::find_work(const OmegaNode* self) const noexcept {
-  // Why skipping nodes with an awake worker loses nothing: that worker's own last look,
-  // made after it lists itself (a seq_cst update of its node's parked_ that this read did
-  // not see, so it comes later), reads its queue after the push this read may have missed.
   if (self->queue_.reserved() != 0) return const_cast<OmegaNode*>(self);
   for (std::size_t i = 0; i < slots_; ++i) {
     OmegaNode* node = node_at(i);
-    if (node && node != self && node->queue_.reserved() != 0 && !node->awake_seq_cst()) return node;
+    if (node && node != self && node->queue_.reserved() != 0) return node;
   }
   return nullptr;
 }

@@ -82,7 +82,7 @@ Result<UltraOmegaSystem, std::string> UltraOmegaSystem::Builder::try_build() con
   if (auto why = config_.validate(); !why.empty()) return Err(std::move(why));
   auto impl = std::make_unique<Impl>();
   impl->config = config_;
-  impl->group = std::make_unique<detail::WorkerGroup>(config_.nodes);
+  impl->group = std::make_unique<detail::WorkerGroup>(config_.nodes, config_.max_awake_workers);
   impl->nodes.reserve(config_.nodes);
   // Super nodes first, then regular ones: indices are stable and documented by metrics.
   try {

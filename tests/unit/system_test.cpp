@@ -124,6 +124,118 @@ TEST_CASE("timeouts and non-blocking polls", "[system]") {
   }
 }
 
+TEST_CASE("a waiting submitter runs queued work itself when the workers are busy", "[system][workers]") {
+  if constexpr (!omega::kHasThreads) {
+    SUCCEED("single-threaded build: recv_result always runs queued work");
+  } else {
+    auto system = UltraOmegaSystem::builder().with_nodes(1).with_super_nodes(0).with_threads(1, 1, 1, 1).build();
+    OmegaRng rng(21);
+    Gate gate;
+    std::atomic<bool> blocked{false};
+    auto a = system.submit_cpu_task(Priority::Normal, 1, [&] { blocked.store(true); gate.wait(); return 1; }, rng);
+    REQUIRE(a);
+    while (!blocked.load()) std::this_thread::yield();
+    // The only worker is stuck: B can only run if the waiting thread runs it.
+    auto b = system.submit_cpu_task(Priority::Normal, 1, [] { return std::this_thread::get_id(); }, rng);
+    REQUIRE(b);
+    CHECK(b->recv_result().value() == std::this_thread::get_id());
+    // A timed wait does not help (a helped task could overshoot the deadline).
+    auto c = system.submit_cpu_task(Priority::Normal, 1, [] { return 3; }, rng);
+    REQUIRE(c);
+    CHECK(c->recv_result_for(5ms).error().timed_out());
+    gate.open.store(true);
+    CHECK(a->recv_result().value() == 1);
+    CHECK(c->recv_result().value() == 3);
+  }
+}
+
+TEST_CASE("workers take work queued on other nodes when its own worker is busy", "[system][workers]") {
+  if constexpr (!omega::kHasThreads) {
+    SUCCEED("single-threaded build");
+  } else {
+    auto system = UltraOmegaSystem::builder()
+                      .with_nodes(4)
+                      .with_super_nodes(0)
+                      .with_threads(1, 1, 1, 1)
+                      .with_queue_capacity(64, 64)
+                      .with_max_awake_workers(4)
+                      .build();
+    Gate gate;
+    std::atomic<bool> blocked{false};
+    REQUIRE(system.nodes()[0].try_submit([&] { blocked.store(true); gate.wait(); }, Priority::Normal));
+    while (!blocked.load()) std::this_thread::yield();
+    std::atomic<int> ran{0};
+    for (int i = 0; i < 20; ++i) REQUIRE(system.nodes()[0].try_submit([&ran] { ran.fetch_add(1); }, Priority::Normal));
+    // Node 0's worker is still blocked: the others did this work.
+    for (int i = 0; i < 10'000 && ran.load() < 20; ++i) std::this_thread::sleep_for(1ms);
+    CHECK(ran.load() == 20);
+    CHECK(system.nodes()[0].stats().completed == 20);  // counted where it was queued
+    gate.open.store(true);
+    system.shutdown_all();
+    CHECK(system.nodes()[0].stats().completed == 21);
+  }
+}
+
+TEST_CASE("stress: many nodes parking and waking, shutdown while submitting, each task once", "[system][concurrency]") {
+  if constexpr (!omega::kHasThreads) {
+    SUCCEED("single-threaded build");
+  } else {
+    auto system = UltraOmegaSystem::builder()
+                      .with_nodes(16)
+                      .with_super_nodes(4)
+                      .with_spin(16)  // park early and often: exercise the wake-up protocol
+                      .with_max_awake_workers(2)
+                      .build();
+    constexpr int kSubmitters = 2;
+    constexpr int kPerSubmitter = 40'000;
+    std::vector<std::atomic<std::uint8_t>> runs(kSubmitters * kPerSubmitter);
+    std::vector<std::atomic<std::uint8_t>> accepted(kSubmitters * kPerSubmitter);
+    std::atomic<int> submitters_done{0};
+    std::atomic<int> unexpected{0};
+    std::thread stopper([&] {
+      while (submitters_done.load() == 0) std::this_thread::sleep_for(1ms);
+      system.shutdown_all();  // while the other submitter may still be at it
+    });
+    omega::test::run_threads(kSubmitters, [&](int id) {
+      OmegaRng rng(static_cast<std::uint64_t>(id) + 7);
+      std::vector<omega::TaskHandle<int>> pending;
+      for (int i = 0; i < kPerSubmitter; ++i) {
+        const int slot = id * kPerSubmitter + i;
+        auto work = [&runs, slot] { runs[static_cast<std::size_t>(slot)].fetch_add(1); };
+        bool ok = false;
+        bool stop = false;
+        if (i % 2 == 0) {
+          auto r = system.submit_detached(static_cast<Priority>(i % 3), static_cast<std::uint32_t>(1 + i % 100), work, rng);
+          ok = static_cast<bool>(r);
+          stop = !r && r.error() == NodeError::NodeShuttingDown;
+          if (!r && !stop && r.error() != NodeError::SystemMaxedOut) unexpected.fetch_add(1);
+        } else {
+          auto h = system.submit_cpu_task(Priority::Normal, 1, [work] { work(); return 1; }, rng);
+          ok = static_cast<bool>(h);
+          stop = !h && h.error() == NodeError::NodeShuttingDown;
+          if (h) pending.push_back(std::move(*h));
+          if (!h && !stop && h.error() != NodeError::SystemMaxedOut) unexpected.fetch_add(1);
+        }
+        if (ok) accepted[static_cast<std::size_t>(slot)].store(1);
+        if (stop) break;
+        if (pending.size() >= 32) {
+          for (auto& p : pending) unexpected.fetch_add(p.recv_result().value_or(0) == 1 ? 0 : 1);
+          pending.clear();
+        }
+        if (i % 4000 == 0) std::this_thread::sleep_for(1ms);  // let every worker park
+      }
+      for (auto& p : pending) unexpected.fetch_add(p.recv_result().value_or(0) == 1 ? 0 : 1);
+      submitters_done.fetch_add(1);
+    });
+    stopper.join();
+    system.shutdown_all();
+    int wrong = 0;
+    for (std::size_t i = 0; i < runs.size(); ++i) wrong += runs[i].load() != accepted[i].load();
+    CHECK(wrong == 0);
+    CHECK(unexpected.load() == 0);
+  }
+}
+
 TEST_CASE("shutdown drains what was accepted, then refuses", "[system]") {
   auto system = small_system();
   OmegaRng rng(3);

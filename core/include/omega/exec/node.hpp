@@ -92,10 +92,8 @@ class WorkerGroup {
   // Wakes every parked worker of `node` (shutdown).
   void wake_all_of(OmegaNode* node) noexcept;
   // The last look a worker takes after listing itself as parked (seq_cst reads): `self` if
-  // it has queued or incoming work, else another node with work and no awake worker of its
-  // own, else nullptr. A node whose own worker is awake is left to it (that worker takes
-  // the same last look at its own queue before it parks): otherwise a worker would never
-  // park while a busy neighbour drains a stream of work, and spin through this lock.
+  // it has queued or incoming work, else another node that has, else nullptr. Every node
+  // counts, even one whose own worker is awake: that worker may be inside a long task.
   [[nodiscard]] OmegaNode* find_work(const OmegaNode* self) const noexcept;
 
   static constexpr std::uint32_t kRunning = 0;

@@ -41,6 +41,9 @@ struct SystemConfig {
   std::size_t super_nodes = 8;  // of which high-capacity
   NodeConfig regular = NodeConfig::regular();
   NodeConfig super = NodeConfig::super_node();
+  // Pushes stop waking parked workers once this many are awake (they find the work before
+  // they park). 0: the hardware thread count.
+  unsigned max_awake_workers = 0;
   // A clear reason when the configuration cannot work, empty when it can.
   [[nodiscard]] std::string validate() const;
 };
@@ -102,6 +105,12 @@ class UltraOmegaSystem {
       config_.regular.max_threads = regular_max;
       config_.super.min_threads = super_min;
       config_.super.max_threads = super_max;
+      return *this;
+    }
+    Builder& with_max_awake_workers(unsigned n) { config_.max_awake_workers = n; return *this; }
+    Builder& with_timing_sample_every(unsigned n) {
+      config_.regular.timing_sample_every = n;
+      config_.super.timing_sample_every = n;
       return *this;
     }
     Builder& with_spin(unsigned iterations) {

@@ -52,6 +52,21 @@ struct TscClock {
 #endif
     return time_point(duration(detail::monotonic_ns()));
   }
+
+  // now() without the fence: the read may move above earlier loads (by at most the time
+  // they take). For timestamps that only need to be close, on hot paths where the fence
+  // would wait for cache misses the caller does not care about (a task's enqueue stamp).
+  static time_point now_unordered() noexcept {
+#if OMEGA_HAVE_TSC
+    const detail::TscParams& p = detail::g_tsc;
+    if (p.use_tsc) [[likely]] {
+      const auto delta = static_cast<std::int64_t>(__rdtsc() - p.tsc_base);
+      const auto scaled = static_cast<detail::Int128>(delta) * static_cast<detail::Int128>(p.mult);
+      return time_point(duration(p.ns_base + static_cast<rep>(scaled >> 32)));
+    }
+#endif
+    return time_point(duration(detail::monotonic_ns()));
+  }
 };
 
 using PlatformClock = TscClock;
