@@ -63,7 +63,7 @@ for (const variant of ['threaded', 'single-threaded']) {
   fuzz.prometheusLines = fs.toPrometheus().split('\\n').length;
   fz.delete(); fs.delete();
   // The CPU circulation: built-in workloads, Promises, bad arguments, bad configurations.
-  const system = omega.createSystem({ nodes: 4, superNodes: 2 });
+  const system = omega.createSystem({ nodes: 4, superNodes: 2, timingSampleEvery: 1 });
   const sysResults = await Promise.all([
     system.submit('primes', 100, { priority: 'high', cost: 50 }),
     system.submit('hash', 0),
@@ -78,10 +78,15 @@ for (const variant of ['threaded', 'single-threaded']) {
   }
   const cfgErrors = [];
   for (const cfg of [{ nodes: 2, superNodes: 5 }, { nodes: -1 }, { nodes: 1.5 }, 'x', { queueCapacity: [0, 1] },
-    { threads: [2, 1, 1, 1] }, { nodes: 64, superNodes: 32 }]) {
+    { threads: [2, 1, 1, 1] }, { timingSampleEvery: 0 }, { nodes: 64, superNodes: 32 }]) {
     try { await omega.createSystem(cfg).shutdown(); cfgErrors.push('accepted'); } catch (e) { cfgErrors.push(e.name + ': ' + e.message); }
   }
-  const sysStats = system.stats();
+  // A node counts a task completed just after its result is published: wait for the count.
+  let sysStats = system.stats();
+  for (let i = 0; i < 1000 && sysStats.completed < 43; i++) {
+    await new Promise((r) => setTimeout(r, 1));
+    sysStats = system.stats();
+  }
   await system.shutdown();
   let afterShutdown = null;
   try { await system.submit('spin', 1); } catch (e) { afterShutdown = e.name + ': ' + e.message; }
@@ -150,14 +155,16 @@ test('a Node project outside the tree imports the package and uses both builds',
         assert.equal(r.sysResults[3], 4, 'primes below 10');
         assert.equal(r.sysResults[3 + 40 - 1], 15, 'primes below 49');
         assert.deepEqual(r.sysErrors, Array(6).fill('TypeError'));
-        for (const e of r.cfgErrors.slice(0, 6)) assert.match(e, /^TypeError: createSystem: /);
-        if (variant === 'threaded') assert.match(r.cfgErrors[6], /needs 384 worker threads; the threaded build has 31/);
-        else assert.equal(r.cfgErrors[6], 'accepted');  // no threads to run out of
+        for (const e of r.cfgErrors.slice(0, 7)) assert.match(e, /^TypeError: createSystem: /);
+        assert.match(r.cfgErrors[6], /timingSampleEvery must be an integer/);
+        if (variant === 'threaded') assert.match(r.cfgErrors[7], /needs 384 worker threads; the threaded build has 31/);
+        else assert.equal(r.cfgErrors[7], 'accepted');  // no threads to run out of
         assert.equal(r.sysStats.nodes.length, 4);
         assert.equal(r.sysStats.nodes[0].super, true);
         assert.equal(r.sysStats.nodes[3].super, false);
         assert.equal(r.sysStats.completed, 43);
         assert.equal(r.sysStats.maxedOut, 0);
+        // timingSampleEvery: 1 times every task (the default samples 1 in 8 per thread).
         assert.ok(r.sysStats.queueWait.count === 43 && r.sysStats.runTime.p50 > 0);
         assert.equal(r.afterShutdown, 'NodeError: NodeShuttingDown');
         assert.deepEqual(r.fuzz.threw, []);
@@ -167,8 +174,8 @@ test('a Node project outside the tree imports the package and uses both builds',
         assert.ok(r.fuzz.recorded > 200 && r.fuzz.prometheusLines > 100, JSON.stringify(r.fuzz));
         const invalid = r.runtime.metrics.find((m) => m.name === 'omega_js_invalid_arguments_total');
         // 6 bad samples + 1 bad quantile + 2 refused metrics + the fuzz's refusals + 6 bad
-        // submissions + 6 or 7 bad configurations, per module instance.
-        assert.equal(invalid.series[0].value, 9 + r.fuzz.refused + 6 + (variant === 'threaded' ? 7 : 6));
+        // submissions + 7 or 8 bad configurations, per module instance.
+        assert.equal(invalid.series[0].value, 9 + r.fuzz.refused + 6 + (variant === 'threaded' ? 8 : 7));
         assert.equal(r.parking, variant === 'threaded');
         if (variant === 'threaded') assert.ok(r.parkCount > 10, `park samples ${r.parkCount}`);
       }

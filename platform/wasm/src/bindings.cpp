@@ -297,8 +297,8 @@ constexpr Workload kWorkloads[] = {
 
 class JsSystem {
  public:
-  // config: { nodes, superNodes, queueCapacity: [regular, super], threads: [rmin, rmax, smin, smax] }
-  // (all optional). Returns {ok: true} or {ok: false, error}.
+  // config: { nodes, superNodes, queueCapacity: [regular, super], threads: [rmin, rmax, smin, smax],
+  // timingSampleEvery } (all optional). Returns {ok: true} or {ok: false, error}.
   val init(const val& config) {
     if (system_) return error_result("system already created");
     auto builder = UltraOmegaSystem::builder();
@@ -339,6 +339,14 @@ class JsSystem {
         }
         builder.with_threads(static_cast<unsigned>(t[0]), static_cast<unsigned>(t[1]), static_cast<unsigned>(t[2]),
                              static_cast<unsigned>(t[3]));
+      }
+      const val sample = config["timingSampleEvery"];
+      if (!sample.isUndefined()) {
+        const double e = number_arg(sample);
+        if (!(e >= 1 && e <= 65536) || e != std::floor(e)) {
+          return error_result("timingSampleEvery must be an integer in [1, 65536] (1: time every task)");
+        }
+        builder.with_timing_sample_every(static_cast<unsigned>(e));
       }
     }
     if constexpr (kHasThreads) {
