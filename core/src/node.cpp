@@ -157,8 +157,20 @@ OmegaNode* WorkerGroup::find_work(const OmegaNode* self) const noexcept {
 namespace {
 // Tasks running on this thread (more than one when a task waits and helps).
 thread_local unsigned t_running_tasks = 0;
-// Tasks this thread runs before it times one (NodeConfig::timing_sample_every).
+// Tasks this thread submits before it marks one to be timed (timing_sample_every). The
+// submitter decides, so untimed tasks cost no clock read anywhere (in WASM a clock read is a
+// call out to JavaScript).
 thread_local unsigned t_untimed_left = 0;
+// The enqueue stamp of a submission: 0 (not timed) or the time, never 0 when timed.
+inline std::int64_t sample_stamp(unsigned every, std::int64_t& now) noexcept {
+  if (t_untimed_left != 0) {
+    --t_untimed_left;
+    return 0;
+  }
+  t_untimed_left = every - 1;
+  if (now == 0) now = std::max<std::int64_t>(now_ns_unordered(), 1);
+  return now;
+}
 }  // namespace
 
 bool OmegaNode::inside_task() noexcept { return t_running_tasks != 0; }
@@ -211,9 +223,11 @@ void OmegaNode::notify_pushed(std::size_t pushed) noexcept {
 }
 
 Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noexcept {
-  Item item{std::move(task), now_ns_unordered()};
+  std::int64_t now = 0;
+  Item item{std::move(task), sample_stamp(config_.timing_sample_every, now)};
   const PushStatus status = queue_.push(item, priority);
   if (status != PushStatus::Pushed) [[unlikely]] {
+    if (item.enqueued_ns != 0) t_untimed_left = 0;  // the mark goes to the next submission
     task = std::move(item.task);
     rejected_.add();
     return Err(status == PushStatus::Closed ? NodeError::NodeShuttingDown : NodeError::QueueFull);
@@ -225,11 +239,14 @@ Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noe
 std::size_t OmegaNode::try_submit_bulk(Task* tasks, std::size_t n, Priority priority) noexcept {
   OMEGA_DASSERT(n <= kBulkMax, "try_submit_bulk takes at most kBulkMax tasks");
   if (n == 0) return 0;
-  const std::int64_t now = now_ns_unordered();
+  std::int64_t now = 0;  // one clock read per chunk at most
   std::array<Item, kBulkMax> items;
-  for (std::size_t i = 0; i < n; ++i) items[i] = Item{std::move(tasks[i]), now};
+  for (std::size_t i = 0; i < n; ++i) items[i] = Item{std::move(tasks[i]), sample_stamp(config_.timing_sample_every, now)};
   const std::size_t pushed = queue_.try_push_bulk(items.data(), n, priority);
-  for (std::size_t i = pushed; i < n; ++i) tasks[i] = std::move(items[i].task);  // hand back the rest
+  for (std::size_t i = pushed; i < n; ++i) {
+    if (items[i].enqueued_ns != 0) t_untimed_left = 0;  // the mark goes to the next submission
+    tasks[i] = std::move(items[i].task);  // hand back the rest
+  }
   if (pushed < n) rejected_.add(n - pushed);
   if (pushed > 0) notify_pushed(pushed);
   return pushed;
@@ -263,8 +280,7 @@ void OmegaNode::maybe_scale_up() noexcept {
 }
 
 void OmegaNode::run(Item& item) {
-  const bool timed = t_untimed_left == 0;
-  t_untimed_left = timed ? config_.timing_sample_every - 1 : t_untimed_left - 1;
+  const bool timed = item.enqueued_ns != 0;
   std::int64_t start = 0;
   if (timed) {
     start = now_ns();

@@ -121,9 +121,9 @@ struct NodeConfig {
   unsigned max_threads = 4;
   Watermarks watermarks{};
   unsigned spin_iterations = 2000;  // pops tried before parking
-  // Each worker thread times 1 task in this many (queue wait and run time histograms): two
-  // clock reads and two histogram records would be a third of a trivial task's cost. 1
-  // times every task. Counters (submitted, completed, ...) are always exact.
+  // Each submitting thread marks 1 task in this many to be timed (queue wait and run time
+  // histograms): three clock reads and two histogram records would be a third of a trivial
+  // task's cost. 1 times every task. Counters (submitted, completed, ...) are always exact.
   unsigned timing_sample_every = 8;
   Nanos scale_down_after = std::chrono::milliseconds(20);
 
@@ -204,7 +204,7 @@ class OmegaNode {
  private:
   struct Item {
     Task task;
-    std::int64_t enqueued_ns = 0;
+    std::int64_t enqueued_ns = 0;  // 0: not timed (see timing_sample_every)
   };
   friend class detail::WorkerGroup;
   void worker_loop(unsigned index);
