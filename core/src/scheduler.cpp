@@ -236,7 +236,8 @@ struct Scheduler::State {
     window_sum += d - dropped;
     newest = d;
     if (++ring_pos == ring.size()) ring_pos = 0;
-    const double u = d <= 0 ? 1.0 : std::min(1.0, rate_d / static_cast<double>(d));
+    // u = min(1, rate / d); no division when the caller ticks at least as often as the rate.
+    const double u = d <= static_cast<std::int64_t>(rate) ? 1.0 : rate_d / static_cast<double>(d);
     const double next = k * x + (1.0 - k) * u;
     last_step = std::fabs(next - x);
     x = next;

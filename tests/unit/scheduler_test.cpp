@@ -481,6 +481,8 @@ TEST_CASE("TimerFn stores small callables inline and clones copyable ones", "[sc
   omega::TimerFn small([&hits] { ++hits; });
   CHECK(small.is_inline());
   CHECK(small.clonable());
+  omega::TimerFn with_double([x = 1.5, &hits] { hits += static_cast<int>(x) - 1; });  // 8-byte alignment, wasm32 too
+  CHECK(with_double.is_inline());
   omega::TimerFn copy = small.clone();
   copy();
   small();

@@ -45,6 +45,7 @@ struct TimerId {
 class TimerFn {
  public:
   static constexpr std::size_t kInlineSize = 24;
+  static constexpr std::size_t kInlineAlign = 8;  // a captured double or int64 stays inline on wasm32 too
 
   TimerFn() noexcept = default;
 
@@ -112,7 +113,7 @@ class TimerFn {
 
   template <class Fn>
   static constexpr bool fits_inline() {
-    return sizeof(Fn) <= kInlineSize && alignof(Fn) <= alignof(void*) && std::is_nothrow_move_constructible_v<Fn>;
+    return sizeof(Fn) <= kInlineSize && alignof(Fn) <= kInlineAlign && std::is_nothrow_move_constructible_v<Fn>;
   }
 
   template <class Fn>
@@ -153,7 +154,7 @@ class TimerFn {
       false,
   };
 
-  alignas(void*) unsigned char storage_[kInlineSize];
+  alignas(kInlineAlign) unsigned char storage_[kInlineSize];
   const Ops* ops_ = nullptr;
 };
 
