@@ -12,6 +12,7 @@
 #include <limits>
 #include <memory>
 #include <tuple>
+#include <type_traits>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -67,6 +68,10 @@ TEST_CASE("configuration is validated with a clear error, never clamped", "[sche
   c = SchedulerConfig{};
   c.max_tasks_per_tick = 0;
   CHECK_THAT(error_of(c), Catch::Contains("max_tasks_per_tick"));
+
+  // The seed's names, as nested aliases: Scheduler::Task(fn, delay).with_priority(Scheduler::Priority::Critical).
+  static_assert(std::is_same_v<Scheduler::Task, TimerTask> && std::is_same_v<Scheduler::Config, SchedulerConfig>);
+  CHECK(Scheduler::Task([] {}, 5ns).with_priority(Scheduler::Priority::Critical).priority() == TimerPriority::Critical);
 
   // The seed's configuration, with designated initialisers, is valid as written.
   SchedulerConfig seed{.tick_rate_ns = 500, .max_tasks_per_tick = 1000, .parallel = true,
