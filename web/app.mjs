@@ -2,6 +2,7 @@
 // cross-origin isolated, single-threaded otherwise) and shows its clock and histograms
 // filling up, 10 times a second. window.omegaDemo exposes the same numbers to tests.
 import { loadOmega } from '/omega/index.mjs';
+import { startSchedulerDemo } from './scheduler.mjs';
 
 const $ = (id) => document.getElementById(id);
 const RENDER_MS = 100;
@@ -93,6 +94,8 @@ async function main() {
     setTimeout(feed, 2);
   };
   feed();
+
+  startSchedulerDemo(omega, demo);  // the nanosecond scheduler section renders itself
 
   const renderCirculation = (now) => {
     const st = system.stats();

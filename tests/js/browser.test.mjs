@@ -73,6 +73,11 @@ for (const isolate of [true, false]) {
       assert.ok(second.circulationCompleted > first.circulationCompleted + 100,
         `circulation: ${first.circulationCompleted} -> ${second.circulationCompleted}`);
       assert.match(second.prometheus, /^omega_node_completed_total\{kind="super",node="0"\} \d+$/m);
+      // The nanosecond scheduler ticks from the event loop in both builds and its numbers move.
+      assert.ok(second.schedulerTicks > first.schedulerTicks + 1000, `ticks: ${first.schedulerTicks} -> ${second.schedulerTicks}`);
+      assert.ok(second.schedulerExecuted > first.schedulerExecuted + 1000,
+        `scheduler: ${first.schedulerExecuted} -> ${second.schedulerExecuted}`);
+      assert.ok(second.schedulerAvgTickNs > 0 && second.schedulerLatenessP99 >= 0);
       if (isolate) assert.ok(second.circulationActiveThreads >= 4, `active threads ${second.circulationActiveThreads}`);
       else assert.equal(second.circulationActiveThreads, 0);
       if (isolate) {

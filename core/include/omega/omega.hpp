@@ -18,3 +18,5 @@
 #include <omega/exec/signals.hpp>
 #include <omega/exec/system.hpp>
 #include <omega/exec/task.hpp>
+#include <omega/time/scheduler.hpp>
+#include <omega/time/timer_task.hpp>

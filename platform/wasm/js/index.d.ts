@@ -59,8 +59,56 @@ export declare class OmegaSystem {
   readonly pending: number;
   shutdown(): Promise<void>;
 }
+export interface SchedulerConfig {
+  /** The wheel's resolution (default 1000 ns); 0 is refused. */
+  tickRateNs?: number;
+  /** Tasks run per tick() at most (default 10000); the rest wait for the next tick. */
+  maxTasksPerTick?: number;
+  /** The strange loop's contraction factor, in (0, 1) (default 0.9). */
+  lipschitzConstant?: number;
+  /** Temporal window, in tick intervals (default 100). */
+  windowSize?: number;
+  /** Every 2^n-th tick is timed (default 4). */
+  tickSampleShift?: number;
+  /** Only false from JS: parallel dispatch is a C++ feature (Scheduler(config, system)). */
+  parallel?: false;
+}
+export type SchedulerWorkload = 'noop' | 'spin';
+export type TimerPriority = 'critical' | 'high' | 'normal' | 'low';
+export interface SchedulePercentiles extends Percentiles { p95: number; }
+export interface SchedulerMetrics {
+  ticks: number; timedTicks: number;
+  avgTickNs: number; minTickNs: number; p50TickNs: number; p95TickNs: number; p99TickNs: number; maxTickNs: number;
+  tasksPerSecond: number; scheduled: number; executed: number; cancelled: number; panicked: number;
+  carriedOver: number; pending: number; ready: number; memoryBytes: number;
+  temporalOverlap: number; strangeLoopState: number; strangeLoopBound: number;
+  /** ns from each run's deadline to its start. */
+  lateness: SchedulePercentiles;
+  /** ns per timed tick. */
+  tickTime: SchedulePercentiles;
+}
+export declare class OmegaScheduler {
+  /** Returns the task's id. Throws TypeError for bad arguments (counted in omega_js_invalid_arguments_total). */
+  schedule(workload: SchedulerWorkload, arg?: number,
+           options?: { delayNs?: number; periodNs?: number; priority?: TimerPriority }): string;
+  /** true if it was pending and now never runs; TypeError for a non-string id. */
+  cancel(id: string): boolean;
+  tick(): number;
+  metrics(): SchedulerMetrics;
+  temporalOverlap(): number;
+  strangeLoopState(): number;
+  /** Never blocks: { ok: false, error: 'WouldBlock' }. Use start(). */
+  run(): { ok: false; error: string };
+  /** Drives tick() from the event loop (MessageChannel), sleeping while the next deadline is far. */
+  start(options?: { idleThresholdMs?: number }): void;
+  stop(): void;
+  close(): void;
+  readonly running: boolean;
+}
 export interface OmegaModule {
   createSystem(config?: SystemConfig): OmegaSystem;
+  /** Throws TypeError for a bad configuration (the core's validation message). */
+  createScheduler(config?: SchedulerConfig): OmegaScheduler;
   variant: Variant;
   nowNs(): number;
   clockInfo(): { source: string; reason: string; resolutionNs: number };

@@ -8,14 +8,18 @@
 //   const system = omega.createSystem({ nodes: 8, superNodes: 4 });
 //   await system.submit('primes', 100000);   // built-in C++ workloads on the nodes
 //   await system.shutdown();
+//   const scheduler = omega.createScheduler({ tickRateNs: 1000 });
+//   scheduler.schedule('noop', 0, { periodNs: 100_000 }); scheduler.start();  // ticks from the event loop
 //
 // Threads need SharedArrayBuffer: in a browser the page must be cross-origin isolated
 // (served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy:
 // require-corp); Node always has it.
 
 import { OmegaSystem } from './system.mjs';
+import { OmegaScheduler } from './scheduler.mjs';
 
 export { OmegaSystem, OmegaTaskError, OmegaNodeError } from './system.mjs';
+export { OmegaScheduler } from './scheduler.mjs';
 
 const VARIANTS = ['threaded', 'single-threaded'];
 
@@ -53,6 +57,8 @@ export async function loadOmega(options = {}) {
   module.variant = chosen;
   /** The CPU circulation: see system.mjs. Throws TypeError for a bad configuration. */
   module.createSystem = (config = {}) => new OmegaSystem(module, config);
+  /** The nanosecond scheduler: see scheduler.mjs. Throws TypeError for a bad configuration. */
+  module.createScheduler = (config = {}) => new OmegaScheduler(module, config);
   return module;
 }
 

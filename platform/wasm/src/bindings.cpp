@@ -508,6 +508,10 @@ std::string runtime_metrics_json() { return runtime().registry.snapshot().to_jso
 std::string runtime_metrics_prometheus() { return runtime().registry.snapshot().to_prometheus(); }
 
 }  // namespace
+
+// Shared with the other binding files (js_common.hpp): one counter for every bad JS argument.
+Counter& invalid_arguments_counter() { return runtime().invalid_arguments; }
+
 }  // namespace omega::js
 
 EMSCRIPTEN_BINDINGS(omega) {
