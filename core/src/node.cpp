@@ -175,6 +175,12 @@ inline std::int64_t sample_stamp(unsigned every, std::int64_t& now) noexcept {
 
 bool OmegaNode::inside_task() noexcept { return t_running_tasks != 0; }
 
+namespace {
+thread_local bool t_panic_noted = false;
+}  // namespace
+
+void OmegaNode::note_panic() noexcept { t_panic_noted = true; }
+
 OmegaNode::OmegaNode(std::size_t id, NodeConfig config, SignalHub* signals, detail::WorkerGroup* group)
     : id_(id),
       config_(std::move(config)),
@@ -287,10 +293,18 @@ void OmegaNode::run(Item& item) {
     queue_wait_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(start - item.enqueued_ns, 0)));
   }
   ++t_running_tasks;
-  try {
+  if (item.task.is_nothrow()) {
     item.task();
-  } catch (...) {
-    panicked_.add();
+    if (t_panic_noted) [[unlikely]] {
+      t_panic_noted = false;
+      panicked_.add();
+    }
+  } else {
+    try {
+      item.task();
+    } catch (...) {
+      panicked_.add();
+    }
   }
   --t_running_tasks;
   item.task.reset();

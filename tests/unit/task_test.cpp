@@ -73,3 +73,22 @@ TEST_CASE("exceptions from a task reach the caller", "[task]") {
   omega::Task heap = [message] { throw std::runtime_error(message); };
   CHECK_THROWS_WITH(heap(), message);
 }
+
+TEST_CASE("a task knows whether its callable is noexcept and trivially movable", "[task]") {
+  int hits = 0;
+  omega::Task plain = [&hits] { ++hits; };
+  omega::Task quiet = [&hits]() noexcept { ++hits; };
+  CHECK_FALSE(plain.is_nothrow());
+  CHECK(quiet.is_nothrow());
+  // Trivially copyable captures move by copying the storage: run after several moves.
+  omega::Task a = std::move(quiet);
+  omega::Task b = std::move(a);
+  CHECK_FALSE(a);
+  b();
+  b();
+  CHECK(hits == 2);
+  std::string big(200, 'y');
+  omega::Task heap = [big]() noexcept { (void)big.size(); };
+  CHECK(heap.is_nothrow());
+  CHECK_FALSE(heap.is_inline());
+}

@@ -172,6 +172,9 @@ class OmegaNode {
   // run, below a waiting task, a task that waits for it.)
   bool help_one();
   [[nodiscard]] static bool inside_task() noexcept;
+  // Called by a noexcept task that caught its own exception (a handle's job): the node counts
+  // it as panicked, as it counts a task that throws.
+  static void note_panic() noexcept;
 
   // Stops accepting, runs what was accepted, joins the workers. Idempotent.
   void shutdown();

@@ -51,6 +51,10 @@ class Task {
   explicit operator bool() const noexcept { return ops_ != nullptr; }
   // Whether the callable is stored inline (no allocation was made for it).
   [[nodiscard]] bool is_inline() const noexcept { return ops_ && ops_->is_inline; }
+  // Whether the callable is declared noexcept: its runner needs no try block. (In WASM every
+  // call inside a try block goes through a JavaScript trampoline, Emscripten's exception
+  // scheme: a task declared noexcept skips it.)
+  [[nodiscard]] bool is_nothrow() const noexcept { return ops_ && ops_->nothrow; }
 
   // Runs the callable. Exceptions propagate to the caller (the worker turns them into
   // TaskError::Panicked). Calling an empty Task is a bug.
@@ -73,6 +77,7 @@ class Task {
     void (*destroy)(void*) noexcept;
     bool is_inline;
     bool trivial;  // inline and trivially copyable: move is a copy, destroy is nothing
+    bool nothrow;  // calling it cannot throw
   };
 
   // Takes other's callable (ops_ already copied from it) and leaves other empty.
@@ -103,6 +108,7 @@ class Task {
       [](void* p) noexcept { static_cast<Fn*>(p)->~Fn(); },
       true,
       std::is_trivially_copyable_v<Fn>,
+      std::is_nothrow_invocable_v<Fn&>,
   };
 
   template <class Fn>
@@ -112,6 +118,7 @@ class Task {
       [](void* p) noexcept { delete *static_cast<Fn**>(p); },
       false,
       false,
+      std::is_nothrow_invocable_v<Fn&>,
   };
 
   alignas(std::max_align_t) unsigned char storage_[kInlineSize];
