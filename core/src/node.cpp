@@ -175,6 +175,14 @@ inline std::int64_t sample_stamp(unsigned every, std::int64_t& now) noexcept {
 
 bool OmegaNode::inside_task() noexcept { return t_running_tasks != 0; }
 
+void OmegaNode::unsample(const Item& item) noexcept {
+  if (item.enqueued_ns != 0) {
+    t_untimed_left = 0;
+  } else {
+    ++t_untimed_left;
+  }
+}
+
 namespace {
 thread_local bool t_panic_noted = false;
 }  // namespace
@@ -233,7 +241,7 @@ Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noe
   Item item{std::move(task), sample_stamp(config_.timing_sample_every, now)};
   const PushStatus status = queue_.push(item, priority);
   if (status != PushStatus::Pushed) [[unlikely]] {
-    if (item.enqueued_ns != 0) t_untimed_left = 0;  // the mark goes to the next submission
+    unsample(item);  // the next submission takes its place in the count
     task = std::move(item.task);
     rejected_.add();
     return Err(status == PushStatus::Closed ? NodeError::NodeShuttingDown : NodeError::QueueFull);
@@ -249,8 +257,8 @@ std::size_t OmegaNode::try_submit_bulk(Task* tasks, std::size_t n, Priority prio
   std::array<Item, kBulkMax> items;
   for (std::size_t i = 0; i < n; ++i) items[i] = Item{std::move(tasks[i]), sample_stamp(config_.timing_sample_every, now)};
   const std::size_t pushed = queue_.try_push_bulk(items.data(), n, priority);
-  for (std::size_t i = pushed; i < n; ++i) {
-    if (items[i].enqueued_ns != 0) t_untimed_left = 0;  // the mark goes to the next submission
+  for (std::size_t i = n; i-- > pushed;) {
+    unsample(items[i]);  // in reverse: the count is back where it stood before item `pushed`
     tasks[i] = std::move(items[i].task);  // hand back the rest
   }
   if (pushed < n) rejected_.add(n - pushed);
@@ -293,18 +301,10 @@ void OmegaNode::run(Item& item) {
     queue_wait_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(start - item.enqueued_ns, 0)));
   }
   ++t_running_tasks;
-  if (item.task.is_nothrow()) {
-    item.task();
-    if (t_panic_noted) [[unlikely]] {
-      t_panic_noted = false;
-      panicked_.add();
-    }
-  } else {
-    try {
-      item.task();
-    } catch (...) {
-      panicked_.add();
-    }
+  const bool finished = item.task.run_caught();
+  if (!finished || t_panic_noted) [[unlikely]] {
+    t_panic_noted = false;
+    panicked_.add();
   }
   --t_running_tasks;
   item.task.reset();

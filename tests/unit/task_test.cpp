@@ -92,3 +92,18 @@ TEST_CASE("a task knows whether its callable is noexcept and trivially movable",
   CHECK(heap.is_nothrow());
   CHECK_FALSE(heap.is_inline());
 }
+
+TEST_CASE("run_caught reports a throw instead of propagating it", "[task]") {
+  int ran = 0;
+  omega::Task ok = [&ran] { ++ran; };
+  omega::Task bad = [&ran] {
+    ++ran;
+    throw std::runtime_error("boom");
+  };
+  std::array<char, 100> big{};
+  omega::Task heap_bad = [big] { throw std::logic_error(std::string(1, big[0])); };
+  CHECK(ok.run_caught());
+  CHECK_FALSE(bad.run_caught());
+  CHECK_FALSE(heap_bad.run_caught());
+  CHECK(ran == 2);
+}

@@ -216,6 +216,8 @@ class OmegaNode {
   bool steal_one(std::size_t& cursor);
   // steal_one over every other node once (a worker that may not spin, before it parks).
   bool steal_any(std::size_t& cursor);
+  // Undoes sample_stamp's step for a refused submission.
+  static void unsample(const Item& item) noexcept;
   // Wakes parked workers for `pushed` accepted tasks, scales up under pressure.
   void notify_pushed(std::size_t pushed) noexcept;
   void maybe_scale_up() noexcept;

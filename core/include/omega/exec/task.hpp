@@ -62,6 +62,14 @@ class Task {
     OMEGA_DASSERT(ops_ != nullptr, "running an empty Task");
     ops_->call(storage_);
   }
+  // Runs the callable and catches what it throws: false if it threw. The try block sits in
+  // the callable's own thunk, where the callable is inlined: in WASM, Emscripten routes
+  // every call inside a try block through a JavaScript trampoline, and the worker's call to
+  // a type-erased task would pay one per task.
+  bool run_caught() noexcept {
+    OMEGA_DASSERT(ops_ != nullptr, "running an empty Task");
+    return ops_->call_caught(storage_);
+  }
 
   void reset() noexcept {
     if (ops_) {
@@ -73,6 +81,7 @@ class Task {
  private:
   struct Ops {
     void (*call)(void*);
+    bool (*call_caught)(void*) noexcept;
     void (*move)(void* dst, void* src) noexcept;  // move-constructs into dst, destroys src
     void (*destroy)(void*) noexcept;
     bool is_inline;
@@ -99,8 +108,24 @@ class Task {
   }
 
   template <class Fn>
+  static bool call_caught_impl(Fn& fn) noexcept {
+    if constexpr (std::is_nothrow_invocable_v<Fn&>) {
+      fn();
+      return true;
+    } else {
+      try {
+        fn();
+        return true;
+      } catch (...) {
+        return false;
+      }
+    }
+  }
+
+  template <class Fn>
   static constexpr Ops kInlineOps{
       [](void* p) { (*static_cast<Fn*>(p))(); },
+      [](void* p) noexcept { return call_caught_impl(*static_cast<Fn*>(p)); },
       [](void* dst, void* src) noexcept {
         ::new (dst) Fn(std::move(*static_cast<Fn*>(src)));
         static_cast<Fn*>(src)->~Fn();
@@ -114,6 +139,7 @@ class Task {
   template <class Fn>
   static constexpr Ops kHeapOps{
       [](void* p) { (**static_cast<Fn**>(p))(); },
+      [](void* p) noexcept { return call_caught_impl(**static_cast<Fn**>(p)); },
       [](void* dst, void* src) noexcept { *static_cast<Fn**>(dst) = *static_cast<Fn**>(src); },
       [](void* p) noexcept { delete *static_cast<Fn**>(p); },
       false,
