@@ -1,5 +1,6 @@
 // OVP reliable mode and best-effort loss accounting, over the fault-injecting network of
 // tests/support: deterministic (fake clock, seeded OmegaRng), same results on every target.
+#include <omega/ovp/crc32c.hpp>
 #include <omega/ovp/reliable.hpp>
 
 #include <catch2/catch.hpp>
@@ -250,6 +251,11 @@ TEST_CASE("send refuses bad peers, oversize payloads and a full buffer", "[ovp_r
   CHECK(ep.peer_stats(6).in_flight == 4);
   CHECK(ep.peer_stats(6).queued == 3);
   CHECK(ep.counters().messages_accepted.value() == 7);
+  ReliableConfig one = c;
+  one.max_peers = 1;
+  ReliableEndpoint lonely(5, one, [](const Delivery&) {});
+  REQUIRE(lonely.send(6, 0, small).has_value());
+  CHECK(lonely.send(7, 0, small).error() == SendError::TooManyPeers);
   CHECK_FALSE(ep.idle());
   // Nothing leaves before poll(); poll sends the window, and arms the timer.
   CHECK(ep.next_timeout() <= std::optional<std::chrono::nanoseconds>(0ns));
@@ -456,6 +462,13 @@ TEST_CASE("ACKs for unsent data or another epoch are ignored; stale frames dropp
   REQUIRE(a.on_packet(ack(1, 1, 7), 1ms).has_value());
   CHECK(a.peer_stats(2).in_flight == 0);
   CHECK(a.peer_stats(2).epoch == std::optional<std::uint32_t>(7));
+  // An ACK from a drone we never sent to creates no state.
+  Bytes stranger = ack(1, 0, 7);
+  store_be32(stranger.data() + 8, 3);  // source 3
+  store_be32(stranger.data() + 28, crc32c_update(crc32c_update(0, stranger.data(), 28), stranger.data() + 32, 12));
+  REQUIRE(a.on_packet(stranger, 1ms).has_value());
+  CHECK(a.counters().peers_refused.value() == 1);
+  CHECK_FALSE(a.peer_stats(3).epoch.has_value());
   // Garbage is a decode error, counted, and changes nothing.
   CHECK(a.on_packet(Bytes(5), 2ms).error() == DecodeError::TooShort);
   CHECK(a.decoder_counters().rejected_total() == 1);

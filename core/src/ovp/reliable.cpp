@@ -105,10 +105,11 @@ ReliableEndpoint::ReliableEndpoint(std::uint32_t my_id, const ReliableConfig& co
 
 ReliableEndpoint::~ReliableEndpoint() = default;
 
-ReliableEndpoint::Peer& ReliableEndpoint::peer(std::uint32_t id) {
+ReliableEndpoint::Peer* ReliableEndpoint::peer(std::uint32_t id, bool create) {
   auto it = peers_.find(id);
-  if (it == peers_.end()) it = peers_.emplace(id, std::make_unique<Peer>(id, config_)).first;
-  return *it->second;
+  if (it != peers_.end()) return it->second.get();
+  if (!create || peers_.size() >= config_.max_peers) return nullptr;
+  return peers_.emplace(id, std::make_unique<Peer>(id, config_)).first->second.get();
 }
 
 std::string_view to_string(SendError error) noexcept {
@@ -116,6 +117,7 @@ std::string_view to_string(SendError error) noexcept {
     case SendError::BadPeer: return "BadPeer";
     case SendError::PayloadTooLarge: return "PayloadTooLarge";
     case SendError::SendBufferFull: return "SendBufferFull";
+    case SendError::TooManyPeers: return "TooManyPeers";
   }
   return "SendError(?)";
 }
@@ -127,7 +129,9 @@ Result<void, SendError> ReliableEndpoint::send(std::uint32_t peer_id, std::uint1
                                                std::span<const std::uint8_t> payload) {
   if (peer_id == 0 || peer_id == kBroadcast || peer_id == my_id_) return Err(SendError::BadPeer);
   if (payload.size() > kMaxPayload) return Err(SendError::PayloadTooLarge);
-  Peer& p = peer(peer_id);
+  Peer* pp = peer(peer_id, /*create=*/true);
+  if (pp == nullptr) return Err(SendError::TooManyPeers);
+  Peer& p = *pp;
   if (p.queue.empty() && p.in_flight() < config_.window) {
     Peer::OutSlot& s = p.out[slot_of(p.snd_nxt)];
     s.payload.assign(payload.begin(), payload.end());
@@ -304,7 +308,13 @@ bool ReliableEndpoint::on_frame(const FrameView& frame, Nanos now) {
     counters_.not_reliable.add();
     return false;
   }
-  Peer& p = peer(h.source);
+  // An ACK from a peer we never sent to acknowledges nothing: no state for it.
+  Peer* pp = peer(h.source, /*create=*/reliable_data);
+  if (pp == nullptr) {
+    counters_.peers_refused.add();
+    return true;
+  }
+  Peer& p = *pp;
   if (!observe_epoch(p, h.epoch)) return true;
   if (reliable_data) {
     on_data(p, frame, now);
@@ -503,6 +513,7 @@ Result<void, MetricsError> ReliableCounters::export_to(MetricsSnapshot& snapshot
       {"duplicates", &duplicates},               {"out_of_window", &out_of_window},
       {"stale_epoch", &stale_epoch},             {"invalid_acks", &invalid_acks},
       {"peer_restarts", &peer_restarts},         {"not_reliable", &not_reliable},
+      {"peers_refused", &peers_refused},
   };
   for (const auto& [name, counter] : rows) {
     if (auto r = snapshot.add_counter(std::string("omega_ovp_reliable_") + name + "_total",

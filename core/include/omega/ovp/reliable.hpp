@@ -108,12 +108,16 @@ struct ReliableConfig {
   // does (they sync on its lowest unacked sequence), so any value works; tests start near
   // 2^32 to cross the wrap.
   std::uint32_t first_sequence = 1;
+  // Peers this endpoint keeps state for (a few KiB each). Frames from further sources are
+  // dropped and counted, so forged source ids cannot grow memory without bound.
+  std::size_t max_peers = 1024;
 };
 
 enum class SendError : std::uint8_t {
   BadPeer,          // 0, kBroadcast or ourselves: reliable mode is unicast
   PayloadTooLarge,  // above kMaxPayload
   SendBufferFull,   // window and queue to this peer are full: back off
+  TooManyPeers,     // a new peer, and max_peers already have state
 };
 [[nodiscard]] std::string_view to_string(SendError error) noexcept;
 
@@ -140,6 +144,7 @@ struct ReliableCounters {
   Counter invalid_acks;        // ACKs for messages never sent
   Counter peer_restarts;       // a peer's epoch grew
   Counter not_reliable;        // frames this layer does not handle (best-effort, HELLO, ...)
+  Counter peers_refused;       // frames dropped because max_peers was reached, or ACKs from strangers
   Result<void, MetricsError> export_to(MetricsSnapshot& snapshot, const MetricLabels& labels = {}) const;
 };
 
@@ -160,7 +165,8 @@ class ReliableEndpoint {
   using EmitFn = FunctionRef<void(std::uint32_t destination, std::span<const std::uint8_t> packet)>;
 
   // `my_id`: this drone (not 0 or kBroadcast, asserted). `on_deliver` runs inside
-  // on_packet()/on_frame(); it may call send(), but not on_packet() or poll().
+  // on_packet()/on_frame(); it may call send(), but not on_packet() or poll(). poll()'s
+  // `emit` may not call into this endpoint at all.
   ReliableEndpoint(std::uint32_t my_id, const ReliableConfig& config, DeliverFn on_deliver);
   ~ReliableEndpoint();
   ReliableEndpoint(const ReliableEndpoint&) = delete;
@@ -193,7 +199,8 @@ class ReliableEndpoint {
 
  private:
   struct Peer;
-  Peer& peer(std::uint32_t id);
+  // The peer's state, created if there is room (nullptr if max_peers is reached).
+  Peer* peer(std::uint32_t id, bool create);
   // Returns false if the frame is stale (older epoch) and must be dropped.
   bool observe_epoch(Peer& p, std::uint32_t epoch);
   void restart_streams(Peer& p);
