@@ -378,6 +378,7 @@ TEST_CASE("all faults combined: 30% bursty loss, duplication, reordering, corrup
     CHECK(s.total(&ReliableCounters::delivered) == 12 * 250);
     CHECK(s.total(&ReliableCounters::retransmissions) > 0);
     CHECK(s.total(&ReliableCounters::timeouts) > 0);
+    CHECK(s.total(&ReliableCounters::fast_retransmits) > 0);
     CHECK(s.total(&ReliableCounters::duplicates) > 0);
     CHECK(s.rejected(DecodeError::CrcMismatch) > 0);
     const double loss = static_cast<double>(s.net().stats().lost) / static_cast<double>(s.net().stats().sent);
@@ -430,6 +431,38 @@ TEST_CASE("Karn's rule: a retransmitted message gives no RTT sample; the backoff
   CHECK(a.idle());
   b.poll(30ms, capture);
   CHECK(b.idle());
+}
+
+TEST_CASE("in-order data may wait ack_delay for its ACK; out-of-order data is acked at once", "[ovp_reliable]") {
+  ReliableConfig c;
+  c.ack_delay = 5ms;
+  ReliableEndpoint a(1, c, [](const Delivery&) {});
+  std::vector<std::uint32_t> got;
+  ReliableEndpoint b(2, c, [&](const Delivery& d) { got.push_back(d.sequence); });
+  std::vector<Bytes> wire;
+  auto capture = [&](std::uint32_t, std::span<const std::uint8_t> p) { wire.emplace_back(p.begin(), p.end()); };
+  for (int i = 0; i < 3; ++i) REQUIRE(a.send(2, 0, Bytes{1}).has_value());
+  a.poll(0ns, capture);
+  REQUIRE(wire.size() == 3);
+  const std::vector<Bytes> data = wire;
+  wire.clear();
+  REQUIRE(b.on_packet(data[0], 1ms).has_value());  // in order
+  CHECK(b.next_timeout() == std::optional<std::chrono::nanoseconds>(6ms));
+  b.poll(5ms, capture);
+  CHECK(wire.empty());
+  REQUIRE(b.on_packet(data[2], 5ms).has_value());  // a gap: ack now, with the SACK bit
+  CHECK(b.next_timeout() <= std::optional<std::chrono::nanoseconds>(5ms));
+  b.poll(5ms, capture);
+  REQUIRE(wire.size() == 1);
+  auto ack = decode_ovp(wire[0], {1, {}});
+  REQUIRE(ack.has_value());
+  CHECK(ack->header.type == FrameType::Ack);
+  CHECK(ack->header.ack == 1);
+  CHECK(load_be32(ack->payload.data()) == 1);        // a's epoch
+  CHECK(load_be64(ack->payload.data() + 4) == 1u);   // bit 0: sequence 3
+  REQUIRE(a.on_packet(wire[0], 6ms).has_value());
+  CHECK(a.peer_stats(2).in_flight == 2);  // 2 still missing, 3 selectively acked
+  CHECK(got == std::vector<std::uint32_t>{1});
 }
 
 TEST_CASE("ACKs for unsent data or another epoch are ignored; stale frames dropped", "[ovp_reliable]") {

@@ -89,6 +89,7 @@ struct ReliableEndpoint::Peer {
   std::uint32_t rcv_cum = 0;
   bool rcv_synced = false;  // rcv_cum was set from this sender incarnation's DATA
   std::array<InSlot, kMaxReliableWindow> in;
+  std::uint32_t buffered = 0;  // slots of in[] present: arrived early, waiting for a gap
   bool ack_owed = false;
   Nanos ack_due{0};
 
@@ -355,6 +356,7 @@ void ReliableEndpoint::restart_streams(Peer& p) {
   p.rcv_synced = false;
   p.rcv_cum = 0;
   for (Peer::InSlot& s : p.in) s.present = false;
+  p.buffered = 0;
   p.ack_owed = false;
 }
 
@@ -368,6 +370,7 @@ void ReliableEndpoint::deliver_waiting(Peer& p) {
     Peer::InSlot& s = p.in[slot_of(p.rcv_cum + 1)];
     if (!s.present || s.sequence != p.rcv_cum + 1) return;
     s.present = false;
+    --p.buffered;
     p.rcv_cum = s.sequence;
     counters_.delivered.add();
     on_deliver_(Delivery{p.id, *p.epoch, s.channel, s.sequence, s.payload});
@@ -386,7 +389,10 @@ void ReliableEndpoint::on_data(Peer& p, const FrameView& frame, Nanos now) {
     p.rcv_synced = true;
     p.rcv_cum = sender_una - 1;
     for (Peer::InSlot& s : p.in) {
-      if (s.present && seq_diff(s.sequence, p.rcv_cum) <= 0) s.present = false;
+      if (s.present && seq_diff(s.sequence, p.rcv_cum) <= 0) {
+        s.present = false;
+        --p.buffered;
+      }
     }
     deliver_waiting(p);
   }
@@ -409,23 +415,20 @@ void ReliableEndpoint::on_data(Peer& p, const FrameView& frame, Nanos now) {
     deliver_waiting(p);
     // In order and nothing else waiting: the ack may wait for ack_delay; otherwise the
     // sender needs the selective-ack picture now.
-    const bool gaps_remain = [&] {
-      for (const Peer::InSlot& s : p.in) {
-        if (s.present) return true;
-      }
-      return false;
-    }();
-    owe_ack(p, gaps_remain ? now : now + config_.ack_delay);
+    owe_ack(p, p.buffered > 0 ? now : now + config_.ack_delay);
     return;
   }
   Peer::InSlot& s = p.in[slot_of(seq)];
   if (s.present && s.sequence == seq) {
     counters_.duplicates.add();
   } else {
+    // Slots hold sequences in (rcv_cum, rcv_cum + window], distinct modulo 64.
+    OMEGA_DASSERT(!s.present, "receive slot aliased");
     s.payload.assign(frame.payload.begin(), frame.payload.end());
     s.channel = frame.header.channel;
     s.sequence = seq;
     s.present = true;
+    ++p.buffered;
   }
   owe_ack(p, now);
 }
