@@ -18,5 +18,9 @@
 #include <omega/exec/signals.hpp>
 #include <omega/exec/system.hpp>
 #include <omega/exec/task.hpp>
+#include <omega/ovp/batch.hpp>
+#include <omega/ovp/crc32c.hpp>
+#include <omega/ovp/frame.hpp>
+#include <omega/ovp/reliable.hpp>
 #include <omega/time/scheduler.hpp>
 #include <omega/time/timer_task.hpp>
