@@ -312,23 +312,20 @@ void OmegaNode::run(Item& item) {
   completed_.add();
 }
 
-bool OmegaNode::steal_any(std::size_t& cursor) {
+OmegaNode* OmegaNode::steal_any(std::size_t& cursor, Item& out) noexcept {
   const std::size_t slots = group_->node_slots();
-  for (std::size_t i = 1; i < slots; ++i) {
-    if (steal_one(cursor)) return true;
+  for (std::size_t i = 0; i < slots; ++i) {  // every slot: one of them is this node's own
+    if (OmegaNode* victim = steal_one(cursor, out)) return victim;
   }
-  return false;
+  return nullptr;
 }
 
-bool OmegaNode::steal_one(std::size_t& cursor) {
+OmegaNode* OmegaNode::steal_one(std::size_t& cursor, Item& out) noexcept {
   const std::size_t slots = group_->node_slots();
-  if (slots <= 1) return false;
+  if (slots <= 1) return nullptr;
   OmegaNode* victim = group_->node_at(cursor++ % slots);
-  if (!victim || victim == this || victim->queue_.size() == 0) return false;
-  Item item;
-  if (!victim->queue_.try_pop(item)) return false;
-  victim->run(item);
-  return true;
+  if (!victim || victim == this || victim->queue_.size() == 0) return nullptr;
+  return victim->queue_.try_pop(out) ? victim : nullptr;
 }
 
 void OmegaNode::worker_loop(unsigned index) {
@@ -368,8 +365,9 @@ void OmegaNode::worker_loop(unsigned index) {
       group_->count_asleep();
       return;
     }
-    if (steal_one(cursor)) {
-      stop_spinning();
+    if (OmegaNode* victim = steal_one(cursor, item)) {
+      stop_spinning();  // before running: a spinner's wake-ups are skipped on its word
+      victim->run(item);
       continue;
     }
     if (spins == 0 && config_.spin_iterations > 0) {
@@ -387,7 +385,10 @@ void OmegaNode::worker_loop(unsigned index) {
       continue;
     }
     stop_spinning();
-    if (steal_any(cursor)) continue;
+    if (OmegaNode* victim = steal_any(cursor, item)) {
+      victim->run(item);
+      continue;
+    }
     if (!group_->list_parked(me, stopping_)) continue;  // shutting down: drain, then exit
     counted = false;
     // The last look, after listing (seq_cst): pairs with wake_for's reads after a push.

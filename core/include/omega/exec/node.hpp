@@ -212,10 +212,11 @@ class OmegaNode {
   friend class detail::WorkerGroup;
   void worker_loop(unsigned index);
   void run(Item& item);
-  // Takes one task from another node of the group, starting at `cursor`, and runs it there.
-  bool steal_one(std::size_t& cursor);
-  // steal_one over every other node once (a worker that may not spin, before it parks).
-  bool steal_any(std::size_t& cursor);
+  // Takes one task into `out` from the node at `cursor` (advanced) if it is another node
+  // with work; returns that node, which the task must run on (its metrics), or nullptr.
+  OmegaNode* steal_one(std::size_t& cursor, Item& out) noexcept;
+  // steal_one over every node once (a worker that may not spin, before it parks).
+  OmegaNode* steal_any(std::size_t& cursor, Item& out) noexcept;
   // Undoes sample_stamp's step for a refused submission.
   static void unsample(const Item& item) noexcept;
   // Wakes parked workers for `pushed` accepted tasks, scales up under pressure.
