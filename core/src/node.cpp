@@ -141,6 +141,22 @@ void WorkerGroup::wake_all_of(OmegaNode* node) noexcept {
   for (Parker* p : woken) park_wake_one(p->word);
 }
 
+void WorkerGroup::end_search_found_work() noexcept {
+  // Pushes that saw this worker searching skipped their wake-ups; it is about to run a task
+  // that may take long. If it was the last searcher, wake a parked worker for any work still
+  // queued (Tokio's rule). The decrement comes first (seq_cst): a push this scan misses sees
+  // no searcher and wakes one itself.
+  if (searching_.fetch_sub(1, std::memory_order_seq_cst) != 1) return;
+  if (parked_count_.load(std::memory_order_seq_cst) == 0) return;
+  for (std::size_t i = 0; i < slots_; ++i) {
+    OmegaNode* node = node_at(i);
+    if (node && node->queue_.reserved() != 0) {
+      wake_for(node, 1);
+      return;
+    }
+  }
+}
+
 OmegaNode* WorkerGroup::find_work(const OmegaNode* self) const noexcept {
   if (self->queue_.reserved() != 0) return const_cast<OmegaNode*>(self);
   for (std::size_t i = 0; i < slots_; ++i) {
@@ -335,9 +351,15 @@ void OmegaNode::worker_loop(unsigned index) {
   std::size_t cursor = id_ + 1 + index;  // where stealing starts: spread over the group
   unsigned spins = 0;
   bool spinning = false;  // holds a token from g_spin_budget
-  auto stop_spinning = [&] {
+  // found_work: the spin ends because this worker is about to run a task (which may be
+  // long), not because it will park.
+  auto stop_spinning = [&](bool found_work = false) {
     if (spinning) {
-      group_->end_search();
+      if (found_work) {
+        group_->end_search_found_work();
+      } else {
+        group_->end_search();
+      }
       g_spin_budget.release();
     }
     spinning = false;
@@ -356,7 +378,7 @@ void OmegaNode::worker_loop(unsigned index) {
     if (!counted) group_->count_awake();
     counted = true;
     if (queue_.try_pop(item)) {
-      stop_spinning();
+      stop_spinning(true);
       run(item);
       continue;
     }
@@ -366,7 +388,7 @@ void OmegaNode::worker_loop(unsigned index) {
       return;
     }
     if (OmegaNode* victim = steal_one(cursor, item)) {
-      stop_spinning();  // before running: a spinner's wake-ups are skipped on its word
+      stop_spinning(true);  // before running: pushes skip their wake-ups while anyone searches
       victim->run(item);
       continue;
     }

@@ -79,6 +79,8 @@ class WorkerGroup {
   // while one searches a push needs no wake-up at all: the searcher will find it.
   void begin_search() noexcept { searching_.fetch_add(1, std::memory_order_seq_cst); }
   void end_search() noexcept { searching_.fetch_sub(1, std::memory_order_seq_cst); }
+  // end_search() of a searcher that found a task to run: see node.cpp.
+  void end_search_found_work() noexcept;
   void count_asleep() noexcept { awake_.fetch_sub(1, std::memory_order_seq_cst); }
   // After a push to `node`: wakes up to `n` parked workers (preferring the node's own) while
   // fewer than the cap are awake and none is searching.
