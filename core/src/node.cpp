@@ -73,18 +73,18 @@ void WorkerGroup::wake_for(OmegaNode* node, std::size_t n) noexcept {
     n = std::min<std::size_t>({n, cap_ - awake, woken.size()});
     std::lock_guard lock(mutex_);
     while (count < n && !parked_.empty()) {
-      // The node's own worker if one is parked (its cache holds the node's state), else the
-      // most recently parked one.
-      auto it = parked_.end() - 1;
-      for (auto j = parked_.rbegin(); j != parked_.rend(); ++j) {
-        if ((*j)->node == node) {
-          it = std::next(j).base();
+      // The node's own worker if one of the most recently parked is (its cache holds the
+      // node's state), else the most recently parked one.
+      std::size_t pick = parked_.size() - 1;
+      const std::size_t lowest = parked_.size() > 8 ? parked_.size() - 8 : 0;
+      for (std::size_t j = parked_.size(); j-- > lowest;) {
+        if (parked_[j]->node == node) {
+          pick = j;
           break;
         }
       }
-      Parker* p = *it;
-      parked_.erase(it);
-      p->listed = false;
+      Parker* p = parked_[pick];
+      remove_parked(pick);
       p->node->parked_.fetch_sub(1, std::memory_order_seq_cst);
       parked_count_.fetch_sub(1, std::memory_order_seq_cst);
       awake_.fetch_add(1, std::memory_order_seq_cst);
@@ -95,11 +95,21 @@ void WorkerGroup::wake_for(OmegaNode* node, std::size_t n) noexcept {
   for (std::size_t i = 0; i < count; ++i) park_wake_one(woken[i]->word);
 }
 
+void WorkerGroup::remove_parked(std::size_t slot) noexcept {
+  Parker* p = parked_[slot];
+  Parker* last = parked_.back();
+  parked_[slot] = last;
+  last->slot = slot;
+  parked_.pop_back();
+  p->listed = false;
+}
+
 bool WorkerGroup::list_parked(Parker& p, const std::atomic<bool>& stop) noexcept {
   std::lock_guard lock(mutex_);
   if (stop.load(std::memory_order_acquire)) return false;
   p.word.store(kParked, std::memory_order_relaxed);
   p.listed = true;
+  p.slot = parked_.size();
   parked_.push_back(&p);
   p.node->parked_.fetch_add(1, std::memory_order_seq_cst);
   parked_count_.fetch_add(1, std::memory_order_seq_cst);
@@ -110,8 +120,7 @@ bool WorkerGroup::list_parked(Parker& p, const std::atomic<bool>& stop) noexcept
 void WorkerGroup::unlist(Parker& p) noexcept {
   std::lock_guard lock(mutex_);
   if (p.listed) {
-    parked_.erase(std::find(parked_.begin(), parked_.end(), &p));
-    p.listed = false;
+    remove_parked(p.slot);
     p.node->parked_.fetch_sub(1, std::memory_order_seq_cst);
     parked_count_.fetch_sub(1, std::memory_order_seq_cst);
     awake_.fetch_add(1, std::memory_order_seq_cst);
@@ -123,14 +132,10 @@ void WorkerGroup::wake_all_of(OmegaNode* node) noexcept {
   std::vector<Parker*> woken;
   {
     std::lock_guard lock(mutex_);
-    for (auto it = parked_.begin(); it != parked_.end();) {
-      Parker* p = *it;
-      if (p->node != node) {
-        ++it;
-        continue;
-      }
-      it = parked_.erase(it);
-      p->listed = false;
+    for (std::size_t i = parked_.size(); i-- > 0;) {
+      Parker* p = parked_[i];
+      if (p->node != node) continue;
+      remove_parked(i);  // swaps in the last entry, already visited
       node->parked_.fetch_sub(1, std::memory_order_seq_cst);
       parked_count_.fetch_sub(1, std::memory_order_seq_cst);
       awake_.fetch_add(1, std::memory_order_seq_cst);

@@ -60,7 +60,8 @@ class WorkerGroup {
   struct Parker {
     std::atomic<std::uint32_t> word{0};
     OmegaNode* node = nullptr;
-    bool listed = false;  // on the parked list (guarded by the group's mutex)
+    bool listed = false;    // on the parked list (guarded by the group's mutex)
+    std::size_t slot = 0;   // its index there, for O(1) removal
   };
 
   // node_slots: how many nodes will attach. awake_cap 0 means the hardware thread count.
@@ -112,7 +113,10 @@ class WorkerGroup {
   std::atomic<unsigned> parked_count_{0};
   std::atomic<unsigned> searching_{0};
   std::mutex mutex_;
-  std::vector<Parker*> parked_;  // LIFO: the most recently parked worker has the warmest cache
+  // Mostly LIFO (the most recently parked worker has the warmest cache); removal swaps
+  // with the last entry, so a system with hundreds of parked workers pays O(1).
+  std::vector<Parker*> parked_;
+  void remove_parked(std::size_t slot) noexcept;
 };
 
 }  // namespace detail
