@@ -184,6 +184,18 @@ class EpollReactor final : public Reactor {
 
   int next_timeout_ms() {
     while (!deadlines_.empty() && !pending_.count(deadlines_.top().second)) deadlines_.pop();
+    if (deadlines_.size() > 2 * pending_.size() + 1024) {
+      // Mostly entries of operations that finished long before their deadline (a fast
+      // stream of operations with long timeouts): rebuild from the live ones, so the heap
+      // stays proportional to what is pending. Amortised O(1) per entry.
+      std::vector<Deadline> live;
+      live.reserve(pending_.size());
+      while (!deadlines_.empty()) {
+        if (pending_.count(deadlines_.top().second)) live.push_back(deadlines_.top());
+        deadlines_.pop();
+      }
+      deadlines_ = decltype(deadlines_)(std::greater<>(), std::move(live));
+    }
     if (deadlines_.empty()) return -1;
     const std::int64_t left = deadlines_.top().first - now_ns();
     if (left <= 0) return 0;
