@@ -18,5 +18,7 @@
 #include <omega/exec/signals.hpp>
 #include <omega/exec/system.hpp>
 #include <omega/exec/task.hpp>
+#include <omega/io/io_op.hpp>
+#include <omega/io/reactor.hpp>
 #include <omega/time/scheduler.hpp>
 #include <omega/time/timer_task.hpp>
