@@ -14,6 +14,15 @@ if(OMEGA_SANITIZE)
   add_link_options(-fsanitize=${_omega_san})
 endif()
 
+if(OMEGA_BUILD_FUZZ)
+  if(EMSCRIPTEN OR NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "OMEGA_BUILD_FUZZ needs native clang (libFuzzer)")
+  endif()
+  # Coverage instrumentation for everything the fuzzers reach; only the fuzz targets link
+  # libFuzzer's main (-fsanitize=fuzzer, in tests/fuzz).
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 if(EMSCRIPTEN)
   # SIMD128 for Highway's static WASM target. Exceptions use Emscripten's JS-based scheme:
   # Debian's 3.1.6 ships its system libraries prebuilt for it (not for -fwasm-exceptions),

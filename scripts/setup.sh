@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(
   cmake ninja-build g++ clang        # native toolchain
+  libclang-rt-14-dev                 # clang's libFuzzer/sanitizer runtimes (only recommended by clang-14)
   emscripten                         # WASM toolchain (Debian's emscripten 3.1.6; brings Node)
   libhwy-dev                         # Google Highway: SIMD for histogram scans
   libexpected-dev                    # tl::expected: base of omega::Result

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Ultra Omega, installing what is missing first:
 #   native: debug (+ install/find_package test), ASan+UBSan, TSan        (ctest)
+#   fuzz: the OVP decoder and batch fuzzers, 20 s each (clang, libFuzzer) (ctest)
 #   WASM under Node: threaded and single-threaded core suites            (ctest)
 #   JS: the package imported by an out-of-tree Node project, and the demo
 #       page in headless Chromium with and without cross-origin isolation (node --test)
@@ -9,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
 
-presets=(native-debug native-asan native-tsan wasm-mt wasm-st)
+presets=(native-debug native-asan native-tsan native-fuzz wasm-mt wasm-st)
 failed=()
 for preset in "${presets[@]}"; do
   echo "=== ${preset}: configure, build, test"

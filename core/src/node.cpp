@@ -73,18 +73,18 @@ void WorkerGroup::wake_for(OmegaNode* node, std::size_t n) noexcept {
     n = std::min<std::size_t>({n, cap_ - awake, woken.size()});
     std::lock_guard lock(mutex_);
     while (count < n && !parked_.empty()) {
-      // The node's own worker if one is parked (its cache holds the node's state), else the
-      // most recently parked one.
-      auto it = parked_.end() - 1;
-      for (auto j = parked_.rbegin(); j != parked_.rend(); ++j) {
-        if ((*j)->node == node) {
-          it = std::next(j).base();
+      // The node's own worker if one of the most recently parked is (its cache holds the
+      // node's state), else the most recently parked one.
+      std::size_t pick = parked_.size() - 1;
+      const std::size_t lowest = parked_.size() > 8 ? parked_.size() - 8 : 0;
+      for (std::size_t j = parked_.size(); j-- > lowest;) {
+        if (parked_[j]->node == node) {
+          pick = j;
           break;
         }
       }
-      Parker* p = *it;
-      parked_.erase(it);
-      p->listed = false;
+      Parker* p = parked_[pick];
+      remove_parked(pick);
       p->node->parked_.fetch_sub(1, std::memory_order_seq_cst);
       parked_count_.fetch_sub(1, std::memory_order_seq_cst);
       awake_.fetch_add(1, std::memory_order_seq_cst);
@@ -95,11 +95,21 @@ void WorkerGroup::wake_for(OmegaNode* node, std::size_t n) noexcept {
   for (std::size_t i = 0; i < count; ++i) park_wake_one(woken[i]->word);
 }
 
+void WorkerGroup::remove_parked(std::size_t slot) noexcept {
+  Parker* p = parked_[slot];
+  Parker* last = parked_.back();
+  parked_[slot] = last;
+  last->slot = slot;
+  parked_.pop_back();
+  p->listed = false;
+}
+
 bool WorkerGroup::list_parked(Parker& p, const std::atomic<bool>& stop) noexcept {
   std::lock_guard lock(mutex_);
   if (stop.load(std::memory_order_acquire)) return false;
   p.word.store(kParked, std::memory_order_relaxed);
   p.listed = true;
+  p.slot = parked_.size();
   parked_.push_back(&p);
   p.node->parked_.fetch_add(1, std::memory_order_seq_cst);
   parked_count_.fetch_add(1, std::memory_order_seq_cst);
@@ -110,8 +120,7 @@ bool WorkerGroup::list_parked(Parker& p, const std::atomic<bool>& stop) noexcept
 void WorkerGroup::unlist(Parker& p) noexcept {
   std::lock_guard lock(mutex_);
   if (p.listed) {
-    parked_.erase(std::find(parked_.begin(), parked_.end(), &p));
-    p.listed = false;
+    remove_parked(p.slot);
     p.node->parked_.fetch_sub(1, std::memory_order_seq_cst);
     parked_count_.fetch_sub(1, std::memory_order_seq_cst);
     awake_.fetch_add(1, std::memory_order_seq_cst);
@@ -123,14 +132,10 @@ void WorkerGroup::wake_all_of(OmegaNode* node) noexcept {
   std::vector<Parker*> woken;
   {
     std::lock_guard lock(mutex_);
-    for (auto it = parked_.begin(); it != parked_.end();) {
-      Parker* p = *it;
-      if (p->node != node) {
-        ++it;
-        continue;
-      }
-      it = parked_.erase(it);
-      p->listed = false;
+    for (std::size_t i = parked_.size(); i-- > 0;) {
+      Parker* p = parked_[i];
+      if (p->node != node) continue;
+      remove_parked(i);  // swaps in the last entry, already visited
       node->parked_.fetch_sub(1, std::memory_order_seq_cst);
       parked_count_.fetch_sub(1, std::memory_order_seq_cst);
       awake_.fetch_add(1, std::memory_order_seq_cst);
@@ -139,6 +144,22 @@ void WorkerGroup::wake_all_of(OmegaNode* node) noexcept {
     }
   }
   for (Parker* p : woken) park_wake_one(p->word);
+}
+
+void WorkerGroup::end_search_found_work() noexcept {
+  // Pushes that saw this worker searching skipped their wake-ups; it is about to run a task
+  // that may take long. If it was the last searcher, wake a parked worker for any work still
+  // queued (Tokio's rule). The decrement comes first (seq_cst): a push this scan misses sees
+  // no searcher and wakes one itself.
+  if (searching_.fetch_sub(1, std::memory_order_seq_cst) != 1) return;
+  if (parked_count_.load(std::memory_order_seq_cst) == 0) return;
+  for (std::size_t i = 0; i < slots_; ++i) {
+    OmegaNode* node = node_at(i);
+    if (node && node->queue_.reserved() != 0) {
+      wake_for(node, 1);
+      return;
+    }
+  }
 }
 
 OmegaNode* WorkerGroup::find_work(const OmegaNode* self) const noexcept {
@@ -174,6 +195,20 @@ inline std::int64_t sample_stamp(unsigned every, std::int64_t& now) noexcept {
 }  // namespace
 
 bool OmegaNode::inside_task() noexcept { return t_running_tasks != 0; }
+
+void OmegaNode::unsample(const Item& item) noexcept {
+  if (item.enqueued_ns != 0) {
+    t_untimed_left = 0;
+  } else {
+    ++t_untimed_left;
+  }
+}
+
+namespace {
+thread_local bool t_panic_noted = false;
+}  // namespace
+
+void OmegaNode::note_panic() noexcept { t_panic_noted = true; }
 
 OmegaNode::OmegaNode(std::size_t id, NodeConfig config, SignalHub* signals, detail::WorkerGroup* group)
     : id_(id),
@@ -227,7 +262,7 @@ Result<void, NodeError> OmegaNode::try_submit(Task& task, Priority priority) noe
   Item item{std::move(task), sample_stamp(config_.timing_sample_every, now)};
   const PushStatus status = queue_.push(item, priority);
   if (status != PushStatus::Pushed) [[unlikely]] {
-    if (item.enqueued_ns != 0) t_untimed_left = 0;  // the mark goes to the next submission
+    unsample(item);  // the next submission takes its place in the count
     task = std::move(item.task);
     rejected_.add();
     return Err(status == PushStatus::Closed ? NodeError::NodeShuttingDown : NodeError::QueueFull);
@@ -243,8 +278,8 @@ std::size_t OmegaNode::try_submit_bulk(Task* tasks, std::size_t n, Priority prio
   std::array<Item, kBulkMax> items;
   for (std::size_t i = 0; i < n; ++i) items[i] = Item{std::move(tasks[i]), sample_stamp(config_.timing_sample_every, now)};
   const std::size_t pushed = queue_.try_push_bulk(items.data(), n, priority);
-  for (std::size_t i = pushed; i < n; ++i) {
-    if (items[i].enqueued_ns != 0) t_untimed_left = 0;  // the mark goes to the next submission
+  for (std::size_t i = n; i-- > pushed;) {
+    unsample(items[i]);  // in reverse: the count is back where it stood before item `pushed`
     tasks[i] = std::move(items[i].task);  // hand back the rest
   }
   if (pushed < n) rejected_.add(n - pushed);
@@ -287,9 +322,9 @@ void OmegaNode::run(Item& item) {
     queue_wait_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(start - item.enqueued_ns, 0)));
   }
   ++t_running_tasks;
-  try {
-    item.task();
-  } catch (...) {
+  const bool finished = item.task.run_caught();
+  if (!finished || t_panic_noted) [[unlikely]] {
+    t_panic_noted = false;
     panicked_.add();
   }
   --t_running_tasks;
@@ -298,23 +333,20 @@ void OmegaNode::run(Item& item) {
   completed_.add();
 }
 
-bool OmegaNode::steal_any(std::size_t& cursor) {
+OmegaNode* OmegaNode::steal_any(std::size_t& cursor, Item& out) noexcept {
   const std::size_t slots = group_->node_slots();
-  for (std::size_t i = 1; i < slots; ++i) {
-    if (steal_one(cursor)) return true;
+  for (std::size_t i = 0; i < slots; ++i) {  // every slot: one of them is this node's own
+    if (OmegaNode* victim = steal_one(cursor, out)) return victim;
   }
-  return false;
+  return nullptr;
 }
 
-bool OmegaNode::steal_one(std::size_t& cursor) {
+OmegaNode* OmegaNode::steal_one(std::size_t& cursor, Item& out) noexcept {
   const std::size_t slots = group_->node_slots();
-  if (slots <= 1) return false;
+  if (slots <= 1) return nullptr;
   OmegaNode* victim = group_->node_at(cursor++ % slots);
-  if (!victim || victim == this || victim->queue_.size() == 0) return false;
-  Item item;
-  if (!victim->queue_.try_pop(item)) return false;
-  victim->run(item);
-  return true;
+  if (!victim || victim == this || victim->queue_.size() == 0) return nullptr;
+  return victim->queue_.try_pop(out) ? victim : nullptr;
 }
 
 void OmegaNode::worker_loop(unsigned index) {
@@ -324,9 +356,15 @@ void OmegaNode::worker_loop(unsigned index) {
   std::size_t cursor = id_ + 1 + index;  // where stealing starts: spread over the group
   unsigned spins = 0;
   bool spinning = false;  // holds a token from g_spin_budget
-  auto stop_spinning = [&] {
+  // found_work: the spin ends because this worker is about to run a task (which may be
+  // long), not because it will park.
+  auto stop_spinning = [&](bool found_work = false) {
     if (spinning) {
-      group_->end_search();
+      if (found_work) {
+        group_->end_search_found_work();
+      } else {
+        group_->end_search();
+      }
       g_spin_budget.release();
     }
     spinning = false;
@@ -345,7 +383,7 @@ void OmegaNode::worker_loop(unsigned index) {
     if (!counted) group_->count_awake();
     counted = true;
     if (queue_.try_pop(item)) {
-      stop_spinning();
+      stop_spinning(true);
       run(item);
       continue;
     }
@@ -354,8 +392,9 @@ void OmegaNode::worker_loop(unsigned index) {
       group_->count_asleep();
       return;
     }
-    if (steal_one(cursor)) {
-      stop_spinning();
+    if (OmegaNode* victim = steal_one(cursor, item)) {
+      stop_spinning(true);  // before running: pushes skip their wake-ups while anyone searches
+      victim->run(item);
       continue;
     }
     if (spins == 0 && config_.spin_iterations > 0) {
@@ -373,7 +412,10 @@ void OmegaNode::worker_loop(unsigned index) {
       continue;
     }
     stop_spinning();
-    if (steal_any(cursor)) continue;
+    if (OmegaNode* victim = steal_any(cursor, item)) {
+      victim->run(item);
+      continue;
+    }
     if (!group_->list_parked(me, stopping_)) continue;  // shutting down: drain, then exit
     counted = false;
     // The last look, after listing (seq_cst): pairs with wake_for's reads after a push.

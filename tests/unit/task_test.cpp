@@ -73,3 +73,37 @@ TEST_CASE("exceptions from a task reach the caller", "[task]") {
   omega::Task heap = [message] { throw std::runtime_error(message); };
   CHECK_THROWS_WITH(heap(), message);
 }
+
+TEST_CASE("a task knows whether its callable is noexcept and trivially movable", "[task]") {
+  int hits = 0;
+  omega::Task plain = [&hits] { ++hits; };
+  omega::Task quiet = [&hits]() noexcept { ++hits; };
+  CHECK_FALSE(plain.is_nothrow());
+  CHECK(quiet.is_nothrow());
+  // Trivially copyable captures move by copying the storage: run after several moves.
+  omega::Task a = std::move(quiet);
+  omega::Task b = std::move(a);
+  CHECK_FALSE(a);
+  b();
+  b();
+  CHECK(hits == 2);
+  std::array<char, 100> big{};  // larger than the inline storage
+  omega::Task heap = [big]() noexcept { (void)big[0]; };
+  CHECK(heap.is_nothrow());
+  CHECK_FALSE(heap.is_inline());
+}
+
+TEST_CASE("run_caught reports a throw instead of propagating it", "[task]") {
+  int ran = 0;
+  omega::Task ok = [&ran] { ++ran; };
+  omega::Task bad = [&ran] {
+    ++ran;
+    throw std::runtime_error("boom");
+  };
+  std::array<char, 100> big{};
+  omega::Task heap_bad = [big] { throw std::logic_error(std::string(1, big[0])); };
+  CHECK(ok.run_caught());
+  CHECK_FALSE(bad.run_caught());
+  CHECK_FALSE(heap_bad.run_caught());
+  CHECK(ran == 2);
+}

@@ -20,5 +20,9 @@
 #include <omega/exec/task.hpp>
 #include <omega/io/io_op.hpp>
 #include <omega/io/reactor.hpp>
+#include <omega/ovp/batch.hpp>
+#include <omega/ovp/crc32c.hpp>
+#include <omega/ovp/frame.hpp>
+#include <omega/ovp/reliable.hpp>
 #include <omega/time/scheduler.hpp>
 #include <omega/time/timer_task.hpp>

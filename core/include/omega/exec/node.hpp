@@ -60,7 +60,8 @@ class WorkerGroup {
   struct Parker {
     std::atomic<std::uint32_t> word{0};
     OmegaNode* node = nullptr;
-    bool listed = false;  // on the parked list (guarded by the group's mutex)
+    bool listed = false;    // on the parked list (guarded by the group's mutex)
+    std::size_t slot = 0;   // its index there, for O(1) removal
   };
 
   // node_slots: how many nodes will attach. awake_cap 0 means the hardware thread count.
@@ -79,6 +80,8 @@ class WorkerGroup {
   // while one searches a push needs no wake-up at all: the searcher will find it.
   void begin_search() noexcept { searching_.fetch_add(1, std::memory_order_seq_cst); }
   void end_search() noexcept { searching_.fetch_sub(1, std::memory_order_seq_cst); }
+  // end_search() of a searcher that found a task to run: see node.cpp.
+  void end_search_found_work() noexcept;
   void count_asleep() noexcept { awake_.fetch_sub(1, std::memory_order_seq_cst); }
   // After a push to `node`: wakes up to `n` parked workers (preferring the node's own) while
   // fewer than the cap are awake and none is searching.
@@ -110,7 +113,10 @@ class WorkerGroup {
   std::atomic<unsigned> parked_count_{0};
   std::atomic<unsigned> searching_{0};
   std::mutex mutex_;
-  std::vector<Parker*> parked_;  // LIFO: the most recently parked worker has the warmest cache
+  // Mostly LIFO (the most recently parked worker has the warmest cache); removal swaps
+  // with the last entry, so a system with hundreds of parked workers pays O(1).
+  std::vector<Parker*> parked_;
+  void remove_parked(std::size_t slot) noexcept;
 };
 
 }  // namespace detail
@@ -172,6 +178,9 @@ class OmegaNode {
   // run, below a waiting task, a task that waits for it.)
   bool help_one();
   [[nodiscard]] static bool inside_task() noexcept;
+  // Called by a noexcept task that caught its own exception (a handle's job): the node counts
+  // it as panicked, as it counts a task that throws.
+  static void note_panic() noexcept;
 
   // Stops accepting, runs what was accepted, joins the workers. Idempotent.
   void shutdown();
@@ -209,10 +218,13 @@ class OmegaNode {
   friend class detail::WorkerGroup;
   void worker_loop(unsigned index);
   void run(Item& item);
-  // Takes one task from another node of the group, starting at `cursor`, and runs it there.
-  bool steal_one(std::size_t& cursor);
-  // steal_one over every other node once (a worker that may not spin, before it parks).
-  bool steal_any(std::size_t& cursor);
+  // Takes one task into `out` from the node at `cursor` (advanced) if it is another node
+  // with work; returns that node, which the task must run on (its metrics), or nullptr.
+  OmegaNode* steal_one(std::size_t& cursor, Item& out) noexcept;
+  // steal_one over every node once (a worker that may not spin, before it parks).
+  OmegaNode* steal_any(std::size_t& cursor, Item& out) noexcept;
+  // Undoes sample_stamp's step for a refused submission.
+  static void unsample(const Item& item) noexcept;
   // Wakes parked workers for `pushed` accepted tasks, scales up under pressure.
   void notify_pushed(std::size_t pushed) noexcept;
   void maybe_scale_up() noexcept;

@@ -274,10 +274,11 @@ struct UltraOmegaSystem::Job {
     if (state) state->release();  // destroyed without running (refused): drop our reference
   }
 
-  void operator()() {
+  // noexcept: the job catches what the work function throws itself (so the node runs it
+  // without a try block of its own) and tells the node through note_panic().
+  void operator()() noexcept {
     detail::TaskState<T>* s = std::exchange(state, nullptr);
     using R = std::invoke_result_t<Fn&>;
-    std::exception_ptr panic;
     try {
       if constexpr (std::is_same_v<R, Result<T, TaskError>>) {
         s->set(fn());
@@ -288,14 +289,22 @@ struct UltraOmegaSystem::Job {
         s->set(Result<T, TaskError>(fn()));
       }
     } catch (const std::exception& e) {
-      s->set(Err(TaskError::Panicked{e.what()}));
-      panic = std::current_exception();
+      set_panicked(s, e.what());
     } catch (...) {
-      s->set(Err(TaskError::Panicked{"non-standard exception"}));
-      panic = std::current_exception();
+      set_panicked(s, "non-standard exception");
     }
     s->release();
-    if (panic) std::rethrow_exception(panic);  // so the node counts it as panicked
+  }
+
+ private:
+  static void set_panicked(detail::TaskState<T>* s, const char* what) noexcept {
+    try {
+      s->set(Err(TaskError::Panicked{what}));
+    } catch (...) {
+      // Out of memory for the message: the handle still learns that the task panicked.
+      s->set(Err(TaskError::Panicked{std::string()}));
+    }
+    OmegaNode::note_panic();
   }
 };
 

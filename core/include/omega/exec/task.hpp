@@ -51,12 +51,24 @@ class Task {
   explicit operator bool() const noexcept { return ops_ != nullptr; }
   // Whether the callable is stored inline (no allocation was made for it).
   [[nodiscard]] bool is_inline() const noexcept { return ops_ && ops_->is_inline; }
+  // Whether the callable is declared noexcept: its runner needs no try block. (In WASM every
+  // call inside a try block goes through a JavaScript trampoline, Emscripten's exception
+  // scheme: a task declared noexcept skips it.)
+  [[nodiscard]] bool is_nothrow() const noexcept { return ops_ && ops_->nothrow; }
 
   // Runs the callable. Exceptions propagate to the caller (the worker turns them into
   // TaskError::Panicked). Calling an empty Task is a bug.
   void operator()() {
     OMEGA_DASSERT(ops_ != nullptr, "running an empty Task");
     ops_->call(storage_);
+  }
+  // Runs the callable and catches what it throws: false if it threw. The try block sits in
+  // the callable's own thunk, where the callable is inlined: in WASM, Emscripten routes
+  // every call inside a try block through a JavaScript trampoline, and the worker's call to
+  // a type-erased task would pay one per task.
+  bool run_caught() noexcept {
+    OMEGA_DASSERT(ops_ != nullptr, "running an empty Task");
+    return ops_->call_caught(storage_);
   }
 
   void reset() noexcept {
@@ -69,10 +81,12 @@ class Task {
  private:
   struct Ops {
     void (*call)(void*);
+    bool (*call_caught)(void*) noexcept;
     void (*move)(void* dst, void* src) noexcept;  // move-constructs into dst, destroys src
     void (*destroy)(void*) noexcept;
     bool is_inline;
     bool trivial;  // inline and trivially copyable: move is a copy, destroy is nothing
+    bool nothrow;  // calling it cannot throw
   };
 
   // Takes other's callable (ops_ already copied from it) and leaves other empty.
@@ -94,8 +108,24 @@ class Task {
   }
 
   template <class Fn>
+  static bool call_caught_impl(Fn& fn) noexcept {
+    if constexpr (std::is_nothrow_invocable_v<Fn&>) {
+      fn();
+      return true;
+    } else {
+      try {
+        fn();
+        return true;
+      } catch (...) {
+        return false;
+      }
+    }
+  }
+
+  template <class Fn>
   static constexpr Ops kInlineOps{
       [](void* p) { (*static_cast<Fn*>(p))(); },
+      [](void* p) noexcept { return call_caught_impl(*static_cast<Fn*>(p)); },
       [](void* dst, void* src) noexcept {
         ::new (dst) Fn(std::move(*static_cast<Fn*>(src)));
         static_cast<Fn*>(src)->~Fn();
@@ -103,15 +133,18 @@ class Task {
       [](void* p) noexcept { static_cast<Fn*>(p)->~Fn(); },
       true,
       std::is_trivially_copyable_v<Fn>,
+      std::is_nothrow_invocable_v<Fn&>,
   };
 
   template <class Fn>
   static constexpr Ops kHeapOps{
       [](void* p) { (**static_cast<Fn**>(p))(); },
+      [](void* p) noexcept { return call_caught_impl(**static_cast<Fn**>(p)); },
       [](void* dst, void* src) noexcept { *static_cast<Fn**>(dst) = *static_cast<Fn**>(src); },
       [](void* p) noexcept { delete *static_cast<Fn**>(p); },
       false,
       false,
+      std::is_nothrow_invocable_v<Fn&>,
   };
 
   alignas(std::max_align_t) unsigned char storage_[kInlineSize];
