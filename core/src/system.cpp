@@ -3,6 +3,8 @@
 #include <omega/exec/router.hpp>
 #include <omega/exec/system.hpp>
 
+#include "io/io_circulation.hpp"
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -39,6 +41,7 @@ struct UltraOmegaSystem::Impl {
   std::mutex rate_mutex;
   std::uint64_t rate_completed = 0;
   std::int64_t rate_at_ns = now_ns();
+  detail::IoCirculation io;  // its reactor starts with the first I/O submission
 
   ~Impl() { stop_nodes(); }
   // Closes every node before joining any: workers take work from other nodes' queues, so
@@ -165,8 +168,16 @@ std::size_t UltraOmegaSystem::run_pending(std::size_t max_tasks) {
   return ran;
 }
 
+Result<TaskHandle<IoOutput>, NodeError> UltraOmegaSystem::submit_io_task(IoOp op, std::optional<Nanos> timeout,
+                                                                        OmegaRng& rng) {
+  (void)rng;
+  if (impl_->stopping.load(std::memory_order_acquire)) return Err(NodeError::NodeShuttingDown);
+  return impl_->io.submit(std::move(op), timeout, &UltraOmegaSystem::drive, impl_.get());
+}
+
 void UltraOmegaSystem::shutdown_all() {
   impl_->stopping.store(true, std::memory_order_release);
+  impl_->io.shutdown();  // first: I/O completions never wait on the nodes
   impl_->stop_nodes();
 }
 
@@ -232,6 +243,7 @@ MetricsSnapshot UltraOmegaSystem::metrics() const {
   }
   (void)snap.add_counter("omega_system_maxed_out_total", "Submissions refused with SystemMaxedOut", {},
                          impl_->maxed_out.value());
+  impl_->io.add_metrics(snap);
   return snap;
 }
 

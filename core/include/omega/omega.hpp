@@ -18,6 +18,8 @@
 #include <omega/exec/signals.hpp>
 #include <omega/exec/system.hpp>
 #include <omega/exec/task.hpp>
+#include <omega/io/io_op.hpp>
+#include <omega/io/reactor.hpp>
 #include <omega/ovp/batch.hpp>
 #include <omega/ovp/crc32c.hpp>
 #include <omega/ovp/frame.hpp>

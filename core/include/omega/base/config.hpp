@@ -8,4 +8,7 @@ namespace omega {
 inline constexpr bool kHasThreads = platform::kHasThreads;
 // "native-linux", "wasm-threaded" or "wasm-single-threaded".
 inline constexpr const char* kPlatformName = platform::kName;
+// Whether submit_io_task can run TCP operations (natively yes; in WASM they fail with
+// "TCP is not available in the browser; use the OVP gateway").
+inline constexpr bool kHasTcp = platform::kHasTcp;
 }  // namespace omega

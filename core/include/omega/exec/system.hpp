@@ -33,6 +33,7 @@
 #include <omega/exec/node.hpp>
 #include <omega/exec/signals.hpp>
 #include <omega/exec/task.hpp>
+#include <omega/io/io_op.hpp>
 
 namespace omega {
 
@@ -208,7 +209,18 @@ class UltraOmegaSystem {
     return result;
   }
 
-  // Stops accepting (NodeShuttingDown), runs everything accepted, joins all workers.
+  // The I/O circulation (seed 000): runs `op` on the platform reactor, separate from the
+  // CPU nodes (natively an epoll thread started by the first I/O submission). The handle
+  // resolves like a CPU task's: with the IoOutput, TaskError::ExecutionFailed (the reason,
+  // with errno text natively), or TaskError::TimedOut when `timeout` elapses first, in which
+  // case the operation is cancelled and what it held is freed (README: "I/O"). Refused only
+  // with NodeShuttingDown. `rng` is the seed's signature: one reactor thread leaves nothing
+  // to route yet, so it is not drawn from.
+  [[nodiscard]] Result<TaskHandle<IoOutput>, NodeError> submit_io_task(IoOp op, std::optional<Nanos> timeout,
+                                                                      OmegaRng& rng);
+
+  // Stops accepting (NodeShuttingDown), resolves pending I/O with ExecutionFailed
+  // ("shutting down"), runs everything accepted, joins all workers.
   void shutdown_all();
   // Runs up to max_tasks queued tasks on the calling thread (how a single-threaded build
   // makes progress from the event loop); returns how many ran.

@@ -3,4 +3,5 @@
 namespace omega::platform {
 inline constexpr bool kHasThreads = true;
 inline constexpr const char* kName = "native-linux";
+inline constexpr bool kHasTcp = true;  // the epoll reactor
 }  // namespace omega::platform

@@ -8,4 +8,6 @@ inline constexpr const char* kName = "wasm-threaded";
 inline constexpr bool kHasThreads = false;
 inline constexpr const char* kName = "wasm-single-threaded";
 #endif
+// Browsers offer no raw TCP (the reactor refuses TCP operations; OVP goes through the gateway).
+inline constexpr bool kHasTcp = false;
 }  // namespace omega::platform

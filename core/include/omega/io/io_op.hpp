@@ -1,0 +1,127 @@
+#pragma once
+// The I/O circulation's vocabulary (seed 000): IoOp, what UltraOmegaSystem::submit_io_task
+// is asked to do, and IoOutput, what its handle resolves with.
+//
+//   auto listener = system.submit_io_task(omega::IoOp::TcpListen{"127.0.0.1", 0, 64}, std::nullopt, rng);
+//   omega::SocketToken l = *listener->recv_result()->socket;        // local->port: the port bound
+//   auto conn = system.submit_io_task(omega::IoOp::TcpConnect{"127.0.0.1", port}, 1s, rng);
+//   system.submit_io_task(omega::IoOp::TcpSend{token, bytes}, std::nullopt, rng);
+//   system.submit_io_task(omega::IoOp::TcpReceive{token, 4096}, 500ms, rng);   // TimedOut if nothing came
+//
+// Sockets are named by SocketToken, an opaque id the reactor maps to its own resources; a
+// token that was never issued, or whose socket was closed, is refused with an
+// ExecutionFailed naming it (and counted), never dereferenced.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace omega {
+
+// Opaque socket id. Natively: a slot index and that slot's generation, so a token outlives
+// its socket harmlessly (a stale token is refused even after the slot is reused).
+struct SocketToken {
+  std::uint64_t value = 0;
+  friend bool operator==(const SocketToken&, const SocketToken&) = default;
+};
+
+struct SocketAddress {
+  std::string host;  // numeric IPv4, e.g. "127.0.0.1"
+  std::uint16_t port = 0;
+  friend bool operator==(const SocketAddress&, const SocketAddress&) = default;
+};
+
+namespace io_ops {
+
+// Hosts are numeric IPv4 addresses: the reactor never blocks on a DNS lookup.
+struct TcpConnect {
+  std::string host;
+  std::uint16_t port = 0;
+};
+// port 0: an ephemeral port, reported in IoOutput::local.
+struct TcpListen {
+  std::string host;
+  std::uint16_t port = 0;
+  int backlog = 128;
+};
+struct TcpAccept {
+  SocketToken listener;
+};
+// Resolves once every byte was handed to the kernel (IoOutput::bytes == bytes.size()).
+struct TcpSend {
+  SocketToken socket;
+  std::vector<std::uint8_t> bytes;
+};
+// Resolves with what one read returns: between 1 and max_bytes bytes, or none with
+// end_of_stream set when the peer closed its side. max_bytes: 1 .. kMaxReceiveBytes.
+struct TcpReceive {
+  SocketToken socket;
+  std::size_t max_bytes = 64 * 1024;
+};
+// Closes the socket; operations still pending on it resolve with ExecutionFailed
+// ("socket closed"). The token is stale afterwards.
+struct TcpClose {
+  SocketToken socket;
+};
+
+// OVP (seed 000's fields). Their transport is not built yet: until it lands they resolve
+// with ExecutionFailed ("OVP transport is not available yet").
+struct OvpInit {
+  std::string interface;
+  std::uint32_t my_drone_id = 0;
+};
+struct OvpEmit {
+  SocketToken socket_token;
+  std::optional<std::vector<std::uint32_t>> targets;  // nullopt: every drone
+  std::vector<std::uint8_t> payload;
+};
+struct OvpReceive {
+  SocketToken socket_token;
+};
+
+}  // namespace io_ops
+
+inline constexpr std::size_t kMaxReceiveBytes = std::size_t{16} << 20;
+
+using IoOpVariant = std::variant<io_ops::TcpConnect, io_ops::TcpListen, io_ops::TcpAccept, io_ops::TcpSend,
+                                 io_ops::TcpReceive, io_ops::TcpClose, io_ops::OvpInit, io_ops::OvpEmit,
+                                 io_ops::OvpReceive>;
+
+// One I/O operation: a std::variant of the structs above, which are also reachable as
+// IoOp::TcpConnect etc. so call sites read like the seed (IoOp::OvpInit{...}).
+struct IoOp : IoOpVariant {
+  using TcpConnect = io_ops::TcpConnect;
+  using TcpListen = io_ops::TcpListen;
+  using TcpAccept = io_ops::TcpAccept;
+  using TcpSend = io_ops::TcpSend;
+  using TcpReceive = io_ops::TcpReceive;
+  using TcpClose = io_ops::TcpClose;
+  using OvpInit = io_ops::OvpInit;
+  using OvpEmit = io_ops::OvpEmit;
+  using OvpReceive = io_ops::OvpReceive;
+  using IoOpVariant::IoOpVariant;
+
+  // The variant itself, for std::visit (visiting a class derived from std::variant is
+  // C++23; Emscripten 3.1.6's libc++ does not have it).
+  [[nodiscard]] const IoOpVariant& variant() const noexcept { return *this; }
+  [[nodiscard]] IoOpVariant& variant() noexcept { return *this; }
+  // "TcpConnect", "OvpEmit", ...: for messages and metrics.
+  [[nodiscard]] const char* name() const noexcept;
+};
+
+// What an I/O operation produced. Which fields are set depends on the operation:
+//   TcpConnect: socket, local, peer       TcpListen: socket, local (with the bound port)
+//   TcpAccept:  socket (the new one), local, peer
+//   TcpSend:    bytes (all of them)       TcpReceive: bytes, data (or end_of_stream)
+//   TcpClose:   nothing
+struct IoOutput {
+  std::optional<SocketToken> socket;
+  std::size_t bytes = 0;
+  std::vector<std::uint8_t> data;
+  bool end_of_stream = false;
+  std::optional<SocketAddress> local;
+  std::optional<SocketAddress> peer;
+};
+
+}  // namespace omega

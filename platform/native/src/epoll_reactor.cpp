@@ -1,0 +1,602 @@
+// The native reactor: epoll on one thread of its own, separate from the CPU nodes.
+//
+// - Sockets are non-blocking and registered once, edge-triggered, for input and output.
+//   Edge-triggered because an operation is always tried first and retried until the kernel
+//   says EAGAIN: readiness is only needed after an EAGAIN, and one registration per socket
+//   lifetime means no epoll_ctl per operation (level-triggered would keep reporting a
+//   writable socket, or need an EPOLL_CTL_MOD around every send).
+// - Submissions go into a mutex-protected queue; the submitter that finds the reactor not
+//   yet signalled writes its eventfd (one write per batch of submissions, not per op).
+// - Timeouts: a min-heap of (deadline, operation id), checked on every loop turn;
+//   epoll_wait sleeps until the earliest deadline (rounded up to a millisecond, so it never
+//   wakes early). Entries of operations that finished earlier are skipped when they surface.
+// - After a turn with work the loop polls for kPollNs before it sleeps (see there); the
+//   wake-ups counter counts returns from a sleeping epoll_wait.
+// - Sockets live in a slot table; a SocketToken is (generation << 32 | slot), and closing a
+//   socket bumps its slot's generation, so unknown and stale tokens are recognised and
+//   refused (counted in bad_tokens) without touching any fd.
+// - Operations on one socket run in submission order per direction (receives and accepts on
+//   the input side, sends and the connect on the output side).
+// - Everything below the submission queue is touched by the reactor thread only.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <omega/base/assert.hpp>
+#include <omega/base/clock.hpp>
+#include <omega/io/reactor.hpp>
+
+namespace omega {
+namespace {
+
+std::string errno_text(const char* what, int err) {
+  return std::string(what) + ": " + std::system_category().message(err) + " (errno " + std::to_string(err) + ")";
+}
+
+std::string token_text(SocketToken t) {
+  return "socket token " + std::to_string(t.value >> 32) + ":" + std::to_string(t.value & 0xffffffffu);
+}
+
+SocketAddress to_address(const sockaddr_in& a) {
+  char buf[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf);
+  return SocketAddress{buf, ntohs(a.sin_port)};
+}
+
+std::optional<SocketAddress> local_of(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return std::nullopt;
+  return to_address(a);
+}
+std::optional<SocketAddress> peer_of(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return std::nullopt;
+  return to_address(a);
+}
+
+class EpollReactor final : public Reactor {
+ public:
+  explicit EpollReactor(IoCounters& counters) : counters_(counters) {
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    OMEGA_ASSERT(epoll_fd_ >= 0 && wake_fd_ >= 0, "epoll_create1/eventfd failed: out of file descriptors?");
+    epoll_event ev{};
+    ev.events = EPOLLIN;  // level-triggered: read (reset) on every report
+    ev.data.u64 = kWakeKey;
+    OMEGA_ASSERT(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0, "epoll_ctl(eventfd) failed");
+    thread_ = std::thread([this] { run(); });
+  }
+  ~EpollReactor() override {
+    shutdown();
+    ::close(wake_fd_);
+    ::close(epoll_fd_);
+  }
+
+  void submit(IoRequest request) noexcept override {
+    bool signal = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopped_) {
+        incoming_.push_back(std::move(request));
+        signal = !signalled_;
+        signalled_ = true;
+      }
+    }
+    if (request.done.pending()) {  // not moved into the queue: the reactor has stopped
+      request.done.fail(kIoShuttingDown);
+      return;
+    }
+    if (signal) wake();
+  }
+
+  void shutdown() noexcept override {
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    wake();
+    // A second caller waits for the join too: shutdown() returning always means every
+    // operation has been resolved.
+    std::lock_guard join_lock(join_mutex_);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  [[nodiscard]] std::string describe() const override { return "epoll (edge-triggered), 1 thread"; }
+
+ private:
+  static constexpr std::uint64_t kWakeKey = ~std::uint64_t{0};
+  static constexpr std::size_t kScratchBytes = 64 * 1024;
+  // After a turn that did work, the loop polls (epoll_wait with timeout 0, yielding in
+  // between) for this long before it sleeps: a request/response peer usually answers within
+  // it, and a polling reactor needs no eventfd write and no wake-up to see it.
+  static constexpr std::int64_t kPollNs = 50'000;
+
+  enum class Kind : std::uint8_t { Free, Connecting, Stream, Listener };
+
+  struct Slot {
+    int fd = -1;
+    std::uint32_t generation = 1;  // tokens never have generation 0, so SocketToken{0} is never valid
+    Kind kind = Kind::Free;
+    std::deque<std::uint64_t> input;   // pending receive/accept operation ids, in order
+    std::deque<std::uint64_t> output;  // pending connect/send operation ids, in order
+  };
+
+  struct Pending {
+    IoOp op;
+    IoCompletion done;
+    std::uint32_t slot = 0;
+    std::size_t sent = 0;  // TcpSend: bytes already written
+  };
+
+  void wake() noexcept {
+    const std::uint64_t one = 1;
+    // EAGAIN means the counter is already non-zero: the reactor is being woken anyway.
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  }
+
+  // ---- the loop --------------------------------------------------------------------------
+
+  void run() {
+    std::vector<epoll_event> events(256);
+    std::vector<IoRequest> batch;
+    std::int64_t poll_until = 0;  // after a turn with work, poll (no blocking) until then
+    for (;;) {
+      bool block = now_ns() >= poll_until;
+      if (block) {
+        // About to sleep: from now on a submission must write the eventfd. Checked under the
+        // lock, so a submission either is seen here or finds signalled_ false and writes.
+        std::lock_guard lock(mutex_);
+        if (!incoming_.empty() || stopped_) {
+          block = false;
+        } else {
+          signalled_ = false;
+        }
+      }
+      const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                                 block ? next_timeout_ms() : 0);
+      if (block) counters_.wakeups.add();
+      if (n < 0 && errno != EINTR) OMEGA_ASSERT(false, "epoll_wait failed");
+      bool work = false;
+      for (int i = 0; i < n; ++i) {
+        const epoll_event& ev = events[static_cast<std::size_t>(i)];
+        if (ev.data.u64 == kWakeKey) {
+          std::uint64_t value;
+          [[maybe_unused]] auto r = ::read(wake_fd_, &value, sizeof value);
+          continue;
+        }
+        work = true;
+        on_event(static_cast<std::uint32_t>(ev.data.u64), ev.events);
+      }
+      bool stop;
+      {
+        std::lock_guard lock(mutex_);
+        batch.swap(incoming_);
+        signalled_ = true;  // awake: submitters need not write the eventfd until we block again
+        stop = stopped_;
+      }
+      work = work || !batch.empty();
+      for (auto& request : batch) start(std::move(request));
+      batch.clear();
+      const std::int64_t now = now_ns();
+      expire(now);
+      if (stop) break;
+      if (work) {
+        poll_until = now + kPollNs;
+      } else if (!block) {
+        std::this_thread::yield();  // polling and idle: leave the CPU to the threads we serve
+      }
+    }
+    drain_on_shutdown();
+  }
+
+  int next_timeout_ms() {
+    while (!deadlines_.empty() && !pending_.count(deadlines_.top().second)) deadlines_.pop();
+    if (deadlines_.size() > 2 * pending_.size() + 1024) {
+      // Mostly entries of operations that finished long before their deadline (a fast
+      // stream of operations with long timeouts): rebuild from the live ones, so the heap
+      // stays proportional to what is pending. Amortised O(1) per entry.
+      std::vector<Deadline> live;
+      live.reserve(pending_.size());
+      while (!deadlines_.empty()) {
+        if (pending_.count(deadlines_.top().second)) live.push_back(deadlines_.top());
+        deadlines_.pop();
+      }
+      deadlines_ = decltype(deadlines_)(std::greater<>(), std::move(live));
+    }
+    if (deadlines_.empty()) return -1;
+    const std::int64_t left = deadlines_.top().first - now_ns();
+    if (left <= 0) return 0;
+    const std::int64_t ms = (left + 999'999) / 1'000'000;  // round up: never wake before the deadline
+    return static_cast<int>(std::min<std::int64_t>(ms, 60'000));
+  }
+
+  void expire(std::int64_t now) {
+    while (!deadlines_.empty() && deadlines_.top().first <= now) {
+      const std::uint64_t id = deadlines_.top().second;
+      deadlines_.pop();
+      auto it = pending_.find(id);
+      if (it == pending_.end()) continue;  // finished before its deadline
+      std::unique_ptr<Pending> p = std::move(it->second);
+      pending_.erase(it);
+      p->done.complete(Err(TaskError::TimedOut{}));
+      if (std::holds_alternative<io_ops::TcpConnect>(p->op.variant())) {
+        // A connect that never finished owns its socket, which nobody can name yet: close it.
+        close_slot(p->slot, "connect timed out");
+        continue;
+      }
+      // Take it out of its socket's queue; if it was first, the next one may run now
+      // (edge-triggered: readiness that came while it waited raises no new event).
+      const bool input = std::holds_alternative<io_ops::TcpReceive>(p->op.variant()) ||
+                         std::holds_alternative<io_ops::TcpAccept>(p->op.variant());
+      auto& q = input ? slots_[p->slot].input : slots_[p->slot].output;
+      const bool was_first = !q.empty() && q.front() == id;
+      q.erase(std::remove(q.begin(), q.end(), id), q.end());
+      if (was_first) pump(p->slot, input);
+    }
+  }
+
+  void drain_on_shutdown() {
+    std::vector<IoRequest> late;
+    {
+      std::lock_guard lock(mutex_);
+      late.swap(incoming_);  // queued before stopped_ was set, never started
+    }
+    for (auto& r : late) r.done.fail(kIoShuttingDown);
+    for (auto& [id, p] : pending_) p->done.fail(kIoShuttingDown);
+    pending_.clear();
+    for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].kind != Kind::Free) close_slot(i, kIoShuttingDown);
+    }
+    while (!deadlines_.empty()) deadlines_.pop();
+  }
+
+  // ---- sockets ---------------------------------------------------------------------------
+
+  SocketToken token_of(std::uint32_t slot) const {
+    return SocketToken{(std::uint64_t{slots_[slot].generation} << 32) | slot};
+  }
+
+  // The slot a token names if it is live and of an accepted kind; otherwise fails `done`
+  // with the reason (and counts a bad token) and returns nullopt.
+  std::optional<std::uint32_t> resolve(SocketToken token, Kind want, const char* op, IoCompletion& done) {
+    const auto index = static_cast<std::uint32_t>(token.value & 0xffffffffu);
+    const auto generation = static_cast<std::uint32_t>(token.value >> 32);
+    if (index >= slots_.size() || slots_[index].generation != generation || slots_[index].kind == Kind::Free ||
+        slots_[index].kind == Kind::Connecting) {
+      counters_.bad_tokens.add();
+      done.fail(std::string(op) + ": bad " + token_text(token) + " (never issued, or its socket was closed)");
+      return std::nullopt;
+    }
+    if (want != Kind::Free && slots_[index].kind != want) {
+      done.fail(std::string(op) + ": " + token_text(token) +
+                (want == Kind::Listener ? " is a connected socket, not a listener" : " is a listener, not a connection"));
+      return std::nullopt;
+    }
+    return index;
+  }
+
+  // Registers fd (non-blocking already) and returns its slot.
+  std::optional<std::uint32_t> adopt(int fd, Kind kind, std::string& error) {
+    std::uint32_t index;
+    if (!free_slots_.empty()) {
+      index = free_slots_.back();
+      free_slots_.pop_back();
+    } else {
+      if (slots_.size() >= 0xffffffffu) {
+        error = "too many sockets";
+        ::close(fd);
+        return std::nullopt;
+      }
+      index = static_cast<std::uint32_t>(slots_.size());
+      slots_.emplace_back();
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = index;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      error = errno_text("epoll_ctl", errno);
+      ::close(fd);
+      free_slots_.push_back(index);
+      return std::nullopt;
+    }
+    Slot& s = slots_[index];
+    s.fd = fd;
+    s.kind = kind;
+    counters_.open_sockets.add(1);
+    return index;
+  }
+
+  // Closes a live slot: its pending operations fail with `why`, its token goes stale.
+  void close_slot(std::uint32_t index, const std::string& why) {
+    Slot& s = slots_[index];
+    if (s.kind == Kind::Free) return;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd, nullptr);
+    ::close(s.fd);
+    s.fd = -1;
+    s.kind = Kind::Free;
+    ++s.generation;
+    if (s.generation == 0) s.generation = 1;
+    counters_.open_sockets.add(-1);
+    for (auto* q : {&s.input, &s.output}) {
+      for (std::uint64_t id : *q) {
+        auto it = pending_.find(id);
+        if (it == pending_.end()) continue;
+        std::unique_ptr<Pending> p = std::move(it->second);
+        pending_.erase(it);
+        p->done.fail(why);
+      }
+      q->clear();
+    }
+    free_slots_.push_back(index);
+  }
+
+  // ---- operations ------------------------------------------------------------------------
+
+  void start(IoRequest request) {
+    IoCompletion& done = request.done;
+    auto& op = request.op.variant();
+    if (auto* c = std::get_if<io_ops::TcpConnect>(&op)) {
+      sockaddr_in addr{};
+      if (!parse(c->host, c->port, addr, "TcpConnect", done)) return;
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) return done.fail(errno_text("socket", errno));
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // request/response: no Nagle delay
+      std::string error;
+      auto slot = adopt(fd, Kind::Connecting, error);
+      if (!slot) return done.fail("TcpConnect: " + error);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
+        const int err = errno;
+        close_slot(*slot, "connect failed");
+        return done.fail(errno_text("connect", err));
+      }
+      // Connected or in progress: either way EPOLLOUT (edge on registration or on completion)
+      // reports it, and try_output checks SO_ERROR.
+      enqueue(std::move(request), *slot, /*input=*/false);
+    } else if (auto* l = std::get_if<io_ops::TcpListen>(&op)) {
+      sockaddr_in addr{};
+      if (!parse(l->host, l->port, addr, "TcpListen", done)) return;
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) return done.fail(errno_text("socket", errno));
+      const int one = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        const int err = errno;
+        ::close(fd);
+        return done.fail(errno_text(("bind " + l->host + ":" + std::to_string(l->port)).c_str(), err));
+      }
+      if (::listen(fd, l->backlog) != 0) {
+        const int err = errno;
+        ::close(fd);
+        return done.fail(errno_text("listen", err));
+      }
+      std::string error;
+      auto slot = adopt(fd, Kind::Listener, error);
+      if (!slot) return done.fail("TcpListen: " + error);
+      IoOutput out;
+      out.socket = token_of(*slot);
+      out.local = local_of(fd);
+      done.complete(std::move(out));
+    } else if (auto* a = std::get_if<io_ops::TcpAccept>(&op)) {
+      auto slot = resolve(a->listener, Kind::Listener, "TcpAccept", done);
+      if (slot) enqueue(std::move(request), *slot, true);
+    } else if (auto* s = std::get_if<io_ops::TcpSend>(&op)) {
+      auto slot = resolve(s->socket, Kind::Stream, "TcpSend", done);
+      if (slot) enqueue(std::move(request), *slot, false);
+    } else if (auto* r = std::get_if<io_ops::TcpReceive>(&op)) {
+      auto slot = resolve(r->socket, Kind::Stream, "TcpReceive", done);
+      if (slot) enqueue(std::move(request), *slot, true);
+    } else if (auto* cl = std::get_if<io_ops::TcpClose>(&op)) {
+      auto slot = resolve(cl->socket, Kind::Free, "TcpClose", done);
+      if (!slot) return;
+      close_slot(*slot, "socket closed (TcpClose) while the operation was pending");
+      done.complete(IoOutput{});
+    } else {
+      // OVP operations are refused before they reach a reactor (IoCirculation).
+      done.fail(kOvpNotAvailable);
+    }
+  }
+
+  bool parse(const std::string& host, std::uint16_t port, sockaddr_in& addr, const char* op, IoCompletion& done) {
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+      done.fail(std::string(op) + ": host must be a numeric IPv4 address (the reactor does no DNS lookups), got '" +
+                host + "'");
+      return false;
+    }
+    return true;
+  }
+
+  // Queues the operation behind earlier ones in the same direction and, if it is first,
+  // tries it at once (edge-triggered: no event comes for readiness that already exists).
+  void enqueue(IoRequest request, std::uint32_t slot, bool input) {
+    const std::uint64_t id = next_id_++;
+    auto p = std::make_unique<Pending>();
+    p->op = std::move(request.op);
+    p->done = std::move(request.done);
+    p->slot = slot;
+    pending_.emplace(id, std::move(p));
+    if (request.deadline_ns != INT64_MAX) deadlines_.emplace(request.deadline_ns, id);
+    auto& q = input ? slots_[slot].input : slots_[slot].output;
+    q.push_back(id);
+    if (q.size() == 1) input ? pump_input(slot) : pump_output(slot);
+  }
+
+  void on_event(std::uint32_t slot, std::uint32_t events) {
+    if (slot >= slots_.size() || slots_[slot].kind == Kind::Free) return;  // closed earlier this turn
+    // Input operations never close their socket, so the slot is still the same one after.
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) pump_input(slot);
+    if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) pump_output(slot);
+  }
+
+  // Runs the slot's queued operations of one direction, in order, until one would block.
+  void pump(std::uint32_t slot, bool input) {
+    for (;;) {
+      auto& q = input ? slots_[slot].input : slots_[slot].output;
+      if (q.empty()) return;
+      const std::uint64_t id = q.front();
+      auto it = pending_.find(id);
+      if (it == pending_.end()) {  // cancelled (timed out) earlier
+        q.pop_front();
+        continue;
+      }
+      const Outcome outcome = input ? try_input(slot, *it->second) : try_output(slot, *it->second);
+      if (outcome == Outcome::WouldBlock) return;  // the next edge resumes it
+      pending_.erase(it);
+      // Not `q`: an accept adds a slot, which may have moved slots_.
+      (input ? slots_[slot].input : slots_[slot].output).pop_front();
+      if (outcome == Outcome::DoneCloseSlot) {
+        close_slot(slot, "connect failed");
+        return;
+      }
+    }
+  }
+  void pump_input(std::uint32_t slot) { pump(slot, true); }
+  void pump_output(std::uint32_t slot) { pump(slot, false); }
+
+  // What one attempt at an operation came to. Done and DoneCloseSlot: p.done was completed
+  // (DoneCloseSlot: and the socket is unusable, a failed connect).
+  enum class Outcome : std::uint8_t { WouldBlock, Done, DoneCloseSlot };
+
+  Outcome try_input(std::uint32_t slot, Pending& p) {
+    const int fd = slots_[slot].fd;
+    if (auto* r = std::get_if<io_ops::TcpReceive>(&p.op.variant())) {
+      IoOutput out;
+      ssize_t n;
+      if (r->max_bytes <= kScratchBytes) {
+        n = ::recv(fd, scratch_, r->max_bytes, 0);
+        if (n > 0) out.data.assign(scratch_, scratch_ + n);
+      } else {
+        out.data.resize(r->max_bytes);
+        n = ::recv(fd, out.data.data(), r->max_bytes, 0);
+        if (n >= 0) out.data.resize(static_cast<std::size_t>(n));
+      }
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return Outcome::WouldBlock;
+        if (errno == EINTR) return try_input(slot, p);
+        p.done.fail(errno_text("recv", errno));
+        return Outcome::Done;
+      }
+      out.bytes = static_cast<std::size_t>(n);
+      out.end_of_stream = n == 0;
+      p.done.complete(std::move(out));
+      return Outcome::Done;
+    }
+    // TcpAccept
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    const int fd2 = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd2 < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Outcome::WouldBlock;
+      if (errno == EINTR || errno == ECONNABORTED) return try_input(slot, p);  // that connection is gone; next
+      p.done.fail(errno_text("accept", errno));
+      return Outcome::Done;
+    }
+    const int one = 1;
+    ::setsockopt(fd2, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    std::string error;
+    auto s2 = adopt(fd2, Kind::Stream, error);
+    if (!s2) {
+      p.done.fail("TcpAccept: " + error);
+      return Outcome::Done;
+    }
+    IoOutput out;
+    out.socket = token_of(*s2);
+    out.local = local_of(fd2);
+    out.peer = to_address(peer);
+    p.done.complete(std::move(out));
+    return Outcome::Done;
+  }
+
+  Outcome try_output(std::uint32_t slot, Pending& p) {
+    Slot& s = slots_[slot];
+    if (s.kind == Kind::Connecting) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      if (err == 0) {
+        // Not yet connected if there is no peer (the registration edge can precede completion).
+        auto peer = peer_of(s.fd);
+        if (!peer) {
+          if (errno == ENOTCONN) return Outcome::WouldBlock;
+          err = errno;
+        } else {
+          s.kind = Kind::Stream;
+          IoOutput out;
+          out.socket = token_of(slot);
+          out.local = local_of(s.fd);
+          out.peer = std::move(peer);
+          p.done.complete(std::move(out));
+          return Outcome::Done;
+        }
+      }
+      p.done.fail(errno_text("connect", err));
+      return Outcome::DoneCloseSlot;
+    }
+    auto& bytes = std::get<io_ops::TcpSend>(p.op.variant()).bytes;
+    while (p.sent < bytes.size()) {
+      const ssize_t n = ::send(s.fd, bytes.data() + p.sent, bytes.size() - p.sent, MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return Outcome::WouldBlock;
+        if (errno == EINTR) continue;
+        p.done.fail(errno_text("send", errno) + " after " + std::to_string(p.sent) + " of " +
+                    std::to_string(bytes.size()) + " bytes");
+        return Outcome::Done;
+      }
+      p.sent += static_cast<std::size_t>(n);
+    }
+    IoOutput out;
+    out.bytes = p.sent;
+    p.done.complete(std::move(out));
+    return Outcome::Done;
+  }
+
+  IoCounters& counters_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  std::mutex join_mutex_;
+
+  std::mutex mutex_;                // guards the three below
+  std::vector<IoRequest> incoming_;
+  bool signalled_ = false;          // the eventfd was written and the reactor has not drained since
+  bool stopped_ = false;
+
+  // Reactor thread only.
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Pending>> pending_;
+  using Deadline = std::pair<std::int64_t, std::uint64_t>;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  std::uint64_t next_id_ = 1;
+  std::uint8_t scratch_[kScratchBytes];
+};
+
+}  // namespace
+
+std::unique_ptr<Reactor> make_platform_reactor(IoCounters& counters) {
+  return std::make_unique<EpollReactor>(counters);
+}
+
+}  // namespace omega
