@@ -269,6 +269,7 @@ void spin_for(std::int64_t ns) {
 struct OpenLoop {
   omega::HistogramSnapshot to_start;
   omega::HistogramSnapshot to_complete;
+  omega::HistogramSnapshot pacer_late;  // how late the pacer itself submitted (the machine's stalls)
   double offered_per_s;
   std::uint64_t refused;
 };
@@ -277,7 +278,7 @@ struct OpenLoop {
 // `work_ns` and records its own latencies.
 template <class Submit>
 OpenLoop open_loop(double rate, std::uint64_t n, std::int64_t work_ns, Submit&& submit) {
-  omega::Histogram to_start, to_complete;
+  omega::Histogram to_start, to_complete, pacer_late;
   std::atomic<std::uint64_t> done{0};
   std::uint64_t refused = 0;
   const double gap = 1e9 / rate;
@@ -287,6 +288,7 @@ OpenLoop open_loop(double rate, std::uint64_t n, std::int64_t work_ns, Submit&& 
     while (omega::now_ns() < due) {
     }
     const std::int64_t submitted = omega::now_ns();
+    pacer_late.record(static_cast<std::uint64_t>(submitted - due));
     auto task = [&, submitted] {
       to_start.record(static_cast<std::uint64_t>(omega::now_ns() - submitted));
       spin_for(work_ns);
@@ -296,15 +298,19 @@ OpenLoop open_loop(double rate, std::uint64_t n, std::int64_t work_ns, Submit&& 
     if (!submit(task)) ++refused;
   }
   wait_for(done, n - refused);
-  return OpenLoop{to_start.snapshot(), to_complete.snapshot(), rate, refused};
+  return OpenLoop{to_start.snapshot(), to_complete.snapshot(), pacer_late.snapshot(), rate, refused};
 }
 
 void print_latency(const char* name, const OpenLoop& r) {
   const auto s = r.to_start.percentiles();
   const auto c = r.to_complete.percentiles();
+  const auto l = r.pacer_late.percentiles();
   std::printf("  %-22s start P50 %7.1f P99 %7.1f P99.9 %8.1f us | complete P50 %7.1f P99 %7.1f P99.9 %8.1f us%s\n",
               name, s.p50 / 1e3, s.p99 / 1e3, s.p999 / 1e3, c.p50 / 1e3, c.p99 / 1e3, c.p999 / 1e3,
               r.refused ? " (some refused)" : "");
+  // A pacer that is itself late by milliseconds was stalled by the machine, and its catch-up
+  // burst queues behind any pool: read the P99 above together with this line.
+  std::printf("  %-22s pacer late P99 %7.1f max %8.1f us\n", "", l.p99 / 1e3, l.max / 1e3);
 }
 
 }  // namespace
