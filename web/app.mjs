@@ -2,6 +2,7 @@
 // cross-origin isolated, single-threaded otherwise) and shows its clock and histograms
 // filling up, 10 times a second. window.omegaDemo exposes the same numbers to tests.
 import { loadOmega } from '/omega/index.mjs';
+import { fmtNs, renderCells } from './format.mjs';
 import { startSchedulerDemo } from './scheduler.mjs';
 
 const $ = (id) => document.getElementById(id);
@@ -10,25 +11,6 @@ const TIMER_MS = 4;  // Chromium clamps nested timers to >= 4 ms; ask for what c
 
 const demo = { ready: false, error: null, updates: 0 };
 window.omegaDemo = demo;
-
-function fmtNs(ns) {
-  if (!Number.isFinite(ns)) return '–';
-  if (ns < 1e3) return `${ns.toFixed(0)} ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(1)} µs`;
-  if (ns < 1e9) return `${(ns / 1e6).toFixed(2)} ms`;
-  return `${(ns / 1e9).toFixed(2)} s`;
-}
-
-// Labelled values in a row: [[label, text], ...].
-function renderCells(el, cells) {
-  el.replaceChildren(...cells.map(([k, v]) => {
-    const span = document.createElement('span');
-    const b = document.createElement('b');
-    b.textContent = k;
-    span.append(b, v);
-    return span;
-  }));
-}
 
 function renderStats(el, p) {
   renderCells(el, [['samples', p.count.toLocaleString()], ['p50', fmtNs(p.p50)], ['p90', fmtNs(p.p90)],

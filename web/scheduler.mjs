@@ -1,25 +1,9 @@
 // The demo page's scheduler section: an omega.createScheduler() ticked from the event loop
 // (MessageChannel), fed periodic and one-shot tasks, showing tick overhead, lateness
 // percentiles and tasks per second live. Writes its numbers into demo (window.omegaDemo).
+import { fmtNs, renderCells } from './format.mjs';
+
 const RENDER_MS = 100;
-
-function fmtNs(ns) {
-  if (!Number.isFinite(ns)) return '–';
-  if (ns < 1e3) return `${ns.toFixed(0)} ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(1)} µs`;
-  if (ns < 1e9) return `${(ns / 1e6).toFixed(2)} ms`;
-  return `${(ns / 1e9).toFixed(2)} s`;
-}
-
-function cells(el, pairs) {
-  el.replaceChildren(...pairs.map(([k, v]) => {
-    const span = document.createElement('span');
-    const b = document.createElement('b');
-    b.textContent = k;
-    span.append(b, v);
-    return span;
-  }));
-}
 
 export function startSchedulerDemo(omega, demo) {
   const $ = (id) => document.getElementById(id);
@@ -50,13 +34,13 @@ export function startSchedulerDemo(omega, demo) {
       rate.lastTicks = m.ticks;
       rate.lastNs = now;
     }
-    cells($('sched-tick'), [['ticks/s', Math.round(rate.ticks).toLocaleString()], ['tick avg', fmtNs(m.avgTickNs)],
+    renderCells($('sched-tick'), [['ticks/s', Math.round(rate.ticks).toLocaleString()], ['tick avg', fmtNs(m.avgTickNs)],
       ['p50', fmtNs(m.p50TickNs)], ['p95', fmtNs(m.p95TickNs)], ['p99', fmtNs(m.p99TickNs)],
       ['max', fmtNs(m.maxTickNs)]]);
-    cells($('sched-late'), [['executed', m.executed.toLocaleString()], ['tasks/s', Math.round(rate.tasks).toLocaleString()],
+    renderCells($('sched-late'), [['executed', m.executed.toLocaleString()], ['tasks/s', Math.round(rate.tasks).toLocaleString()],
       ['late p50', fmtNs(m.lateness.p50)], ['p90', fmtNs(m.lateness.p90)], ['p99', fmtNs(m.lateness.p99)],
       ['p99.9', fmtNs(m.lateness.p999)], ['max', fmtNs(m.lateness.max)]]);
-    cells($('sched-state'), [['pending', m.pending.toLocaleString()], ['carried over', m.carriedOver.toLocaleString()],
+    renderCells($('sched-state'), [['pending', m.pending.toLocaleString()], ['carried over', m.carriedOver.toLocaleString()],
       ['temporal overlap', m.temporalOverlap.toFixed(3)], ['strange loop', m.strangeLoopState.toFixed(4)],
       ['memory', `${(m.memoryBytes / 1024).toFixed(0)} KiB`]]);
     Object.assign(demo, {
