@@ -84,10 +84,7 @@ void WorkerGroup::wake_for(OmegaNode* node, std::size_t n) noexcept {
         }
       }
       Parker* p = parked_[pick];
-      remove_parked(pick);
-      p->node->parked_.fetch_sub(1, std::memory_order_seq_cst);
-      parked_count_.fetch_sub(1, std::memory_order_seq_cst);
-      awake_.fetch_add(1, std::memory_order_seq_cst);
+      take_parked(pick);
       p->word.store(kNotified, std::memory_order_release);
       woken[count++] = p;
     }
@@ -95,13 +92,16 @@ void WorkerGroup::wake_for(OmegaNode* node, std::size_t n) noexcept {
   for (std::size_t i = 0; i < count; ++i) park_wake_one(woken[i]->word);
 }
 
-void WorkerGroup::remove_parked(std::size_t slot) noexcept {
+void WorkerGroup::take_parked(std::size_t slot) noexcept {
   Parker* p = parked_[slot];
   Parker* last = parked_.back();
   parked_[slot] = last;
   last->slot = slot;
   parked_.pop_back();
   p->listed = false;
+  p->node->parked_.fetch_sub(1, std::memory_order_seq_cst);
+  parked_count_.fetch_sub(1, std::memory_order_seq_cst);
+  awake_.fetch_add(1, std::memory_order_seq_cst);
 }
 
 bool WorkerGroup::list_parked(Parker& p, const std::atomic<bool>& stop) noexcept {
@@ -119,12 +119,7 @@ bool WorkerGroup::list_parked(Parker& p, const std::atomic<bool>& stop) noexcept
 
 void WorkerGroup::unlist(Parker& p) noexcept {
   std::lock_guard lock(mutex_);
-  if (p.listed) {
-    remove_parked(p.slot);
-    p.node->parked_.fetch_sub(1, std::memory_order_seq_cst);
-    parked_count_.fetch_sub(1, std::memory_order_seq_cst);
-    awake_.fetch_add(1, std::memory_order_seq_cst);
-  }
+  if (p.listed) take_parked(p.slot);
   p.word.store(kRunning, std::memory_order_relaxed);
 }
 
@@ -135,10 +130,7 @@ void WorkerGroup::wake_all_of(OmegaNode* node) noexcept {
     for (std::size_t i = parked_.size(); i-- > 0;) {
       Parker* p = parked_[i];
       if (p->node != node) continue;
-      remove_parked(i);  // swaps in the last entry, already visited
-      node->parked_.fetch_sub(1, std::memory_order_seq_cst);
-      parked_count_.fetch_sub(1, std::memory_order_seq_cst);
-      awake_.fetch_add(1, std::memory_order_seq_cst);
+      take_parked(i);  // swaps in the last entry, already visited
       p->word.store(kNotified, std::memory_order_release);
       woken.push_back(p);
     }
@@ -153,22 +145,20 @@ void WorkerGroup::end_search_found_work() noexcept {
   // no searcher and wakes one itself.
   if (searching_.fetch_sub(1, std::memory_order_seq_cst) != 1) return;
   if (parked_count_.load(std::memory_order_seq_cst) == 0) return;
+  if (OmegaNode* node = node_with_work()) wake_for(node, 1);
+}
+
+OmegaNode* WorkerGroup::node_with_work() const noexcept {
   for (std::size_t i = 0; i < slots_; ++i) {
     OmegaNode* node = node_at(i);
-    if (node && node->queue_.reserved() != 0) {
-      wake_for(node, 1);
-      return;
-    }
+    if (node && node->queue_.reserved() != 0) return node;
   }
+  return nullptr;
 }
 
 OmegaNode* WorkerGroup::find_work(const OmegaNode* self) const noexcept {
   if (self->queue_.reserved() != 0) return const_cast<OmegaNode*>(self);
-  for (std::size_t i = 0; i < slots_; ++i) {
-    OmegaNode* node = node_at(i);
-    if (node && node != self && node->queue_.reserved() != 0) return node;
-  }
-  return nullptr;
+  return node_with_work();
 }
 
 }  // namespace detail

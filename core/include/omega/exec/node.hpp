@@ -116,7 +116,10 @@ class WorkerGroup {
   // Mostly LIFO (the most recently parked worker has the warmest cache); removal swaps
   // with the last entry, so a system with hundreds of parked workers pays O(1).
   std::vector<Parker*> parked_;
-  void remove_parked(std::size_t slot) noexcept;
+  // Takes parked_[slot] off the list and counts it awake (under the mutex).
+  void take_parked(std::size_t slot) noexcept;
+  // The first node with queued or incoming work (seq_cst reads), or nullptr.
+  [[nodiscard]] OmegaNode* node_with_work() const noexcept;
 };
 
 }  // namespace detail
@@ -200,9 +203,6 @@ class OmegaNode {
   [[nodiscard]] bool awake() const noexcept {
     return parked_.load(std::memory_order_relaxed) < active_.load(std::memory_order_relaxed);
   }
-  [[nodiscard]] bool awake_seq_cst() const noexcept {
-    return parked_.load(std::memory_order_seq_cst) < active_.load(std::memory_order_seq_cst);
-  }
   [[nodiscard]] bool shutting_down() const noexcept { return stopping_.load(std::memory_order_acquire); }
   [[nodiscard]] NodeStats stats() const noexcept;
   // Queue wait (submit to start) and run time, in ns, of the sampled tasks
@@ -240,7 +240,7 @@ class OmegaNode {
   // Read on every worker iteration, written rarely: kept apart from the submit-path RMWs.
   alignas(kCacheLine) std::atomic<bool> stopping_{false};
   std::atomic<unsigned> active_{0};
-  // Active workers on the group's parked list; seq_cst, as find_work reads it.
+  // Active workers on the group's parked list.
   std::atomic<unsigned> parked_{0};
   // Inactive workers wait on activation_epoch_; parked active ones on their Parker.
   alignas(kCacheLine) std::atomic<std::uint32_t> activation_epoch_{0};
