@@ -5,6 +5,7 @@
 #include <omega/base/config.hpp>
 #include <omega/exec/system.hpp>
 #include <omega/io/io_op.hpp>
+#include <omega/ovp/frame.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -130,14 +131,14 @@ TEST_CASE("OVP operations report that their transport is not available yet", "[i
   const std::vector<IoOp> ops = {IoOp::OvpInit{"veth0", 7},
                                  IoOp::OvpEmit{SocketToken{1}, std::vector<std::uint32_t>{9}, bytes_of("hi")},
                                  IoOp::OvpEmit{SocketToken{1}, std::nullopt, bytes_of("all")},
-                                 IoOp::OvpReceive{SocketToken{1}}};
+                                 IoOp::OvpReceive{SocketToken{1}}, IoOp::OvpClose{SocketToken{1}}};
   for (const auto& op : ops) {
     auto r = io.run(op, 500ms);
     REQUIRE_FALSE(r);
     CHECK(r.error().execution_failed());
     CHECK(r.error().message().find("OVP transport is not available yet") != std::string::npos);
   }
-  CHECK(counter(system, "omega_io_failed_total") == 4);
+  CHECK(counter(system, "omega_io_failed_total") == ops.size());
   check_balanced(system);
 }
 
@@ -150,6 +151,24 @@ TEST_CASE("invalid arguments and expired timeouts are refused before any I/O", "
   r = io.run(IoOp::TcpListen{kLoopback, 0, 0});
   REQUIRE_FALSE(r);
   CHECK(r.error().message().find("backlog") != std::string::npos);
+  r = io.run(IoOp::OvpInit{"veth0", 0});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("my_drone_id must lie in 1..4294967294") != std::string::npos);
+  r = io.run(IoOp::OvpInit{"veth0", omega::ovp::kBroadcast});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("my_drone_id") != std::string::npos);
+  r = io.run(IoOp::OvpInit{"", 7});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("interface is empty") != std::string::npos);
+  r = io.run(IoOp::OvpEmit{SocketToken{1}, std::nullopt, std::vector<std::uint8_t>(omega::ovp::kMaxPayload + 1)});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("above the maximum of 1468") != std::string::npos);
+  r = io.run(IoOp::OvpEmit{SocketToken{1}, std::vector<std::uint32_t>{}, bytes_of("x")});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("empty list") != std::string::npos);
+  r = io.run(IoOp::OvpEmit{SocketToken{1}, std::vector<std::uint32_t>{3, 0}, bytes_of("x")});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("target drone id 0 is not a drone") != std::string::npos);
   r = io.run(IoOp::TcpConnect{kLoopback, 1}, 0ns);  // a timeout already elapsed: nothing is started
   REQUIRE_FALSE(r);
   CHECK(r.error().timed_out());

@@ -3,11 +3,13 @@
 #include <string>
 #include <type_traits>
 
+#include <omega/ovp/frame.hpp>
+
 namespace omega {
 
 const char* IoOp::name() const noexcept {
   constexpr const char* kNames[] = {"TcpConnect", "TcpListen", "TcpAccept",  "TcpSend",   "TcpReceive",
-                                    "TcpClose",   "OvpInit",   "OvpEmit",    "OvpReceive"};
+                                    "TcpClose",   "OvpInit",   "OvpEmit",    "OvpReceive", "OvpClose"};
   static_assert(std::size(kNames) == std::variant_size_v<IoOpVariant>);
   return kNames[index()];
 }
@@ -19,9 +21,26 @@ std::string precheck(const IoOp& op) {
   return std::visit(
       [](const auto& o) -> std::string {
         using Op = std::decay_t<decltype(o)>;
-        if constexpr (std::is_same_v<Op, io_ops::OvpInit> || std::is_same_v<Op, io_ops::OvpEmit> ||
-                      std::is_same_v<Op, io_ops::OvpReceive>) {
-          return kOvpNotAvailable;
+        if constexpr (std::is_same_v<Op, io_ops::OvpInit>) {
+          if (o.my_drone_id == 0 || o.my_drone_id == ovp::kBroadcast) {
+            return "OvpInit: my_drone_id must lie in 1..4294967294, got " + std::to_string(o.my_drone_id);
+          }
+          if (o.interface.empty()) return "OvpInit: interface is empty";
+          return {};
+        } else if constexpr (std::is_same_v<Op, io_ops::OvpEmit>) {
+          if (o.payload.size() > ovp::kMaxPayload) {
+            return "OvpEmit: payload of " + std::to_string(o.payload.size()) + " bytes is above the maximum of " +
+                   std::to_string(ovp::kMaxPayload);
+          }
+          if (o.targets) {
+            if (o.targets->empty()) return "OvpEmit: targets is an empty list (nullopt means every drone)";
+            for (auto t : *o.targets) {
+              if (t == 0 || t == ovp::kBroadcast) {
+                return "OvpEmit: target drone id " + std::to_string(t) + " is not a drone (1..4294967294)";
+              }
+            }
+          }
+          return {};
         } else if constexpr (std::is_same_v<Op, io_ops::TcpReceive>) {
           if (o.max_bytes == 0 || o.max_bytes > kMaxReceiveBytes) {
             return "TcpReceive: max_bytes must lie in 1.." + std::to_string(kMaxReceiveBytes) + ", got " +

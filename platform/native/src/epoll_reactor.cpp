@@ -412,7 +412,6 @@ class EpollReactor final : public Reactor {
       close_slot(*slot, "socket closed (TcpClose) while the operation was pending");
       done.complete(IoOutput{});
     } else {
-      // OVP operations are refused before they reach a reactor (IoCirculation).
       done.fail(kOvpNotAvailable);
     }
   }

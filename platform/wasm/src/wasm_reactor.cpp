@@ -23,7 +23,9 @@ class WasmReactor final : public Reactor {
       std::lock_guard lock(mutex_);
       stopped = stopped_;
     }
-    request.done.fail(stopped ? kIoShuttingDown : kTcpUnavailable);
+    const std::size_t i = request.op.index();
+    const bool ovp = i >= IoOpVariant(io_ops::OvpInit{}).index();
+    request.done.fail(stopped ? kIoShuttingDown : ovp ? kOvpNotAvailable : kTcpUnavailable);
   }
   void shutdown() noexcept override {
     std::lock_guard lock(mutex_);

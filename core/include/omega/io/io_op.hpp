@@ -65,18 +65,44 @@ struct TcpClose {
   SocketToken socket;
 };
 
-// OVP (seed 000's fields). Their transport is not built yet: until it lands they resolve
-// with ExecutionFailed ("OVP transport is not available yet").
+// OVP (seed 000's fields, plus options with defaults). Natively frames travel in raw
+// Ethernet (AF_PACKET, EtherType 0x88B5); in WASM each frame is one binary WebSocket message
+// to omega-gateway. Semantics every transport keeps (README, "OVP"):
+//
+// OvpInit joins: natively `interface` names a network interface ("veth0"); in WASM it is
+// the gateway's WebSocket URL ("ws://127.0.0.1:8080/ovp"), and the transport connects to
+// it with "?drone=<my_drone_id>" appended (the gateway binds the connection to that id).
+// my_drone_id: 1 .. 0xFFFFFFFE. Resolves with IoOutput::socket, the token later ops name.
 struct OvpInit {
   std::string interface;
   std::uint32_t my_drone_id = 0;
+  // Unicast emits from this endpoint go through the reliable mode (ovp/reliable.hpp):
+  // delivered exactly once and in order per sender, retransmitted on loss. Broadcast and
+  // group emits stay best effort.
+  bool reliable = false;
+  std::vector<std::uint32_t> groups{};  // group ids whose frames this drone also receives
 };
+// Sends `payload` (at most ovp::kMaxPayload bytes) to each listed drone, or to every drone
+// (nullopt). Small payloads emitted close together are coalesced into BATCH frames.
+// Resolves with IoOutput::bytes = payload.size() once the frames carrying it were handed to
+// the transport (kernel or WebSocket); in reliable mode once the message was accepted into
+// every target's send window (delivery then follows, with retransmission). A full reliable
+// send buffer (a silent peer) fails the emit with ExecutionFailed: backpressure, not a drop.
 struct OvpEmit {
   SocketToken socket_token;
   std::optional<std::vector<std::uint32_t>> targets;  // nullopt: every drone
   std::vector<std::uint8_t> payload;
+  std::uint16_t channel = 0;
 };
+// Resolves with the next message for this drone, in arrival order: IoOutput::data (the
+// payload), source_drone and channel. Messages that arrive while no receive is pending
+// wait in a bounded buffer; past it they are dropped and counted.
 struct OvpReceive {
+  SocketToken socket_token;
+};
+// Leaves: pending operations on the endpoint resolve with ExecutionFailed ("socket closed"),
+// the token goes stale.
+struct OvpClose {
   SocketToken socket_token;
 };
 
@@ -86,7 +112,7 @@ inline constexpr std::size_t kMaxReceiveBytes = std::size_t{16} << 20;
 
 using IoOpVariant = std::variant<io_ops::TcpConnect, io_ops::TcpListen, io_ops::TcpAccept, io_ops::TcpSend,
                                  io_ops::TcpReceive, io_ops::TcpClose, io_ops::OvpInit, io_ops::OvpEmit,
-                                 io_ops::OvpReceive>;
+                                 io_ops::OvpReceive, io_ops::OvpClose>;
 
 // One I/O operation: a std::variant of the structs above, which are also reachable as
 // IoOp::TcpConnect etc. so call sites read like the seed (IoOp::OvpInit{...}).
@@ -100,6 +126,7 @@ struct IoOp : IoOpVariant {
   using OvpInit = io_ops::OvpInit;
   using OvpEmit = io_ops::OvpEmit;
   using OvpReceive = io_ops::OvpReceive;
+  using OvpClose = io_ops::OvpClose;
   using IoOpVariant::IoOpVariant;
 
   // The variant itself, for std::visit (visiting a class derived from std::variant is
@@ -115,6 +142,9 @@ struct IoOp : IoOpVariant {
 //   TcpAccept:  socket (the new one), local, peer
 //   TcpSend:    bytes (all of them)       TcpReceive: bytes, data (or end_of_stream)
 //   TcpClose:   nothing
+//   OvpInit:    socket                     OvpEmit: bytes (the payload's size)
+//   OvpReceive: data, source_drone, channel
+//   OvpClose:   nothing
 struct IoOutput {
   std::optional<SocketToken> socket;
   std::size_t bytes = 0;
@@ -122,6 +152,8 @@ struct IoOutput {
   bool end_of_stream = false;
   std::optional<SocketAddress> local;
   std::optional<SocketAddress> peer;
+  std::uint32_t source_drone = 0;  // OvpReceive: the sender
+  std::uint16_t channel = 0;       // OvpReceive: the channel it was sent on
 };
 
 }  // namespace omega

@@ -94,8 +94,7 @@ inline constexpr const char* kOvpNotAvailable =
 class Reactor {
  public:
   virtual ~Reactor() = default;
-  // Takes one TCP operation (OVP operations never reach a reactor until the OVP transport
-  // lands). Thread-safe; never blocks on I/O. request.done is completed exactly once: with
+  // Takes one operation, already checked by IoCirculation (argument limits). Thread-safe; never blocks on I/O. request.done is completed exactly once: with
   // the output, ExecutionFailed (the reason, with errno text natively), or TimedOut when
   // the deadline passes first (the operation is then cancelled and what it held freed).
   virtual void submit(IoRequest request) noexcept = 0;
