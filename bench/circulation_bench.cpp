@@ -6,7 +6,7 @@
 //      (3b: the same shape at 8 + 4 single-thread nodes, which WASM can run too)
 //   4. open loop at 50% load, 2 us tasks: submit-to-start and submit-to-complete percentiles
 // Medians of 5 runs; "x" columns are omega / peer (above 1: omega is faster).
-//   circulation_bench [workers=2] [tasks=1000000]
+//   circulation_bench [workers=2] [tasks=1000000] [sections=1234]   e.g. "14": sections 1 and 4
 #include <omega/omega.hpp>
 
 #include <algorithm>
@@ -318,48 +318,56 @@ void print_latency(const char* name, const OpenLoop& r) {
 int main(int argc, char** argv) {
   const unsigned workers = argc > 1 ? static_cast<unsigned>(std::atoi(argv[1])) : 2;
   const std::uint64_t n = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1'000'000;
+  const std::string_view sections = argc > 3 ? std::string_view(argv[3]) : std::string_view("1234");
+  auto wanted = [sections](char section) { return sections.find(section) != std::string_view::npos; };
   std::printf("circulation_bench (%s): %u workers, 1 submitter, %llu tasks per run, median of %d runs\n",
               omega::kPlatformName, workers, static_cast<unsigned long long>(n), kRuns);
 
-  std::printf("1. trivial tasks, fire-and-forget\n");
-  // Ratios in this section are against omega's batch path, its fastest fire-and-forget.
-  const Stat omega_batch = omega_fire_and_forget_batch(workers, n);
-  const Stat omega_ff = omega_fire_and_forget(workers, n);
-  print_rate("omega submit_detached_batch", omega_batch, omega_batch.median);
-  print_rate("omega submit_detached (one by one)", omega_ff, omega_batch.median);
+  if (wanted('1')) {
+    std::printf("1. trivial tasks, fire-and-forget\n");
+    // Ratios in this section are against omega's batch path, its fastest fire-and-forget.
+    const Stat omega_batch = omega_fire_and_forget_batch(workers, n);
+    const Stat omega_ff = omega_fire_and_forget(workers, n);
+    print_rate("omega submit_detached_batch", omega_batch, omega_batch.median);
+    print_rate("omega submit_detached (one by one)", omega_ff, omega_batch.median);
 #if OMEGA_BENCH_HAVE_PEERS
-  print_rate("oneTBB task_group", tbb_fire_and_forget(workers, n), omega_batch.median);
-  print_rate("Boost.Asio thread_pool", asio_fire_and_forget(workers, n), omega_batch.median);
-  print_rate("moodycamel BlockingConcurrentQueue pool", moodycamel_fire_and_forget(workers, n), omega_batch.median);
+    print_rate("oneTBB task_group", tbb_fire_and_forget(workers, n), omega_batch.median);
+    print_rate("Boost.Asio thread_pool", asio_fire_and_forget(workers, n), omega_batch.median);
+    print_rate("moodycamel BlockingConcurrentQueue pool", moodycamel_fire_and_forget(workers, n), omega_batch.median);
 #endif
-  print_rate("mutex+condvar pool", mutex_fire_and_forget(workers, n), omega_batch.median);
-
-  std::printf("2. trivial tasks with a result each (batches of %zu)\n", kBatch);
-  auto system = make_system(workers);
-  // Ratios against omega's batch path.
-  const Stat omega_hb = omega_with_handles_batch(system, n);
-  const Stat omega_h = omega_with_handles(system, n);
-  print_rate("omega submit_cpu_batch + recv_result", omega_hb, omega_hb.median);
-  print_rate("omega submit_cpu_task + recv_result", omega_h, omega_hb.median);
-  print_rate("mutex+condvar pool + std::future", future_with_results(workers, n), omega_hb.median);
-
-  std::printf("3. seed 000 benchmark_throughput: 64 nodes + 32 super nodes, 100k tasks with handles\n");
-  if constexpr (std::string_view(omega::kPlatformName) != "native-linux") {
-    // 64 + 32 nodes pre-create 512 threads: far more Web Workers than a page should start.
-    std::printf("  skipped in WASM: the seed configuration needs 512 pthreads (see 3b)\n");
-  } else {
-    auto seed_system = UltraOmegaSystem::builder().with_nodes(64).with_super_nodes(32).build();
-    const Stat seed = omega_with_handles(seed_system, 100'000);
-    std::printf("  %-40s %12.0f ops/s    (min %12.0f, max %12.0f)  x%.1f the seed's claimed 90,000 ops/s\n",
-                "omega, seed configuration", seed.median, seed.min, seed.max, seed.median / 90'000.0);
+    print_rate("mutex+condvar pool", mutex_fire_and_forget(workers, n), omega_batch.median);
   }
-  {
-    // The seed's shape at a size both targets can run: many single-thread nodes, some super.
-    std::printf("3b. the same, WASM-sized: 8 nodes + 4 super nodes, one thread each\n");
-    auto small = UltraOmegaSystem::builder().with_nodes(8).with_super_nodes(4).with_threads(1, 1, 1, 1).build();
-    const Stat st = omega_with_handles(small, 100'000);
-    std::printf("  %-40s %12.0f ops/s    (min %12.0f, max %12.0f)  x%.1f the seed's claimed 90,000 ops/s\n",
-                "omega, 8 + 4 nodes", st.median, st.min, st.max, st.median / 90'000.0);
+
+  auto system = make_system(workers);
+  if (wanted('2')) {
+    std::printf("2. trivial tasks with a result each (batches of %zu)\n", kBatch);
+    // Ratios against omega's batch path.
+    const Stat omega_hb = omega_with_handles_batch(system, n);
+    const Stat omega_h = omega_with_handles(system, n);
+    print_rate("omega submit_cpu_batch + recv_result", omega_hb, omega_hb.median);
+    print_rate("omega submit_cpu_task + recv_result", omega_h, omega_hb.median);
+    print_rate("mutex+condvar pool + std::future", future_with_results(workers, n), omega_hb.median);
+  }
+
+  if (wanted('3')) {
+    std::printf("3. seed 000 benchmark_throughput: 64 nodes + 32 super nodes, 100k tasks with handles\n");
+    if constexpr (std::string_view(omega::kPlatformName) != "native-linux") {
+      // 64 + 32 nodes pre-create 512 threads: far more Web Workers than a page should start.
+      std::printf("  skipped in WASM: the seed configuration needs 512 pthreads (see 3b)\n");
+    } else {
+      auto seed_system = UltraOmegaSystem::builder().with_nodes(64).with_super_nodes(32).build();
+      const Stat seed = omega_with_handles(seed_system, 100'000);
+      std::printf("  %-40s %12.0f ops/s    (min %12.0f, max %12.0f)  x%.1f the seed's claimed 90,000 ops/s\n",
+                  "omega, seed configuration", seed.median, seed.min, seed.max, seed.median / 90'000.0);
+    }
+    {
+      // The seed's shape at a size both targets can run: many single-thread nodes, some super.
+      std::printf("3b. the same, WASM-sized: 8 nodes + 4 super nodes, one thread each\n");
+      auto small = UltraOmegaSystem::builder().with_nodes(8).with_super_nodes(4).with_threads(1, 1, 1, 1).build();
+      const Stat st = omega_with_handles(small, 100'000);
+      std::printf("  %-40s %12.0f ops/s    (min %12.0f, max %12.0f)  x%.1f the seed's claimed 90,000 ops/s\n",
+                  "omega, 8 + 4 nodes", st.median, st.min, st.max, st.median / 90'000.0);
+    }
   }
 
   // The pacing submitter busy-waits on the clock, so it occupies a CPU of its own: the
@@ -367,8 +375,8 @@ int main(int argc, char** argv) {
   // alike. More busy threads than CPUs would measure the kernel's time slices instead.
   const unsigned hw = std::max(2u, std::thread::hardware_concurrency());
   const unsigned open_workers = std::min(workers, hw - 1);
-  std::printf("4. open loop at 50%% load, 2 us tasks, %u worker(s) + the pacing submitter\n", open_workers);
-  {
+  if (wanted('4')) {
+    std::printf("4. open loop at 50%% load, 2 us tasks, %u worker(s) + the pacing submitter\n", open_workers);
     auto open_system = make_system(open_workers);
     constexpr std::int64_t kWork = 2'000;
     const std::uint64_t arrivals = std::min<std::uint64_t>(n / 5, 200'000);
@@ -410,3 +418,4 @@ int main(int argc, char** argv) {
   system.shutdown_all();
   return 0;
 }
+

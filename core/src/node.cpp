@@ -304,7 +304,7 @@ void OmegaNode::maybe_scale_up() noexcept {
   }
 }
 
-void OmegaNode::run(Item& item) {
+void OmegaNode::run(Item& item) noexcept {
   const bool timed = item.enqueued_ns != 0;
   std::int64_t start = 0;
   if (timed) {

@@ -113,7 +113,7 @@ UltraOmegaSystem UltraOmegaSystem::Builder::build() const {
 }
 
 Result<std::size_t, NodeError> UltraOmegaSystem::route(Task& task, Priority priority, std::uint32_t cost,
-                                                      OmegaRng& rng) {
+                                                      OmegaRng& rng) noexcept {
   Impl& s = *impl_;
   if (s.nodes.empty()) return Err(NodeError::NoNodesAvailable);
   if (s.stopping.load(std::memory_order_acquire)) return Err(NodeError::NodeShuttingDown);
@@ -132,7 +132,7 @@ Result<std::size_t, NodeError> UltraOmegaSystem::route(Task& task, Priority prio
 }
 
 UltraOmegaSystem::BatchResult UltraOmegaSystem::route_bulk(Task* tasks, std::size_t n, Priority priority,
-                                                         std::uint32_t cost, OmegaRng& rng, std::size_t* nodes_out) {
+                                                         std::uint32_t cost, OmegaRng& rng, std::size_t* nodes_out) noexcept {
   Impl& s = *impl_;
   if (s.nodes.empty()) return {0, NodeError::NoNodesAvailable};
   if (s.stopping.load(std::memory_order_acquire)) return {0, NodeError::NodeShuttingDown};

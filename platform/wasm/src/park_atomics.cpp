@@ -7,7 +7,14 @@
 #include <climits>
 #include <cmath>
 #if defined(__EMSCRIPTEN_PTHREADS__)
-#include <emscripten/threading.h>
+// Declared here, as in <emscripten/threading.h> but nothrow (JS imports that never throw a
+// C++ exception): otherwise each call from these noexcept functions goes through a JS
+// exception trampoline (invoke_*), which costs more than the wake itself when nobody waits.
+extern "C" {
+int emscripten_futex_wait(volatile void* addr, uint32_t val, double max_wait_ms) __attribute__((nothrow));
+int emscripten_futex_wake(volatile void* addr, int count) __attribute__((nothrow));
+int emscripten_is_main_browser_thread(void) __attribute__((nothrow));
+}
 #endif
 
 namespace omega {

@@ -217,7 +217,7 @@ class OmegaNode {
   };
   friend class detail::WorkerGroup;
   void worker_loop(unsigned index);
-  void run(Item& item);
+  void run(Item& item) noexcept;
   // Takes one task into `out` from the node at `cursor` (advanced) if it is another node
   // with work; returns that node, which the task must run on (its metrics), or nullptr.
   OmegaNode* steal_one(std::size_t& cursor, Item& out) noexcept;

@@ -246,11 +246,11 @@ class UltraOmegaSystem {
   struct Impl;
   explicit UltraOmegaSystem(std::unique_ptr<Impl> impl);
   // Queues `task` on a node chosen by power-of-K; returns the node index.
-  Result<std::size_t, NodeError> route(Task& task, Priority priority, std::uint32_t cost, OmegaRng& rng);
+  Result<std::size_t, NodeError> route(Task& task, Priority priority, std::uint32_t cost, OmegaRng& rng) noexcept;
   // Queues a prefix of tasks[0..n) on one node per routing attempt (n <= kBulkMax).
   // nodes_out[i] receives the node of accepted task i, when given.
   BatchResult route_bulk(Task* tasks, std::size_t n, Priority priority, std::uint32_t cost, OmegaRng& rng,
-                         std::size_t* nodes_out = nullptr);
+                         std::size_t* nodes_out = nullptr) noexcept;
   static bool drive(void* impl, std::size_t node, bool help) noexcept;
   std::unique_ptr<Impl> impl_;
 

@@ -5,8 +5,11 @@
 #include <chrono>
 #include <cstdint>
 
-// Declared here rather than through <emscripten.h> so public headers stay free of it.
-extern "C" double emscripten_get_now(void);
+// Declared here rather than through <emscripten.h> so public headers stay free of it, and
+// nothrow: with Emscripten's JS-based exceptions every call that might throw from a frame
+// with a landing pad (a try block, a destructor to run, a noexcept boundary) goes through
+// a JS trampoline (invoke_*), which costs more than the clock read itself.
+extern "C" double emscripten_get_now(void) __attribute__((nothrow));
 
 namespace omega::platform {
 
