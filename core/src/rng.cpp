@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <numbers>
 
 namespace omega {
@@ -46,19 +47,38 @@ OmegaRng OmegaRng::from_entropy() noexcept {
   return OmegaRng(t ^ (counter.fetch_add(1, std::memory_order_relaxed) * 0xD1B54A32D192ED03ULL));
 }
 
+namespace {
+// The full 128-bit product a * b as (high, low). 64-bit targets have it in one instruction;
+// wasm32 has no 128-bit multiply and would call __multi3 for `unsigned __int128`, so there
+// the four 32x32 products are written out (inlined, no call). Both give identical results.
+struct Product {
+  std::uint64_t high;
+  std::uint64_t low;
+};
+inline Product mul_64x64(std::uint64_t a, std::uint64_t b) noexcept {
+#if defined(__SIZEOF_INT128__) && UINTPTR_MAX > 0xFFFFFFFFu
+  __extension__ using U128 = unsigned __int128;
+  const U128 m = static_cast<U128>(a) * b;
+  return {static_cast<std::uint64_t>(m >> 64), static_cast<std::uint64_t>(m)};
+#else
+  const std::uint64_t a_lo = a & 0xFFFFFFFFu, a_hi = a >> 32;
+  const std::uint64_t b_lo = b & 0xFFFFFFFFu, b_hi = b >> 32;
+  const std::uint64_t ll = a_lo * b_lo, lh = a_lo * b_hi, hl = a_hi * b_lo, hh = a_hi * b_hi;
+  const std::uint64_t mid = (ll >> 32) + (lh & 0xFFFFFFFFu) + (hl & 0xFFFFFFFFu);  // cannot overflow
+  return {hh + (lh >> 32) + (hl >> 32) + (mid >> 32), (mid << 32) | (ll & 0xFFFFFFFFu)};
+#endif
+}
+}  // namespace
+
+// Lemire's nearly divisionless method: unbiased, one multiply in the common case.
 std::uint64_t OmegaRng::gen_range(std::uint64_t n) noexcept {
   OMEGA_DASSERT(n > 0, "gen_range needs a non-empty range");
-  __extension__ using U128 = unsigned __int128;
-  U128 m = static_cast<U128>(next_u64()) * n;
-  auto low = static_cast<std::uint64_t>(m);
-  if (low < n) {
+  Product m = mul_64x64(next_u64(), n);
+  if (m.low < n) {
     const std::uint64_t threshold = (0 - n) % n;
-    while (low < threshold) {
-      m = static_cast<U128>(next_u64()) * n;
-      low = static_cast<std::uint64_t>(m);
-    }
+    while (m.low < threshold) m = mul_64x64(next_u64(), n);
   }
-  return static_cast<std::uint64_t>(m >> 64);
+  return m.high;
 }
 
 BiasStrategy BiasStrategy::for_attempt(unsigned attempt) noexcept {

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <numbers>
 #include <vector>
 
@@ -97,4 +98,16 @@ TEST_CASE("bias strategy escalates by attempt and is deterministic", "[rng][bias
   OmegaRng rng(3);
   const std::vector<std::uint32_t> one{70};
   for (unsigned attempt = 0; attempt < 4; ++attempt) CHECK(BiasStrategy::for_attempt(attempt).pick(one, rng) == 0);
+}
+
+TEST_CASE("gen_range gives the same numbers on every target", "[rng]") {
+  // Golden values from the native build (a 128-bit multiply); wasm32 computes the product
+  // from 32-bit halves, so this is what keeps routing reproducible across targets.
+  OmegaRng rng = OmegaRng::new_with_seed(20261123);
+  const std::array<std::uint64_t, 6> ranges = {3, 10, 1000003, (1ULL << 32) + 15, 0xFFFFFFFFFFFFFFC5ULL,
+                                               (1ULL << 63) + 1};
+  const std::array<std::uint64_t, 12> expected = {2U,         9U, 168122U, 3306203904U, 3315122638209999800U,
+                                                  6848203965998080364U, 2U, 4U, 579942U, 494830096U,
+                                                  16852081775447961394U, 1245739556117820420U};
+  for (std::size_t i = 0; i < expected.size(); ++i) CHECK(rng.gen_range(ranges[i % ranges.size()]) == expected[i]);
 }
