@@ -215,10 +215,17 @@ OmegaNode::OmegaNode(std::size_t id, NodeConfig config, SignalHub* signals, deta
     for (unsigned i = 0; i < config_.max_threads; ++i) parkers_[i].node = this;
     threads_.reserve(config_.max_threads);
     try {
-      for (unsigned i = 0; i < config_.max_threads; ++i) threads_.emplace_back([this, i] { worker_loop(i); });
+      for (unsigned i = 0; i < config_.max_threads; ++i) {
+        running_workers_.fetch_add(1, std::memory_order_relaxed);
+        threads_.emplace_back([this, i] {
+          worker_loop(i);
+          running_workers_.fetch_sub(1, std::memory_order_release);
+        });
+      }
     } catch (...) {
       // Out of threads (in WASM: the pthread pool is exhausted). Stop the ones that started
       // so no joinable std::thread is destroyed, then report to the builder.
+      running_workers_.store(static_cast<unsigned>(threads_.size()), std::memory_order_relaxed);
       shutdown();
       throw;
     }

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <omega/base/assert.hpp>
 #include <omega/base/config.hpp>
 #include <omega/exec/router.hpp>
@@ -179,6 +180,18 @@ void UltraOmegaSystem::shutdown_all() {
   impl_->stopping.store(true, std::memory_order_release);
   impl_->io.shutdown();  // first: I/O completions never wait on the nodes
   impl_->stop_nodes();
+}
+
+void UltraOmegaSystem::begin_shutdown() noexcept {
+  impl_->stopping.store(true, std::memory_order_release);
+  impl_->io.shutdown();
+  for (auto& node : impl_->nodes) node->begin_shutdown();
+}
+
+bool UltraOmegaSystem::shutdown_finished() const noexcept {
+  if (!impl_->stopping.load(std::memory_order_acquire)) return false;
+  return std::all_of(impl_->nodes.begin(), impl_->nodes.end(),
+                     [](const auto& node) { return node->workers_exited() && node->queued() == 0; });
 }
 
 NodesView UltraOmegaSystem::nodes() const { return NodesView(impl_->nodes); }

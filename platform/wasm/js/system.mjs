@@ -66,11 +66,19 @@ export class OmegaSystem {
     return this.#waiters.size;
   }
 
-  /** Refuses new work, lets pending work finish, then stops the nodes. */
+  /**
+   * Refuses new work, lets pending work finish, then stops the nodes. The workers drain and
+   * exit while this thread keeps serving its event loop; the final join finds them gone.
+   */
   async shutdown() {
     if (!this.#native) return;
     this.#closed = true;
     while (this.#waiters.size > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    this.#native.beginShutdown();
+    while (!this.#native.shutdownFinished()) {
+      this.#native.poll(256);  // single-threaded build: the queued work runs here
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
     this.#native.shutdown();
     this.#native.delete();
     this.#native = null;

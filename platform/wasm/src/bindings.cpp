@@ -470,8 +470,13 @@ class JsSystem {
 
   std::string metrics_prometheus() const { return system_ ? system_->metrics().to_prometheus() : std::string(); }
 
-  // Refuses new work and runs what was accepted. Workers are joined: with threads, call it
-  // when nothing is pending, so the main thread only waits for parked workers to exit.
+  // Shutdown in steps so the browser's main thread never waits on a worker: beginShutdown
+  // refuses new work and tells the workers to drain and exit; JS polls shutdownFinished
+  // from its event loop; shutdown then joins threads that have already exited.
+  void begin_shutdown() {
+    if (system_) system_->begin_shutdown();
+  }
+  bool shutdown_finished() const { return !system_ || system_->shutdown_finished(); }
   void shutdown() {
     if (system_) system_->shutdown_all();
   }
@@ -546,6 +551,8 @@ EMSCRIPTEN_BINDINGS(omega) {
       .function("pending", &JsSystem::pending)
       .function("stats", &JsSystem::stats)
       .function("metricsPrometheus", &JsSystem::metrics_prometheus)
+      .function("beginShutdown", &JsSystem::begin_shutdown)
+      .function("shutdownFinished", &JsSystem::shutdown_finished)
       .function("shutdown", &JsSystem::shutdown);
   class_<JsMetricsSnapshot>("MetricsSnapshot")
       .constructor<>()

@@ -189,6 +189,11 @@ class OmegaNode {
   void shutdown();
   // shutdown() in two steps, so a system closes every node before it joins any.
   void begin_shutdown() noexcept;
+  // After begin_shutdown(): every worker thread has left its loop (nothing it accepted is
+  // left to run by then), so shutdown() joins without waiting. Always true without threads.
+  [[nodiscard]] bool workers_exited() const noexcept {
+    return running_workers_.load(std::memory_order_acquire) == 0;
+  }
 
   [[nodiscard]] std::size_t id() const noexcept { return id_; }
   [[nodiscard]] const NodeConfig& config() const noexcept { return config_; }
@@ -250,6 +255,7 @@ class OmegaNode {
   Histogram run_time_;
   std::mutex shutdown_mutex_;
   std::vector<std::thread> threads_;
+  std::atomic<unsigned> running_workers_{0};  // worker threads that have not left worker_loop
 };
 
 }  // namespace omega

@@ -222,6 +222,13 @@ class UltraOmegaSystem {
   // Stops accepting (NodeShuttingDown), resolves pending I/O with ExecutionFailed
   // ("shutting down"), runs everything accepted, joins all workers.
   void shutdown_all();
+  // shutdown_all() for a thread that must not wait (the browser's main thread): begin_shutdown
+  // stops accepting and tells every worker to drain the queues and exit, without joining;
+  // once shutdown_finished() says every worker has exited and the queues are empty,
+  // shutdown_all() joins without waiting (and runs the rare task whose push raced the close).
+  // Without threads nothing drains by itself: run_pending() or shutdown_all() runs the work.
+  void begin_shutdown() noexcept;
+  [[nodiscard]] bool shutdown_finished() const noexcept;
   // Runs up to max_tasks queued tasks on the calling thread (how a single-threaded build
   // makes progress from the event loop); returns how many ran.
   std::size_t run_pending(std::size_t max_tasks = ~std::size_t{0});
