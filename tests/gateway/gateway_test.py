@@ -737,6 +737,10 @@ def test_native(args):
             assert m['omega_gateway_frames_bridged_total{path="ws_to_raw"}'] >= 20
             assert m['omega_gateway_frames_bridged_total{path="raw_to_ws"}'] >= 22
             assert 'omega_gateway_raw_kernel_drops_total{interface="gw0"}' in m
+            print("native: frames ws_to_raw=%d raw_to_ws=%d, raw kernel drops=%d" % (
+                m['omega_gateway_frames_bridged_total{path="ws_to_raw"}'],
+                m['omega_gateway_frames_bridged_total{path="raw_to_ws"}'],
+                m['omega_gateway_raw_kernel_drops_total{interface="gw0"}']))
             st = json.loads(g.get("/status")[2])
             assert st["interface"] == "gw0"
         # The native drone saw only bound ids as sources (spoofed ones were rewritten).
