@@ -303,10 +303,13 @@ class Gateway::Impl {
     ::close(c.fd);
     if (c.ws) wslay_event_context_free(c.ws);
     c.ws = nullptr;
-    if (c.drone) {
-      auto it = drones_.find(c.drone);
-      if (it != drones_.end() && it->second == c.id) drones_.erase(it);
-    }
+    unbind(c);
+  }
+
+  void unbind(Conn& c) {
+    if (!c.drone) return;
+    auto it = drones_.find(c.drone);
+    if (it != drones_.end() && it->second == c.id) drones_.erase(it);
   }
 
   // reason: how a WebSocket drone's connection ended (client_close, peer_gone, hostile,
@@ -326,6 +329,8 @@ class Gateway::Impl {
   void begin_drain(Conn& c) {
     if (c.phase == Phase::Draining) return;
     c.phase = Phase::Draining;
+    // Nothing is routed to a draining connection: its id is free for a reconnect now.
+    unbind(c);
     ::shutdown(c.fd, SHUT_WR);
     arm(c, TimerKind::Close, config_.close_timeout_ms);
     drain(c);
