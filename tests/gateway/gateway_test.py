@@ -619,6 +619,14 @@ def test_http(args):
             assert status == 200 and "cross-origin-opener-policy" not in headers
     finally:
         shutil.rmtree(tmp)
+    # Bad options: exit 2 with the option named; an interface it cannot open: exit 1 with why.
+    for argv, code, says in [(["--port", "http"], 2, "--port"), (["--drone-range", "9-1"], 2, "--drone-range"),
+                             (["--bogus"], 2, "unknown option"),
+                             (["--port", "0", "--interface", "omgwnone0"], 1, "omgwnone0")]:
+        r = subprocess.run([args.gateway, *argv], capture_output=True, text=True, timeout=30)
+        assert r.returncode == code and says in r.stderr, (argv, r.returncode, r.stderr)
+    r = subprocess.run([args.gateway, "--help"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "--max-outgoing" in r.stdout
     compare_with_serve_mjs(args)
 
 
