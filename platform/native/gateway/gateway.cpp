@@ -181,6 +181,9 @@ class Gateway::Impl {
     bool violation = false;        // wslay queued a protocol close; counted once it is known
     const char* close_reason = nullptr;
     bool dirty = false;            // queued output to flush at the end of the turn
+    bool rx_drained = false;       // the last recv was short: nothing more until the next edge
+    std::string wbuf;              // frames wslay produced, not yet taken by the kernel
+    std::size_t wbuf_off = 0;
     std::uint64_t frames_in = 0;
     std::uint64_t frames_out = 0;
   };
@@ -610,10 +613,17 @@ class Gateway::Impl {
       c.in.erase(0, n);
       return static_cast<ssize_t>(n);
     }
+    if (c.rx_drained) {
+      wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+      return -1;
+    }
     for (;;) {
       const ssize_t n = ::recv(c.fd, buf, len, 0);
       if (n > 0) {
         c.owner->bytes_in_ += static_cast<std::uint64_t>(n);
+        // A short read emptied the socket's queue: with edge-triggered epoll, data arriving
+        // later raises a new edge, so the recv that would only say EAGAIN is saved.
+        c.rx_drained = static_cast<std::size_t>(n) < len;
         return n;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -626,21 +636,42 @@ class Gateway::Impl {
     }
   }
 
-  static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const std::uint8_t* data, std::size_t len, int flags,
-                            void* user) {
+  // wslay writes frames into the connection's write buffer (header and payload of many
+  // frames coalesce); ws_flush hands the buffer to the kernel in one send. The buffer takes at
+  // most kWriteBuffer bytes: past that wslay keeps the rest queued (and counted).
+  static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const std::uint8_t* data, std::size_t len, int, void* user) {
     auto& c = *static_cast<Conn*>(user);
-    const int more = (flags & WSLAY_MSG_MORE) ? MSG_MORE : 0;
-    for (;;) {
-      const ssize_t n = ::send(c.fd, data, len, MSG_NOSIGNAL | more);
-      if (n >= 0) {
-        c.owner->bytes_out_ += static_cast<std::uint64_t>(n);
-        return n;
-      }
-      if (errno == EINTR) continue;
-      wslay_event_set_error(ctx, errno == EAGAIN || errno == EWOULDBLOCK ? WSLAY_ERR_WOULDBLOCK
-                                                                         : WSLAY_ERR_CALLBACK_FAILURE);
+    const std::size_t pending = c.wbuf.size() - c.wbuf_off;
+    if (pending >= kWriteBuffer) {
+      wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
       return -1;
     }
+    const std::size_t n = std::min(len, kWriteBuffer - pending);
+    c.wbuf.append(reinterpret_cast<const char*>(data), n);
+    return static_cast<ssize_t>(n);
+  }
+
+  // Writes the write buffer to the socket.
+  Io write_wbuf(Conn& c) {
+    while (c.wbuf_off < c.wbuf.size()) {
+      const ssize_t n = ::send(c.fd, c.wbuf.data() + c.wbuf_off, c.wbuf.size() - c.wbuf_off, MSG_NOSIGNAL);
+      if (n > 0) {
+        c.wbuf_off += static_cast<std::size_t>(n);
+        bytes_out_ += static_cast<std::uint64_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Io::Pending;
+      return Io::Failed;
+    }
+    c.wbuf.clear();
+    c.wbuf_off = 0;
+    return Io::Done;
+  }
+
+  // Bytes queued to a client and not yet taken by the kernel.
+  static std::size_t queued_bytes(const Conn& c) {
+    return (c.ws ? wslay_event_get_queued_msg_length(c.ws) : 0) + (c.wbuf.size() - c.wbuf_off);
   }
 
   static void ws_msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg, void* user) {
@@ -669,6 +700,7 @@ class Gateway::Impl {
 
   void ws_pump(Conn& c, std::uint32_t events) {
     const std::uint64_t id = c.id;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) c.rx_drained = false;
     if (wslay_event_want_read(c.ws) && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))) {
       if (wslay_event_recv(c.ws) != 0) {
         // The peer closed the TCP connection (or it broke) without a close handshake.
@@ -684,7 +716,7 @@ class Gateway::Impl {
         arm(c, TimerKind::Close, config_.close_timeout_ms);
       }
       // Ping floods queue pongs: a client that sends without reading is a slow reader too.
-      if (!c.closing && wslay_event_get_queued_msg_length(c.ws) > config_.max_outgoing) {
+      if (!c.closing && queued_bytes(c) > config_.max_outgoing) {
         close_ws(c, WSLAY_CODE_POLICY_VIOLATION, "slow reader: outgoing buffer full", "slow_reader");
       }
     }
@@ -694,8 +726,14 @@ class Gateway::Impl {
 
   void ws_flush(Conn& c) {
     c.dirty = false;
-    if (wslay_event_send(c.ws) != 0) return teardown(c, c.close_reason ? c.close_reason : "peer_gone");
-    if (wslay_event_get_close_sent(c.ws)) {
+    for (;;) {
+      if (wslay_event_send(c.ws) != 0) return teardown(c, c.close_reason ? c.close_reason : "peer_gone");
+      const Io w = write_wbuf(c);
+      if (w == Io::Failed) return teardown(c, c.close_reason ? c.close_reason : "peer_gone");
+      if (w == Io::Pending || !wslay_event_want_write(c.ws)) break;  // EPOLLOUT resumes; or all sent
+    }
+    // The close frame is on the wire only once the write buffer is empty too.
+    if (wslay_event_get_close_sent(c.ws) && c.wbuf_off == c.wbuf.size()) {
       if (c.violation && c.close_reason == nullptr) count_violation(c);
       begin_drain(c);
     }
@@ -831,7 +869,7 @@ class Gateway::Impl {
       ++dropped_["receiver_closing"];
       return;
     }
-    if (wslay_event_get_queued_msg_length(to.ws) + frame.size() > config_.max_outgoing) {
+    if (queued_bytes(to) + frame.size() > config_.max_outgoing) {
       ++dropped_["slow_reader"];
       close_ws(to, WSLAY_CODE_POLICY_VIOLATION, "slow reader: outgoing buffer full", "slow_reader");
       return;
@@ -921,6 +959,7 @@ class Gateway::Impl {
   }
 
   static constexpr std::size_t kRawBatch = 64;
+  static constexpr std::size_t kWriteBuffer = 64 * 1024;
   static constexpr std::size_t kMaxGroups = 64;
   static constexpr std::size_t kMaxRawSources = 4096;
   // A raw-side source id is "in use" for this long after its last frame.
@@ -1057,7 +1096,7 @@ std::string Gateway::Impl::status_json() const {
                      {"peer", c.peer},
                      {"frames_in", c.frames_in},
                      {"frames_out", c.frames_out},
-                     {"queued_bytes", c.ws ? wslay_event_get_queued_msg_length(c.ws) : 0}};
+                     {"queued_bytes", queued_bytes(c)}};
     if (c.groups_declared) d["groups"] = c.groups;
     drones.push_back(std::move(d));
   }
