@@ -273,13 +273,20 @@ async def expect_nothing(ws, wait=0.3):
     raise AssertionError(f"unexpected frame: {parse_ovp(msg)}")
 
 
-async def exchange(g, a, a_id, b, b_id, tag):
-    """a -> b unicast and b -> a unicast; both arrive with the right source and payload."""
+async def exchange(g, a, a_id, b, b_id, tag, ignore_source=None):
+    """a -> b unicast and b -> a unicast; both arrive with the right source and payload.
+    Frames from `ignore_source` (a native drone's announcements) may interleave."""
+    async def next_frame(ws):
+        while True:
+            f = await recv_frame(ws)
+            if f["source"] != ignore_source:
+                return f
+
     await a.send(ovp(a_id, b_id, b"ping " + tag))
-    f = await recv_frame(b)
+    f = await next_frame(b)
     assert (f["source"], f["dest"], f["payload"]) == (a_id, b_id, b"ping " + tag), f
     await b.send(ovp(b_id, a_id, b"pong " + tag))
-    f = await recv_frame(a)
+    f = await next_frame(a)
     assert (f["source"], f["dest"], f["payload"]) == (b_id, a_id, b"pong " + tag), f
 
 
@@ -714,7 +721,7 @@ def test_native(args):
         for ns, link in ((ns_gw, "gw0"), (ns_drone, "dr0"), (ns_gw, "lo"), (ns_drone, "lo")):
             subprocess.run([ip, "-n", ns, "link", "set", link, "up"], check=True)
         drone_proc = subprocess.Popen([ip, "netns", "exec", ns_drone, args.native_drone, "--interface", "dr0",
-                                       "--id", "500", "--announce-ms", "50"], stdout=subprocess.PIPE, text=True)
+                                       "--id", "500", "--announce-ms", "20", "--corrupt-every", "3"], stdout=subprocess.PIPE, text=True)
         line = drone_proc.stdout.readline()
         assert "ready" in line, f"native drone did not start: {line!r}"
         setns(ns_gw)  # this thread (and what it starts) now lives in the gateway's namespace
@@ -729,6 +736,13 @@ def test_native(args):
                         if f["source"] == 500:
                             break
                     assert f["source"] == 500 and f["payload"].startswith(b"native 500 "), f
+                # Every third announcement was corrupted on the wire: counted, never delivered
+                # (parse_ovp checks every delivered frame's CRC).
+                for _ in range(10):
+                    f = await recv_frame(a)
+                    assert f["source"] == 500, f
+                crc = 'omega_ovp_frames_rejected_total{reason="CrcMismatch",side="raw"}'
+                wait_for(lambda: g.metric(crc) >= 3, "corrupted raw frames counted")
                 # WebSocket -> native -> WebSocket: the drone echoes unicast DATA to its sender.
                 for i in range(20):
                     payload = b"echo me %d" % i
@@ -740,7 +754,7 @@ def test_native(args):
                             break
                         assert f["dest"] == BROADCAST, f  # announcements may interleave
                 # WebSocket drones still reach each other with the raw side attached.
-                await exchange(g, a, 1, b, 2, b"native")
+                await exchange(g, a, 1, b, 2, b"native", ignore_source=500)
                 await a.close()
                 await b.close()
             asyncio.run(run())

@@ -1,11 +1,13 @@
 // A native OVP drone for the gateway's end-to-end test: raw Ethernet through
 // omega::native::PacketSocket on one interface (run it inside a network namespace).
 //
-//   omega_ovp_native_drone --interface dr0 --id 500 [--announce-ms 50]
+//   omega_ovp_native_drone --interface dr0 --id 500 [--announce-ms 50] [--corrupt-every N]
 //
 // Prints "ready" once the socket is open. Every DATA frame unicast to --id is echoed back
 // to its source (same channel and payload) and logged as "from <source>"; every
-// --announce-ms it broadcasts a DATA frame "native <id> <n>". Runs until SIGTERM/SIGINT.
+// --announce-ms it broadcasts a DATA frame "native <id> <n>", every N-th of them with one bit
+// of its payload flipped after the CRC was computed (--corrupt-every: the gateway must count
+// and drop those). Runs until SIGTERM/SIGINT.
 #include <poll.h>
 #include <signal.h>
 
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   std::string interface;
   std::uint32_t id = 0;
   int announce_ms = 0;
+  int corrupt_every = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string opt = argv[i];
     if (opt == "--interface") {
@@ -36,6 +39,8 @@ int main(int argc, char** argv) {
       id = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
     } else if (opt == "--announce-ms") {
       announce_ms = std::stoi(argv[i + 1]);
+    } else if (opt == "--corrupt-every") {
+      corrupt_every = std::stoi(argv[i + 1]);
     } else {
       std::fprintf(stderr, "unknown option %s\n", opt.c_str());
       return 2;
@@ -58,6 +63,7 @@ int main(int argc, char** argv) {
   using Clock = std::chrono::steady_clock;
   auto next_announce = Clock::now();
   std::uint32_t sequence = 0;
+  int announcements = 0;
   std::vector<std::vector<std::uint8_t>> out;  // frames live until send() returns
   while (!g_stop) {
     out.clear();
@@ -94,6 +100,7 @@ int main(int argc, char** argv) {
       h.sequence = ++sequence;
       std::vector<std::uint8_t> frame(omega::ovp::ovp_size(text.size()));
       if (omega::ovp::encode_ovp(h, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), frame)) {
+        if (corrupt_every > 0 && ++announcements % corrupt_every == 0) frame.back() ^= 0x01;
         out.push_back(std::move(frame));
         sock->queue(omega::native::PacketSocket::kBroadcastMac, out.back());
       }
