@@ -553,6 +553,9 @@ def test_http(args):
         for rel, data in files.items():
             with open(os.path.join(tmp, rel), "wb") as f:
                 f.write(data)
+        big = random.Random(3).randbytes(8 << 20)  # larger than any socket buffer
+        with open(os.path.join(web, "big.bin"), "wb") as f:
+            f.write(big)
         with gateway(args.gateway, "--web-root", web, "--package-dir", pkg) as g:
             want_types = {
                 "/": "text/html; charset=utf-8", "/app.mjs": "text/javascript; charset=utf-8",
@@ -585,6 +588,15 @@ def test_http(args):
                 s.close()
                 assert resp.startswith(b"HTTP/1.1 404 "), (path, resp[:80])
                 assert b"outside the roots" not in resp
+            # A large file arrives whole; a client that asks for it and never reads stalls
+            # nobody else.
+            stalled = socket.create_connection((g.host, g.port), timeout=10)
+            stalled.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, headers, body = g.get("/big.bin")
+            assert status == 200 and int(headers["content-length"]) == len(big)
+            assert hashlib.sha256(body).digest() == hashlib.sha256(big).digest()
+            assert g.get("/app.mjs")[0] == 200
+            stalled.close()
             # Methods, HEAD, malformed, keep-alive.
             conn = http.client.HTTPConnection(g.host, g.port, timeout=10)
             conn.request("POST", "/", body=b"")

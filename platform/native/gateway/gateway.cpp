@@ -15,7 +15,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,7 +26,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -165,6 +166,8 @@ class Gateway::Impl {
     std::string in;  // unparsed input (in WebSocket phase: bytes that followed the handshake)
     std::string out;
     std::size_t out_off = 0;
+    int file_fd = -1;           // a file being sent after `out` (sendfile)
+    std::size_t file_left = 0;
     bool close_after_write = false;
     bool upgrade_after_write = false;
     bool served_any = false;
@@ -301,6 +304,7 @@ class Gateway::Impl {
 
   // Frees the connection's resources without touching the map.
   void release(Conn& c) {
+    close_file(c);
     if (c.timer) loop_.cancel_timer(c.timer);
     loop_.remove_fd(c.reg);
     ::close(c.fd);
@@ -372,7 +376,27 @@ class Gateway::Impl {
     }
     c.out.clear();
     c.out_off = 0;
+    // Then the file being served, straight from the page cache: a client that does not
+    // read holds a file descriptor, not a copy of the file.
+    while (c.file_left > 0) {
+      const ssize_t n = ::sendfile(c.fd, c.file_fd, nullptr, std::min<std::size_t>(c.file_left, 1 << 20));
+      if (n > 0) {
+        c.file_left -= static_cast<std::size_t>(n);
+        bytes_out_ += static_cast<std::uint64_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Io::Pending;
+      return Io::Failed;  // an error, or the file shrank under us (0): the length was promised
+    }
+    close_file(c);
     return Io::Done;
+  }
+
+  static void close_file(Conn& c) {
+    if (c.file_fd >= 0) ::close(c.file_fd);
+    c.file_fd = -1;
+    c.file_left = 0;
   }
 
   // Reads what fits under the head limit. Done: read something; Pending: nothing waiting.
@@ -435,10 +459,12 @@ class Gateway::Impl {
     return h;
   }
 
-  void respond(Conn& c, int status, Headers headers, const std::string& body, bool head_only, bool keep_alive) {
+  // `length`: the Content-Length when the body is not `body` (a file sent after the head).
+  void respond(Conn& c, int status, Headers headers, const std::string& body, bool head_only, bool keep_alive,
+               std::optional<std::size_t> length = std::nullopt) {
     ++http_responses_[status];
     if (!keep_alive) headers.emplace_back("Connection", "close");
-    c.out += response_head(status, headers, body.size());
+    c.out += response_head(status, headers, length ? *length : body.size());
     if (!head_only) c.out += body;
     if (!keep_alive) c.close_after_write = true;
   }
@@ -486,15 +512,10 @@ class Gateway::Impl {
 
   void serve_file(Conn& c, const HttpRequest& req, bool head_only, bool keep) {
     auto file = resolve_static(req.path, config_.web_root, config_.package_dir);
+    const int fd = file ? ::open(file->c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
     struct stat st{};
-    std::string body;
-    bool ok = file && ::stat(file->c_str(), &st) == 0 && S_ISREG(st.st_mode);
-    if (ok) {
-      std::ifstream in(*file, std::ios::binary);
-      body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      ok = !in.bad() && body.size() == static_cast<std::size_t>(st.st_size);
-    }
-    if (!ok) {
+    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      if (fd >= 0) ::close(fd);
       ++http_rejects_["not_found"];
       Headers h = base_headers();
       h.emplace_back("Content-Type", "text/plain; charset=utf-8");
@@ -503,7 +524,14 @@ class Gateway::Impl {
     }
     Headers h = base_headers();
     h.emplace_back("Content-Type", std::string(content_type_for(*file)));
-    respond(c, 200, std::move(h), body, head_only, keep);
+    const auto size = static_cast<std::size_t>(st.st_size);
+    respond(c, 200, std::move(h), std::string(), true, keep, size);
+    if (head_only || size == 0) {
+      ::close(fd);
+      return;
+    }
+    c.file_fd = fd;
+    c.file_left = size;
   }
 
   // ---- WebSocket handshake ---------------------------------------------------------------
