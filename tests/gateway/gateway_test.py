@@ -636,6 +636,25 @@ def test_http(args):
             # /ovp without an upgrade is refused, not served as a file.
             status, headers, _ = g.get("/ovp?drone=1")
             assert status == 426 and headers["upgrade"] == "websocket"
+        # --idle-timeout counts from the last progress: a slow but steady download completes,
+        # a client that stops reading is closed.
+        with gateway(args.gateway, "--web-root", web, "--package-dir", pkg, "--idle-timeout", "2000") as g:
+            stalled = socket.create_connection((g.host, g.port), timeout=10)
+            stalled.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            s = socket.create_connection((g.host, g.port), timeout=10)
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = b""
+            t0 = time.monotonic()
+            while not got.endswith(big[-64:]) or len(got) < len(big):
+                chunk = s.recv(128 * 1024)
+                assert chunk, "download cut off"
+                got += chunk
+                time.sleep(0.035)
+            assert time.monotonic() - t0 > 2.0  # it did outlast the idle timeout
+            assert hashlib.sha256(got[got.index(b"\r\n\r\n") + 4:]).digest() == hashlib.sha256(big).digest()
+            s.close()
+            wait_for(lambda: g.metric('omega_gateway_connections{state="http"}') == 1, "stalled download closed")
+            stalled.close()
         with gateway(args.gateway, "--web-root", web, "--package-dir", pkg, "--no-isolation") as g:
             status, headers, _ = g.get("/")
             assert status == 200 and "cross-origin-opener-policy" not in headers

@@ -423,9 +423,17 @@ class Gateway::Impl {
 
   void pump_http(Conn& c) {
     for (;;) {
+      const std::uint64_t sent_before = bytes_out_;
       const Io w = write_out(c);
       if (w == Io::Failed) return teardown(c, "peer_gone");
-      if (w == Io::Pending) return;
+      if (w == Io::Pending) {
+        // A download that progresses is not idle: the idle timeout counts from the last
+        // bytes the client took.
+        if (bytes_out_ != sent_before && c.timer_kind == TimerKind::Idle) {
+          arm(c, TimerKind::Idle, config_.idle_timeout_ms);
+        }
+        return;
+      }
       if (c.close_after_write) return begin_drain(c);
       if (c.upgrade_after_write) return start_ws(c);
       auto end = find_head_end(c.in, limits_);
