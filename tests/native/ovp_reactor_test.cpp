@@ -231,6 +231,51 @@ TEST_CASE("OVP reliable mode delivers every message exactly once and in order", 
   CHECK(metric(*a->system, "omega_ovp_batched_messages_sent_total") > 0);  // reliable data batched too
 }
 
+TEST_CASE("OVP keeps emit order when spaced emits go inline and bursts go through the reactor", "[ovp_netns]") {
+  if (skip_unless_netns()) return;
+  for (bool reliable : {false, true}) {
+    INFO("reliable " << reliable);
+    VethPair veth;
+    REQUIRE(veth.ok());
+    auto a = Drone::join(veth.ns_a(), veth.if_a(), 1, reliable);
+    auto b = Drone::join(veth.ns_b(), veth.if_b(), 2, reliable);
+    constexpr std::uint32_t kCount = 600;
+    std::vector<TaskHandle<IoOutput>> emits;
+    std::uint32_t next_read = 0;
+    for (std::uint32_t i = 0; i < kCount; ++i) {
+      // Every 8th after a pause (a quiet endpoint: sent by this thread), the rest back to
+      // back (batched by the reactor), some of them not awaited before the next.
+      if (i % 8 == 0) {
+        for (auto& e : emits) REQUIRE(e.recv_result());
+        emits.clear();
+        ::usleep(200);
+      }
+      emits.push_back(a->start(IoOp::OvpEmit{a->token, std::vector<std::uint32_t>{2}, message(1, i, 24)}));
+      // Receives one at a time too, so some find their message waiting.
+      if (i % 50 == 49) {
+        for (std::uint32_t k = 0; k < 10; ++k) {
+          auto got = b->receive();
+          REQUIRE(got);
+          REQUIRE(index_of(got->data) == next_read++);
+        }
+      }
+    }
+    for (auto& e : emits) REQUIRE(e.recv_result());
+    // The rest, in order.
+    for (; next_read < kCount; ++next_read) {
+      auto got = b->receive();
+      REQUIRE(got);
+      REQUIRE(index_of(got->data) == next_read);
+      CHECK(got->data == message(1, next_read, 24));
+    }
+    CHECK_FALSE(b->receive(50ms));
+    // Both paths were taken.
+    CHECK(metric(*a->system, "omega_ovp_inline_emits_total") > 0);
+    CHECK(metric(*a->system, "omega_ovp_batches_sent_total") > 0);
+    CHECK(metric(*b->system, "omega_ovp_inline_receives_total") > 0);
+  }
+}
+
 TEST_CASE("OVP groups: members get group frames, others count them as not for them", "[ovp_netns]") {
   if (skip_unless_netns()) return;
   VethPair veth;
