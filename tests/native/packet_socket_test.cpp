@@ -1,8 +1,12 @@
 // PacketSocket on a real veth pair between two network namespaces (root only; skipped with
 // the reason otherwise).
+#include <linux/capability.h>
+#include <sys/syscall.h>
+
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <thread>
 #include <optional>
 #include <vector>
 
@@ -74,6 +78,35 @@ TEST_CASE("PacketSocket refuses bad interfaces with a clear reason", "[packet_so
   } else {
     CHECK(r.error().find("needs root or CAP_NET_RAW") != std::string::npos);
   }
+}
+
+TEST_CASE("PacketSocket says what is missing when raw sockets are not permitted", "[packet_socket]") {
+  if (::geteuid() != 0) {
+    auto r = PacketSocket::open("lo", kType);
+    REQUIRE(!r);
+    CHECK(r.error().find("needs root or CAP_NET_RAW") != std::string::npos);
+    return;
+  }
+  // As root: a thread that dropped CAP_NET_RAW from its effective set (capabilities are per
+  // thread) sees what an unprivileged process sees.
+  std::string error;
+  bool opened = false;
+  std::thread t([&] {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &header, data) != 0) return;
+    data[CAP_NET_RAW / 32].effective &= ~(1u << (CAP_NET_RAW % 32));
+    if (::syscall(SYS_capset, &header, data) != 0) return;
+    auto r = PacketSocket::open("lo", kType);
+    opened = r.has_value();
+    if (!r) error = r.error();
+  });
+  t.join();
+  CHECK_FALSE(opened);
+  INFO(error);
+  CHECK(error.find("socket(AF_PACKET, SOCK_RAW)") != std::string::npos);
+  CHECK(error.find("Operation not permitted (errno 1)") != std::string::npos);
+  CHECK(error.find("needs root or CAP_NET_RAW") != std::string::npos);
 }
 
 TEST_CASE("PacketSocket sends batches across a veth pair and receives only its EtherType", "[packet_socket]") {
