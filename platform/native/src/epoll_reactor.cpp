@@ -190,6 +190,7 @@ class EpollReactor final : public Reactor {
       return true;
     }
     flush_locked(*st, now);
+    st->inline_emits.add();
     const auto deadline = st->endpoint->next_deadline();
     lock.unlock();
     IoOutput out;
@@ -220,6 +221,7 @@ class EpollReactor final : public Reactor {
     // The pop may have made room for peers whose acks were held back: tell them now.
     const std::int64_t now = now_ns();
     if (auto t = st->endpoint->next_deadline(); t && t->count() <= now) flush_locked(*st, now);
+    st->inline_receives.add();
     lock.unlock();
     done.complete(std::move(out));
     return true;
@@ -251,6 +253,8 @@ class EpollReactor final : public Reactor {
           {"omega_ovp_socket_send_errors_total", c.send_errors},
           {"omega_ovp_socket_receive_truncated_total", c.receive_truncated},
           {"omega_ovp_socket_receive_foreign_total", c.receive_foreign},
+          {"omega_ovp_inline_emits_total", o->inline_emits.value()},
+          {"omega_ovp_inline_receives_total", o->inline_receives.value()},
       };
       const char* help[] = {
           "Frames the kernel queued for the OVP socket, drops included (PACKET_STATISTICS)",
@@ -262,6 +266,8 @@ class EpollReactor final : public Reactor {
           "Frames the kernel refused (errno text in the reactor's last error)",
           "Frames larger than the receive buffer, dropped",
           "Frames of another interface, EtherType or our own, skipped",
+          "OvpEmits sent on the submitting thread (a quiet endpoint), not through the reactor",
+          "OvpReceives that found their message waiting and resolved on the submitting thread",
       };
       for (std::size_t i = 0; i < std::size(rows); ++i) (void)snap.add_counter(rows[i].first, help[i], labels, rows[i].second);
     }
@@ -296,6 +302,8 @@ class EpollReactor final : public Reactor {
     std::uint32_t via_reactor = 0;   // emits queued for the reactor, not yet staged
     std::uint32_t receives_via_reactor = 0;  // receives handed to the reactor, not yet resolved
     ovp::Message inline_message;     // receive_inline's scratch
+    Counter inline_emits;            // emits sent on their submitter's thread
+    Counter inline_receives;         // receives resolved on their submitter's thread
     std::int64_t last_emit_ns = INT64_MIN / 2;
     bool dirty = false;              // flush at the end of this turn
     std::int64_t linger_until = 0;   // Kind::Lingering: close by then at the latest
