@@ -228,6 +228,9 @@ class Pipe {
       ++refused_;
       return;
     }
+    // Once A has left its window it closes; B's answers still in flight then fail (EPIPE)
+    // and no longer matter.
+    if (shared_.sender_done.load()) return;
     throw Failure("send failed: " + to_string(r.error()));
   }
   virtual bool refusal(const TaskError&) const { return false; }
