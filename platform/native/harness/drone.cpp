@@ -88,6 +88,8 @@ std::optional<Parsed> parse(const std::vector<std::uint8_t>& m, std::size_t size
 // Only for the measurement's bookkeeping (where the window ends, how many messages the
 // sender submitted): the traffic itself crosses the veth pair.
 struct Shared {
+  Shared(const Testbed& b, const RowOptions& o, Workload w, Transport t)
+      : bed(b), options(o), workload(w), transport(t) {}
   const Testbed& bed;
   const RowOptions& options;
   Workload workload;
@@ -97,6 +99,7 @@ struct Shared {
   std::atomic<bool> sender_done{false};        // A left its window (and flushed, one-way)
   std::atomic<std::uint64_t> sent_total{0};    // one-way: valid once sender_done
   std::atomic<std::uint64_t> refused_total{0};
+  std::vector<std::uint64_t> refused_seqs;     // one-way: written by A before sender_done
   std::atomic<bool> abort{false};              // a drone failed: the other stops waiting
 };
 
@@ -149,7 +152,8 @@ NsCounters read_ns_counters(const std::string& interface) {
 // omega_ovp_* counter with "drop" in its name.
 std::uint64_t endpoint_drops(const UltraOmegaSystem& system) {
   std::uint64_t total = 0;
-  for (const auto& family : system.metrics().families()) {
+  const MetricsSnapshot snapshot = system.metrics();
+  for (const auto& family : snapshot.families()) {
     if (family.name.rfind("omega_ovp_", 0) != 0 || family.name.find("drop") == std::string::npos) continue;
     for (const auto& s : family.series) {
       if (const auto* v = std::get_if<std::uint64_t>(&s.value)) total += *v;
@@ -170,9 +174,11 @@ class Pipe {
   // Submits one message; keeps at most max_sends in flight (waits for the oldest beyond).
   void send(std::vector<std::uint8_t> message) {
     while (sends_.size() >= max_sends_) reap_oldest_send();
-    sends_.push_back(submit(send_op(std::move(message)), "send"));
+    std::uint64_t seq = 0;
+    std::memcpy(&seq, message.data(), sizeof seq);
+    sends_.push_back({submit(send_op(std::move(message)), "send"), seq});
     ++sent_;
-    while (!sends_.empty() && sends_.front().is_ready()) reap_oldest_send();
+    while (!sends_.empty() && sends_.front().handle.is_ready()) reap_oldest_send();
   }
   // Waits for every send in flight.
   void flush() {
@@ -182,7 +188,8 @@ class Pipe {
   virtual std::optional<std::vector<std::uint8_t>> next(std::int64_t deadline_ns) = 0;
   virtual void close() = 0;
 
-  [[nodiscard]] std::uint64_t refused() const { return refused_; }
+  // Sequence numbers of the messages a full reliable send buffer refused, in send order.
+  [[nodiscard]] const std::vector<std::uint64_t>& refused() const { return refused_; }
 
  protected:
   virtual IoOp send_op(std::vector<std::uint8_t> message) = 0;
@@ -219,13 +226,14 @@ class Pipe {
 
  private:
   void reap_oldest_send() {
-    auto r = sends_.front().recv_result();
+    auto r = sends_.front().handle.recv_result();
+    const std::uint64_t seq = sends_.front().seq;
     sends_.pop_front();
     if (r) return;
     // Reliable OVP refuses an emit whose target's send buffer is full (backpressure: the
     // message was not accepted, so it is not lost); the receiver accounts for it.
     if (refusal(r.error())) {
-      ++refused_;
+      refused_.push_back(seq);
       return;
     }
     // Once A has left its window it closes; B's answers still in flight then fail (EPIPE)
@@ -235,10 +243,14 @@ class Pipe {
   }
   virtual bool refusal(const TaskError&) const { return false; }
 
-  std::deque<TaskHandle<IoOutput>> sends_;
+  struct InFlight {
+    TaskHandle<IoOutput> handle;
+    std::uint64_t seq;
+  };
+  std::deque<InFlight> sends_;
   std::size_t max_sends_;
   std::uint64_t sent_ = 0;
-  std::uint64_t refused_ = 0;
+  std::vector<std::uint64_t> refused_;
 };
 
 class TcpPipe final : public Pipe {
@@ -516,7 +528,8 @@ struct Role {
     while (now_ns() < end && !sh.abort.load()) pipe.send(make_message(size, seq++, kData));
     pipe.flush();
     out.sent = seq - 1;
-    out.refused = pipe.refused();
+    out.refused = pipe.refused().size();
+    sh.refused_seqs = pipe.refused();
     sh.sent_total.store(out.sent);
     sh.refused_total.store(out.refused);
     sh.sender_done.store(true);
@@ -525,9 +538,11 @@ struct Role {
   // B: an operation is a message received and verified (size, kind, every byte, a sequence
   // number above all seen before) no later than the window's end. After the window it goes
   // on receiving, uncounted, until every message A sent is accounted for or the line is
-  // quiet, to tell lost messages from late ones.
+  // quiet, to tell lost messages from late ones. Lost: a sequence number A sent, that its
+  // transport accepted (not refused), and that never arrived.
   void one_way_receiver(bool reliable) {
     std::uint64_t highest = 0;
+    std::vector<std::uint64_t> skipped;  // sequence numbers jumped over, ascending
     std::int64_t last_progress = now_ns();
     const std::int64_t quiet_ns = (reliable ? 1000 : 300) * kMs;
     for (;;) {
@@ -555,13 +570,21 @@ struct Role {
         ++out.out_of_order;
         continue;
       }
+      for (std::uint64_t s = highest + 1; s < p->seq; ++s) skipped.push_back(s);
       highest = p->seq;
       ++out.received;
       const std::int64_t end = sh.window_end_ns.load();
       if (end == 0 || now <= end) ++out.ops;
     }
-    const std::uint64_t accepted = sh.sent_total.load() - sh.refused_total.load();
-    out.lost = accepted > out.received ? accepted - out.received : 0;
+    if (!sh.sender_done.load()) return;  // A failed; its row reports why
+    for (std::uint64_t s = highest + 1; s <= sh.sent_total.load(); ++s) skipped.push_back(s);
+    // Missing but refused is backpressure, not loss (both lists ascend).
+    const auto& refused = sh.refused_seqs;
+    std::size_t j = 0;
+    for (const std::uint64_t s : skipped) {
+      while (j < refused.size() && refused[j] < s) ++j;
+      if (j == refused.size() || refused[j] != s) ++out.lost;
+    }
   }
 };
 

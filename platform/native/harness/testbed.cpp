@@ -143,7 +143,7 @@ SetupFailure create_testbed(Testbed& out, std::string& why) {
     const char side = static_cast<char>('a' + i);
     out.netns[i] = "omh" + std::to_string(pid) + side;
     out.interface[i] = "omh" + std::to_string(pid) + side;
-    out.address[i] = "10." + std::to_string(64 + net / 64) + "." + std::to_string((net % 64) * 4) + "." +
+    out.address[i] = "10." + std::to_string(64 + net / 256) + "." + std::to_string(net % 256) + "." +
                      std::to_string(1 + i);
   }
   std::snprintf(g_removal.ip_path, sizeof g_removal.ip_path, "%s", ip.c_str());
