@@ -15,6 +15,7 @@ apt_packages=(
   libtbb-dev libboost-dev            # benchmark peers: oneTBB task_group, Boost.Asio thread_pool
   libconcurrentqueue-dev             # benchmark peer: moodycamel::BlockingConcurrentQueue
   chromium                           # headless browser tests (driven by playwright-core)
+  iproute2                           # ip netns / veth pairs: omega-harness and the OVP namespace tests
 )
 
 missing=()
