@@ -117,6 +117,12 @@ void IoCirculation::add_metrics(MetricsSnapshot& snap) const {
                          counters_.wakeups.value());
   (void)snap.add_gauge("omega_io_open_sockets", "Sockets the reactor holds open", {},
                        static_cast<double>(counters_.open_sockets.value()));
+  Reactor* reactor = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    reactor = reactor_.get();  // destroyed only with this object
+  }
+  if (reactor) reactor->add_metrics(snap);
 }
 
 }  // namespace detail

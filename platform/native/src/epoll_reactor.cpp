@@ -17,8 +17,21 @@
 //   refused (counted in bad_tokens) without touching any fd.
 // - Operations on one socket run in submission order per direction (receives and accepts on
 //   the input side, sends and the connect on the output side).
-// - Everything below the submission queue is touched by the reactor thread only.
+// - Everything below the submission queue is touched by the reactor thread only, except
+//   the list of live OVP endpoints, which add_metrics() reads under metrics_mutex_.
+//
+// OVP (the Ovp slot kind): OvpInit opens a PacketSocket on the interface (EtherType 0x88B5)
+// and an ovp::Endpoint, registered like any socket (edge-triggered). OvpEmit hands the
+// payload to the endpoint, which queues it; at the end of every loop turn each endpoint
+// with something due is flushed (queued messages packed into BATCH frames, reliable data,
+// acks and retransmissions) and its frames leave in one sendmmsg batch; the emits of that
+// turn resolve after it. Input edges drain the socket with recvmmsg into the endpoint;
+// delivered messages resolve waiting OvpReceives in order, or wait in the endpoint's
+// bounded queue. Reliable-mode timers are the endpoints' next_deadline(), folded into the
+// epoll_wait timeout. Unicast frames go to the MAC address the endpoint learned for the
+// drone, or to the Ethernet broadcast address until it has heard from it.
 #include <arpa/inet.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -43,6 +56,9 @@
 #include <omega/base/assert.hpp>
 #include <omega/base/clock.hpp>
 #include <omega/io/reactor.hpp>
+#include <omega/ovp/endpoint.hpp>
+
+#include "packet_socket.hpp"
 
 namespace omega {
 namespace {
@@ -121,7 +137,42 @@ class EpollReactor final : public Reactor {
     if (thread_.joinable()) thread_.join();
   }
 
-  [[nodiscard]] std::string describe() const override { return "epoll (edge-triggered), 1 thread"; }
+  [[nodiscard]] std::string describe() const override {
+    return "epoll (edge-triggered), 1 thread; OVP over AF_PACKET (sendmmsg/recvmmsg)";
+  }
+
+  void add_metrics(MetricsSnapshot& snap) const override {
+    std::lock_guard lock(metrics_mutex_);
+    for (OvpState* o : ovp_live_) {
+      const MetricLabels labels{{"interface", o->socket.interface()},
+                                {"drone", std::to_string(o->endpoint->id())}};
+      (void)o->endpoint->export_to(snap, labels);
+      const native::PacketSocketCounters c = o->socket.stats();
+      const std::pair<const char*, std::uint64_t> rows[] = {
+          {"omega_ovp_kernel_packets_total", c.kernel_packets},
+          {"omega_ovp_kernel_drops_total", c.kernel_drops},
+          {"omega_ovp_socket_send_calls_total", c.send_calls},
+          {"omega_ovp_socket_receive_calls_total", c.receive_calls},
+          {"omega_ovp_socket_send_backlogged_total", c.send_backlogged},
+          {"omega_ovp_socket_send_dropped_total", c.send_dropped},
+          {"omega_ovp_socket_send_errors_total", c.send_errors},
+          {"omega_ovp_socket_receive_truncated_total", c.receive_truncated},
+          {"omega_ovp_socket_receive_foreign_total", c.receive_foreign},
+      };
+      const char* help[] = {
+          "Frames the kernel queued for the OVP socket, drops included (PACKET_STATISTICS)",
+          "Frames the kernel dropped: the OVP socket's receive buffer was full (PACKET_STATISTICS)",
+          "sendmmsg calls",
+          "recvmmsg calls",
+          "Frames the kernel could not take at once, kept and sent later",
+          "Frames dropped: the send backlog was full",
+          "Frames the kernel refused (errno text in the reactor's last error)",
+          "Frames larger than the receive buffer, dropped",
+          "Frames of another interface, EtherType or our own, skipped",
+      };
+      for (std::size_t i = 0; i < std::size(rows); ++i) (void)snap.add_counter(rows[i].first, help[i], labels, rows[i].second);
+    }
+  }
 
  private:
   static constexpr std::uint64_t kWakeKey = ~std::uint64_t{0};
@@ -131,7 +182,14 @@ class EpollReactor final : public Reactor {
   // it, and a polling reactor needs no eventfd write and no wake-up to see it.
   static constexpr std::int64_t kPollNs = 50'000;
 
-  enum class Kind : std::uint8_t { Free, Connecting, Stream, Listener };
+  enum class Kind : std::uint8_t { Free, Connecting, Stream, Listener, Ovp };
+
+  // One OVP endpoint on one interface.
+  struct OvpState {
+    native::PacketSocket socket;
+    std::unique_ptr<ovp::Endpoint> endpoint;
+    bool dirty = false;  // listed in ovp_dirty_: flush at the end of this turn
+  };
 
   struct Slot {
     int fd = -1;
@@ -139,6 +197,7 @@ class EpollReactor final : public Reactor {
     Kind kind = Kind::Free;
     std::deque<std::uint64_t> input;   // pending receive/accept operation ids, in order
     std::deque<std::uint64_t> output;  // pending connect/send operation ids, in order
+    std::unique_ptr<OvpState> ovp;     // Kind::Ovp: owns the fd (the PacketSocket)
   };
 
   struct Pending {
@@ -199,6 +258,7 @@ class EpollReactor final : public Reactor {
       batch.clear();
       const std::int64_t now = now_ns();
       expire(now);
+      if (!ovp_slots_.empty()) work = flush_ovp(now) || work;
       if (stop) break;
       if (work) {
         poll_until = now + kPollNs;
@@ -223,8 +283,16 @@ class EpollReactor final : public Reactor {
       }
       deadlines_ = decltype(deadlines_)(std::greater<>(), std::move(live));
     }
-    if (deadlines_.empty()) return -1;
-    const std::int64_t left = deadlines_.top().first - now_ns();
+    std::int64_t next = deadlines_.empty() ? INT64_MAX : deadlines_.top().first;
+    for (std::uint32_t slot : ovp_slots_) {
+      const OvpState& o = *slots_[slot].ovp;
+      // A kernel that said EAGAIN/ENOBUFS gets another try in a millisecond even if no
+      // writability edge comes (ENOBUFS raises none).
+      if (o.socket.backlogged()) next = std::min(next, now_ns() + 1'000'000);
+      if (auto t = o.endpoint->next_deadline()) next = std::min(next, std::max<std::int64_t>(t->count(), 0));
+    }
+    if (next == INT64_MAX) return -1;
+    const std::int64_t left = next - now_ns();
     if (left <= 0) return 0;
     const std::int64_t ms = (left + 999'999) / 1'000'000;  // round up: never wake before the deadline
     return static_cast<int>(std::min<std::int64_t>(ms, 60'000));
@@ -247,7 +315,8 @@ class EpollReactor final : public Reactor {
       // Take it out of its socket's queue; if it was first, the next one may run now
       // (edge-triggered: readiness that came while it waited raises no new event).
       const bool input = std::holds_alternative<io_ops::TcpReceive>(p->op.variant()) ||
-                         std::holds_alternative<io_ops::TcpAccept>(p->op.variant());
+                         std::holds_alternative<io_ops::TcpAccept>(p->op.variant()) ||
+                         std::holds_alternative<io_ops::OvpReceive>(p->op.variant());
       auto& q = input ? slots_[p->slot].input : slots_[p->slot].output;
       const bool was_first = !q.empty() && q.front() == id;
       q.erase(std::remove(q.begin(), q.end(), id), q.end());
@@ -288,15 +357,25 @@ class EpollReactor final : public Reactor {
       return std::nullopt;
     }
     if (want != Kind::Free && slots_[index].kind != want) {
-      done.fail(std::string(op) + ": " + token_text(token) +
-                (want == Kind::Listener ? " is a connected socket, not a listener" : " is a listener, not a connection"));
+      done.fail(std::string(op) + ": " + token_text(token) + " is " + kind_text(slots_[index].kind) + ", not " +
+                kind_text(want));
       return std::nullopt;
     }
     return index;
   }
 
-  // Registers fd (non-blocking already) and returns its slot.
-  std::optional<std::uint32_t> adopt(int fd, Kind kind, std::string& error) {
+  static const char* kind_text(Kind k) {
+    switch (k) {
+      case Kind::Listener: return "a listener";
+      case Kind::Stream: return "a connection";
+      case Kind::Ovp: return "an OVP endpoint";
+      default: return "a socket";
+    }
+  }
+
+  // Registers fd (non-blocking already) and returns its slot. On failure fd is closed,
+  // unless the caller still owns it (owns_fd false: an OVP PacketSocket).
+  std::optional<std::uint32_t> adopt(int fd, Kind kind, std::string& error, bool owns_fd = true) {
     std::uint32_t index;
     if (!free_slots_.empty()) {
       index = free_slots_.back();
@@ -304,7 +383,7 @@ class EpollReactor final : public Reactor {
     } else {
       if (slots_.size() >= 0xffffffffu) {
         error = "too many sockets";
-        ::close(fd);
+        if (owns_fd) ::close(fd);
         return std::nullopt;
       }
       index = static_cast<std::uint32_t>(slots_.size());
@@ -315,7 +394,7 @@ class EpollReactor final : public Reactor {
     ev.data.u64 = index;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
       error = errno_text("epoll_ctl", errno);
-      ::close(fd);
+      if (owns_fd) ::close(fd);
       free_slots_.push_back(index);
       return std::nullopt;
     }
@@ -331,7 +410,17 @@ class EpollReactor final : public Reactor {
     Slot& s = slots_[index];
     if (s.kind == Kind::Free) return;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd, nullptr);
-    ::close(s.fd);
+    if (s.ovp) {
+      {
+        std::lock_guard lock(metrics_mutex_);
+        ovp_live_.erase(std::remove(ovp_live_.begin(), ovp_live_.end(), s.ovp.get()), ovp_live_.end());
+      }
+      ovp_slots_.erase(std::remove(ovp_slots_.begin(), ovp_slots_.end(), index), ovp_slots_.end());
+      ovp_dirty_.erase(std::remove(ovp_dirty_.begin(), ovp_dirty_.end(), index), ovp_dirty_.end());
+      s.ovp.reset();  // closes the fd
+    } else {
+      ::close(s.fd);
+    }
     s.fd = -1;
     s.kind = Kind::Free;
     ++s.generation;
@@ -412,8 +501,131 @@ class EpollReactor final : public Reactor {
       close_slot(*slot, "socket closed (TcpClose) while the operation was pending");
       done.complete(IoOutput{});
     } else {
-      done.fail(kOvpNotAvailable);
+      start_ovp(std::move(request));
     }
+  }
+
+  // ---- OVP -------------------------------------------------------------------------------
+
+  void start_ovp(IoRequest request) {
+    IoCompletion& done = request.done;
+    auto& op = request.op.variant();
+    if (auto* init = std::get_if<io_ops::OvpInit>(&op)) {
+      auto socket = native::PacketSocket::open(init->interface, ovp::kEtherType);
+      if (!socket) return done.fail("OvpInit: " + socket.error());
+      ovp::EndpointConfig config;
+      config.my_drone_id = init->my_drone_id;
+      config.groups = init->groups;
+      config.reliable = init->reliable;
+      config.max_frame = std::min(socket->mtu(), ovp::kMaxOvpSize);
+      timeval tv{};
+      ::gettimeofday(&tv, nullptr);
+      last_epoch_ = ovp::session_epoch(static_cast<std::uint64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000, last_epoch_);
+      config.epoch = last_epoch_;
+      auto endpoint = ovp::Endpoint::try_create(std::move(config));
+      if (!endpoint) return done.fail("OvpInit: " + endpoint.error() + " (interface " + init->interface + ")");
+      std::string error;
+      auto slot = adopt(socket->fd(), Kind::Ovp, error, /*owns_fd=*/false);
+      if (!slot) return done.fail("OvpInit: " + error);
+      auto state = std::make_unique<OvpState>(OvpState{std::move(*socket), std::move(*endpoint), false});
+      {
+        std::lock_guard lock(metrics_mutex_);
+        ovp_live_.push_back(state.get());
+      }
+      slots_[*slot].ovp = std::move(state);
+      ovp_slots_.push_back(*slot);
+      mark_dirty(*slot);  // its HELLO goes out this turn
+      IoOutput out;
+      out.socket = token_of(*slot);
+      done.complete(std::move(out));
+    } else if (auto* e = std::get_if<io_ops::OvpEmit>(&op)) {
+      auto slot = resolve(e->socket_token, Kind::Ovp, "OvpEmit", done);
+      if (!slot) return;
+      std::optional<std::span<const std::uint32_t>> targets;
+      if (e->targets) targets = std::span<const std::uint32_t>(*e->targets);
+      auto r = slots_[*slot].ovp->endpoint->emit(targets, e->payload, e->channel, Nanos(now_ns()));
+      if (!r) {
+        if (r.error() == ovp::EmitError::SendBufferFull) {
+          return done.fail("OvpEmit: the reliable send buffer to a target is full (the peer does not acknowledge): "
+                           "back off and retry");
+        }
+        return done.fail("OvpEmit: " + std::string(ovp::to_string(r.error())) + " (payload " +
+                         std::to_string(e->payload.size()) + " bytes, link MTU " +
+                         std::to_string(slots_[*slot].ovp->socket.mtu()) + ")");
+      }
+      mark_dirty(*slot);
+      emitted_.push_back(Emitted{std::move(done), e->payload.size()});
+    } else if (auto* rcv = std::get_if<io_ops::OvpReceive>(&op)) {
+      auto slot = resolve(rcv->socket_token, Kind::Ovp, "OvpReceive", done);
+      if (slot) enqueue(std::move(request), *slot, /*input=*/true);
+    } else if (auto* c = std::get_if<io_ops::OvpClose>(&op)) {
+      auto slot = resolve(c->socket_token, Kind::Ovp, "OvpClose", done);
+      if (!slot) return;
+      // What the endpoint still had queued goes out first (and emits accepted so far resolve).
+      flush_ovp(now_ns());
+      close_slot(*slot, "socket closed (OvpClose) while the operation was pending");
+      done.complete(IoOutput{});
+    }
+  }
+
+  void mark_dirty(std::uint32_t slot) {
+    OvpState& o = *slots_[slot].ovp;
+    if (!o.dirty) {
+      o.dirty = true;
+      ovp_dirty_.push_back(slot);
+    }
+  }
+
+  // Drains the socket into the endpoint and resolves waiting receives.
+  void ovp_input(std::uint32_t slot) {
+    OvpState& o = *slots_[slot].ovp;
+    const Nanos now(now_ns());
+    auto n = o.socket.receive([&](std::span<const std::uint8_t> frame) { (void)o.endpoint->on_ethernet(frame, now); });
+    (void)n;  // a failing recvmmsg (the interface went away) is retried on the next edge
+    pump_input(slot);
+    // Acks owed for what arrived go out at the end of this turn.
+    if (auto t = o.endpoint->next_deadline(); t && *t <= now) mark_dirty(slot);
+  }
+
+  // Flushes one endpoint into its socket: one sendmmsg batch.
+  bool flush_one(std::uint32_t slot, std::int64_t now) {
+    OvpState& o = *slots_[slot].ovp;
+    o.endpoint->flush(Nanos(now), [&o](std::uint32_t to, std::span<const std::uint8_t> frame) {
+      std::optional<ovp::MacAddress> mac;
+      if (to != ovp::kBroadcast) mac = o.endpoint->mac_of(to);
+      o.socket.queue(mac ? *mac : native::PacketSocket::kBroadcastMac, frame);
+    });
+    const bool sent = o.socket.queued() > 0 || o.socket.backlogged();
+    if (sent) o.socket.send();
+    return sent;
+  }
+
+  // The end of a turn: flushes every endpoint with something due, then resolves the emits
+  // whose frames are now with the kernel. Returns whether anything was sent.
+  bool flush_ovp(std::int64_t now) {
+    bool sent = false;
+    for (std::uint32_t slot : ovp_slots_) {
+      OvpState& o = *slots_[slot].ovp;
+      bool due = o.dirty || o.socket.backlogged();
+      if (!due) {
+        auto t = o.endpoint->next_deadline();
+        due = t && t->count() <= now;
+      }
+      o.dirty = false;
+      if (due) sent = flush_one(slot, now) || sent;
+    }
+    ovp_dirty_.clear();
+    complete_emits();
+    return sent;
+  }
+
+  void complete_emits() {
+    for (Emitted& e : emitted_) {
+      IoOutput out;
+      out.bytes = e.bytes;
+      e.done.complete(std::move(out));
+    }
+    emitted_.clear();
   }
 
   bool parse(const std::string& host, std::uint16_t port, sockaddr_in& addr, const char* op, IoCompletion& done) {
@@ -444,6 +656,11 @@ class EpollReactor final : public Reactor {
 
   void on_event(std::uint32_t slot, std::uint32_t events) {
     if (slot >= slots_.size() || slots_[slot].kind == Kind::Free) return;  // closed earlier this turn
+    if (slots_[slot].kind == Kind::Ovp) {
+      if (events & EPOLLIN) ovp_input(slot);
+      if ((events & EPOLLOUT) && slots_[slot].ovp->socket.backlogged()) mark_dirty(slot);
+      return;
+    }
     // Input operations never close their socket, so the slot is still the same one after.
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) pump_input(slot);
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) pump_output(slot);
@@ -480,6 +697,16 @@ class EpollReactor final : public Reactor {
 
   Outcome try_input(std::uint32_t slot, Pending& p) {
     const int fd = slots_[slot].fd;
+    if (slots_[slot].kind == Kind::Ovp) {
+      if (!slots_[slot].ovp->endpoint->pop(message_)) return Outcome::WouldBlock;
+      IoOutput out;
+      out.bytes = message_.payload.size();
+      out.data = std::move(message_.payload);
+      out.source_drone = message_.source;
+      out.channel = message_.channel;
+      p.done.complete(std::move(out));
+      return Outcome::Done;
+    }
     if (auto* r = std::get_if<io_ops::TcpReceive>(&p.op.variant())) {
       IoOutput out;
       ssize_t n;
@@ -590,6 +817,19 @@ class EpollReactor final : public Reactor {
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::uint64_t next_id_ = 1;
   std::uint8_t scratch_[kScratchBytes];
+
+  // OVP (reactor thread only, but ovp_live_, which add_metrics reads under metrics_mutex_).
+  struct Emitted {
+    IoCompletion done;
+    std::size_t bytes;
+  };
+  std::vector<std::uint32_t> ovp_slots_;  // live OVP slots
+  std::vector<std::uint32_t> ovp_dirty_;  // flush at the end of this turn
+  std::vector<Emitted> emitted_;          // emits accepted this turn, resolved after the flush
+  std::uint32_t last_epoch_ = 0;
+  ovp::Message message_;
+  mutable std::mutex metrics_mutex_;
+  std::vector<OvpState*> ovp_live_;
 };
 
 }  // namespace
