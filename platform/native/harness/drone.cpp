@@ -100,6 +100,7 @@ struct Shared {
   std::atomic<std::uint64_t> sent_total{0};    // one-way: valid once sender_done
   std::atomic<std::uint64_t> refused_total{0};
   std::vector<std::uint64_t> refused_seqs;     // one-way: written by A before sender_done
+  std::atomic<bool> receiver_done{false};      // B finished its part (A may close after it)
   std::atomic<bool> abort{false};              // a drone failed: the other stops waiting
 };
 
@@ -107,7 +108,7 @@ struct DroneOut {
   std::uint64_t ops = 0;
   std::vector<std::int64_t> rtt_ns;
   std::uint64_t sent = 0, refused = 0, lost = 0, late = 0, out_of_order = 0, corrupt = 0, received = 0;
-  std::uint64_t link_drops = 0, endpoint_drops = 0, tcp_retransmits = 0;
+  std::uint64_t link_drops = 0, kernel_drops = 0, endpoint_drops = 0, tcp_retransmits = 0, ovp_retransmissions = 0;
   unsigned workers = 0;
   std::string error;
 };
@@ -147,19 +148,46 @@ NsCounters read_ns_counters(const std::string& interface) {
   return c;
 }
 
-// The OVP transport's own drop counters in a drone's metrics: frames the kernel dropped
-// (PACKET_STATISTICS), bad frames, receive-buffer overflows. Counted by name: every
-// omega_ovp_* counter with "drop" in its name.
-std::uint64_t endpoint_drops(const UltraOmegaSystem& system) {
-  std::uint64_t total = 0;
+// The OVP transport's own counters in a drone's metrics (exported while its endpoint is
+// open). Drops: frames the kernel dropped for a full socket buffer (PACKET_STATISTICS),
+// frames the socket dropped or the kernel refused on send, truncated frames, best-effort
+// messages dropped for a full receive queue, BATCH payloads and frames rejected as malformed
+// (not frames merely addressed to another drone, nor our own echoed back).
+struct OvpCounters {
+  std::uint64_t kernel_drops = 0;  // PACKET_STATISTICS: the socket's receive buffer was full
+  std::uint64_t drops = 0;         // the others
+  std::uint64_t retransmissions = 0;  // reliable mode: timeouts and fast retransmits
+};
+
+OvpCounters ovp_counters(const UltraOmegaSystem& system) {
+  static const char* const kDrops[] = {
+      "omega_ovp_socket_send_dropped_total",
+      "omega_ovp_socket_send_errors_total", "omega_ovp_socket_receive_truncated_total",
+      "omega_ovp_receive_overflow_total",  "omega_ovp_batches_rejected_total",
+  };
+  OvpCounters c;
   const MetricsSnapshot snapshot = system.metrics();
-  for (const auto& family : snapshot.families()) {
-    if (family.name.rfind("omega_ovp_", 0) != 0 || family.name.find("drop") == std::string::npos) continue;
-    for (const auto& s : family.series) {
-      if (const auto* v = std::get_if<std::uint64_t>(&s.value)) total += *v;
+  const auto sum = [&](const char* name, bool malformed_only) {
+    std::uint64_t total = 0;
+    if (const auto* family = snapshot.find(name)) {
+      for (const auto& series : family->series) {
+        if (malformed_only) {
+          bool benign = false;
+          for (const auto& [key, value] : series.labels) {
+            benign = benign || (key == "reason" && (value == "OwnFrame" || value == "NotForMe"));
+          }
+          if (benign) continue;
+        }
+        if (const auto* v = std::get_if<std::uint64_t>(&series.value)) total += *v;
+      }
     }
-  }
-  return total;
+    return total;
+  };
+  c.kernel_drops = sum("omega_ovp_kernel_drops_total", false);
+  for (const char* name : kDrops) c.drops += sum(name, false);
+  c.drops += sum("omega_ovp_frames_rejected_total", true);
+  c.retransmissions = sum("omega_ovp_reliable_retransmissions_total", false);
+  return c;
 }
 
 // ---- pipes: one message-oriented interface over TCP and OVP -----------------------------
@@ -520,12 +548,26 @@ struct Role {
     }
   }
 
-  // A: messages back to back until the window closes, `in_flight` sends outstanding.
+  // A: messages back to back until the window closes, `in_flight` sends outstanding. A
+  // refused emit (reliable backpressure: B's window is full) is not resent (later ones may
+  // already be accepted, and resending would reorder); the sender backs off instead of
+  // spinning on refusals, as an application that respects backpressure would.
   void one_way_sender() {
     hello();
     const std::int64_t end = open_window();
     std::uint64_t seq = 1;
-    while (now_ns() < end && !sh.abort.load()) pipe.send(make_message(size, seq++, kData));
+    std::size_t refusals_seen = 0;
+    auto backoff = std::chrono::microseconds(20);
+    while (now_ns() < end && !sh.abort.load()) {
+      pipe.send(make_message(size, seq++, kData));
+      if (pipe.refused().size() != refusals_seen) {
+        refusals_seen = pipe.refused().size();
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::microseconds(1000));
+      } else {
+        backoff = std::chrono::microseconds(20);
+      }
+    }
     pipe.flush();
     out.sent = seq - 1;
     out.refused = pipe.refused().size();
@@ -637,11 +679,27 @@ void drone(int side, Shared& sh, DroneOut& out) {
     } else {
       role.echo_server();
     }
+    if (side == 1) {
+      sh.receiver_done.store(true);
+    } else {
+      // Reliable emits resolve once accepted into the send window, not once delivered: A's
+      // endpoint stays open (retransmitting) until B has accounted for every message.
+      const std::int64_t limit = now_ns() + 2 * kSetupLimitNs;
+      while (!sh.receiver_done.load() && !sh.abort.load() && now_ns() < limit) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      if (!sh.receiver_done.load() && !sh.abort.load()) throw Failure("B did not finish within 10 s of the window");
+    }
+    if (sh.transport != Transport::Tcp) {
+      const OvpCounters c = ovp_counters(system);  // before the close retires the endpoint
+      out.endpoint_drops = c.drops;
+      out.kernel_drops = c.kernel_drops;
+      out.ovp_retransmissions = c.retransmissions;
+    }
     pipe->close();
     const NsCounters after = read_ns_counters(sh.bed.interface[side]);
     out.link_drops = after.link_drops - before.link_drops;
     out.tcp_retransmits = after.tcp_retransmits - before.tcp_retransmits;
-    out.endpoint_drops = endpoint_drops(system);
   } catch (const std::exception& e) {
     out.error = std::string(side == 0 ? "drone A: " : "drone B: ") + e.what();
     sh.abort.store(true);
@@ -673,7 +731,9 @@ RowResult run_row(const Testbed& bed, Workload workload, Transport transport, co
   r.corrupt = a.corrupt + b.corrupt;
   r.link_drops = a.link_drops + b.link_drops;
   r.endpoint_drops = a.endpoint_drops + b.endpoint_drops;
+  r.kernel_drops = a.kernel_drops + b.kernel_drops;
   r.tcp_retransmits = a.tcp_retransmits + b.tcp_retransmits;
+  r.ovp_retransmissions = a.ovp_retransmissions + b.ovp_retransmissions;
   r.workers_per_drone = a.workers;
   for (const auto* e : {&a.error, &b.error}) {
     if (!e->empty()) r.error += (r.error.empty() ? "" : "; ") + *e;

@@ -41,8 +41,10 @@ struct RowResult {
   std::uint64_t out_of_order = 0;    // one-way: a sequence number below one already seen
   std::uint64_t corrupt = 0;         // wrong size, kind or content
   std::uint64_t link_drops = 0;      // veth rx/tx drops in both namespaces (/proc/net/dev)
-  std::uint64_t endpoint_drops = 0;  // OVP: the transport's own drop counters, both drones
+  std::uint64_t kernel_drops = 0;    // OVP: PACKET_STATISTICS drops (socket buffer full), both drones
+  std::uint64_t endpoint_drops = 0;  // OVP: the transport's other drop counters, both drones
   std::uint64_t tcp_retransmits = 0; // TCP: RetransSegs in both namespaces (/proc/net/snmp)
+  std::uint64_t ovp_retransmissions = 0;  // reliable OVP: retransmitted messages, both drones
   unsigned workers_per_drone = 0;
   std::string error;  // empty when the row ran and its checks held
 };

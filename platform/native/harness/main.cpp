@@ -55,7 +55,7 @@ const char* const kDefinitions[] = {
     "counted round trip",
     "dropped: frames lost on the way: veth rx/tx drops in both namespaces plus the OVP transport's own drop "
     "counters (kernel PACKET_STATISTICS, bad frames, full receive buffers); for TCP, segments retransmitted "
-    "(RetransSegs in both namespaces)",
+    "(RetransSegs in both namespaces); for reliable OVP also its retransmissions",
     "lost: best-effort OVP requests unanswered after --loss-timeout-ms (replaced by new ones), or one-way "
     "messages sent but never received; TCP and reliable OVP must lose none (the row fails otherwise)",
     "OVP/TCP: this row's ops divided by the TCP row's ops for the same workload",
@@ -136,7 +136,9 @@ struct Row {
 
 std::string dropped_cell(const h::RowResult& r) {
   if (r.transport == h::Transport::Tcp) return std::to_string(r.tcp_retransmits) + " retx";
-  return std::to_string(r.link_drops + r.endpoint_drops);
+  const std::string drops = std::to_string(r.link_drops + r.kernel_drops + r.endpoint_drops);
+  if (r.transport == h::Transport::OvpReliable) return drops + ", " + std::to_string(r.ovp_retransmissions) + " retx";
+  return drops;
 }
 
 }  // namespace
@@ -315,8 +317,10 @@ int main(int argc, char** argv) {
                           {"out_of_order", r.out_of_order},
                           {"corrupt", r.corrupt},
                           {"link_drops", r.link_drops},
+                          {"kernel_drops", r.kernel_drops},
                           {"endpoint_drops", r.endpoint_drops},
                           {"tcp_retransmits", r.tcp_retransmits},
+                          {"ovp_retransmissions", r.ovp_retransmissions},
                           {"error", r.error}};
       o["rtt_p50_ns"] = row.p50 >= 0 ? nlohmann::json(row.p50) : nlohmann::json(nullptr);
       o["rtt_p99_ns"] = row.p99 >= 0 ? nlohmann::json(row.p99) : nlohmann::json(nullptr);
