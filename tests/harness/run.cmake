@@ -2,6 +2,7 @@
 # bad arguments exit 2; as root, a short run exits 0 with every row of the table present and
 # nonzero; its namespaces are gone afterwards, also after a SIGINT mid-row. Prints
 # "SKIPPED:" (ctest reports the test as skipped) when not root or namespaces are not permitted.
+cmake_minimum_required(VERSION 3.25)
 if(NOT DEFINED HARNESS)
   message(FATAL_ERROR "run.cmake needs -DHARNESS=<path to omega-harness>")
 endif()
