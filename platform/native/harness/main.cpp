@@ -38,7 +38,7 @@ const char* const kUsage =
     "  --seconds S         measurement window per row (default 2, the seed's \"ops in 2 seconds\")\n"
     "  --depth N           pipelined: requests in flight (default 16)\n"
     "  --in-flight N       one-way: sends in flight, and OVP receives posted ahead (default 64)\n"
-    "  --loss-timeout-ms T best-effort OVP: a request unanswered this long counts lost (default 20)\n"
+    "  --loss-timeout-ms T best-effort OVP: a request unanswered this long counts lost (default 100)\n"
     "  --workloads LIST    comma-separated: ping-pong,pipelined,one-way-64,one-way-1k (default all)\n"
     "  --transports LIST   comma-separated: tcp,ovp,ovp-reliable (default all)\n"
     "  --json              print the results as JSON instead of the table\n"
