@@ -244,6 +244,13 @@ void Endpoint::on_reliable_packet(std::uint32_t peer, std::span<const std::uint8
   // The reliable layer encoded this frame itself: its header is well formed (frame.hpp's
   // offsets: type 1, length 4, channel 6, epoch 16, sequence 20, ack 24).
   const std::uint8_t* p = packet.data();
+  if (p[1] == static_cast<std::uint8_t>(FrameType::Ack) && queue_.size() >= config_.receive_buffer) {
+    // Flow control: while the receive queue is full, acks are held back, so the peer's
+    // window (64 messages) stays full and it stops sending. pop() releases them.
+    if (std::find(withheld_.begin(), withheld_.end(), peer) == withheld_.end()) withheld_.push_back(peer);
+    counters_.receive_backpressure.add();
+    return;
+  }
   const bool data = p[1] == static_cast<std::uint8_t>(FrameType::Data);
   const std::size_t len = load_be16(p + 4);
   const std::size_t rs = batch_record_size(len, true);
@@ -313,6 +320,24 @@ void Endpoint::send_control(FrameType type, Nanos) {
   counters_.control_sent.add();
 }
 
+void Endpoint::send_window_update(std::uint32_t peer) {
+  // The ACK the reliable layer would send now, without selective acks (they only ever add
+  // information; the next regular ACK carries them).
+  const PeerStats ps = reliable_->peer_stats(peer);
+  if (!ps.epoch) return;
+  FrameHeader h;
+  h.type = FrameType::Ack;
+  h.flags = kFlagAckValid;
+  h.source = config_.my_drone_id;
+  h.destination = peer;
+  h.epoch = config_.epoch;
+  h.ack = ps.delivered_through;
+  std::uint8_t* out = open_frame(kAckPayloadSize);
+  store_be32(out, *ps.epoch);
+  store_be64(out + 4, 0);
+  close_frame(peer, h, kAckPayloadSize);
+}
+
 void Endpoint::flush(Nanos now, FrameSink sink) {
   arena_.clear();
   frames_.clear();
@@ -326,6 +351,11 @@ void Endpoint::flush(Nanos now, FrameSink sink) {
   }
   for (std::uint32_t index : dirty_) pack_destination(*destinations_[index]);
   dirty_.clear();
+  if (window_update_due_) {
+    window_update_due_ = false;
+    for (std::uint32_t peer : withheld_) send_window_update(peer);
+    withheld_.clear();
+  }
   reliable_->poll(now, [this](std::uint32_t peer, std::span<const std::uint8_t> packet) {
     on_reliable_packet(peer, packet);
   });
@@ -341,13 +371,15 @@ void Endpoint::flush(Nanos now, FrameSink sink) {
 }
 
 std::optional<Nanos> Endpoint::next_deadline() const noexcept {
-  if (!dirty_.empty() || hello_due_) return Nanos::min();
+  if (!dirty_.empty() || hello_due_ || window_update_due_) return Nanos::min();
   std::optional<Nanos> t = reliable_->next_timeout();
   if (config_.heartbeat_interval > Nanos(0)) t = t ? std::min(*t, next_heartbeat_) : next_heartbeat_;
   return t;
 }
 
-bool Endpoint::idle() const noexcept { return dirty_.empty() && !hello_due_ && reliable_->idle(); }
+bool Endpoint::idle() const noexcept {
+  return dirty_.empty() && !hello_due_ && withheld_.empty() && reliable_->idle();
+}
 
 // ---------------------------------------------------------------------------------------
 // Receiving
@@ -389,7 +421,7 @@ Result<void, DecodeError> Endpoint::handle(const FrameView& view, Nanos now) {
     case FrameType::Data:
       if ((h.flags & kFlagReliable) != 0) {
         feed_reliable(view, now);
-      } else if (track(h, h.sequence)) {
+      } else if (track(tracker(h), h.epoch, h.sequence)) {
         deliver(h.source, h.channel, false, view.payload);
       }
       break;
@@ -401,6 +433,7 @@ Result<void, DecodeError> Endpoint::handle(const FrameView& view, Nanos now) {
       }
       counters_.batches_received.add();
       const bool reliable = (h.flags & kFlagReliable) != 0;
+      LossTracker* stream = reliable ? nullptr : tracker(h);  // one stream per frame
       BatchRecord record;
       std::uint32_t sequence = h.sequence;
       while (reader->next(record)) {
@@ -414,7 +447,7 @@ Result<void, DecodeError> Endpoint::handle(const FrameView& view, Nanos now) {
           one.header.sequence = seq;
           one.payload = record.body;
           feed_reliable(one, now);
-        } else if (track(h, seq)) {
+        } else if (track(stream, h.epoch, seq)) {
           deliver(h.source, record.channel, false, record.body);
         }
       }
@@ -427,40 +460,37 @@ Result<void, DecodeError> Endpoint::handle(const FrameView& view, Nanos now) {
   return {};
 }
 
-void Endpoint::feed_reliable(const FrameView& view, Nanos now) {
-  if (queue_.size() >= config_.receive_buffer) {
-    // Not acknowledged, so the sender sends it again once we have room.
-    counters_.receive_backpressure.add();
-    return;
-  }
-  reliable_->on_frame(view, now);
-}
+void Endpoint::feed_reliable(const FrameView& view, Nanos now) { reliable_->on_frame(view, now); }
 
-bool Endpoint::track(const FrameHeader& h, std::uint32_t sequence) {
+LossTracker* Endpoint::tracker(const FrameHeader& h) {
   const StreamKey key{h.source, h.destination, (h.flags & kFlagGroup) != 0};
   auto it = streams_.find(key);
   if (it == streams_.end()) {
     // Streams per peer: unicast, broadcast and each group; bounded like the peers.
     if (streams_.size() >= 2 * config_.max_peers + config_.groups.size()) {
       counters_.peers_refused.add();
-      return true;  // delivered, not accounted
+      return nullptr;  // delivered, not accounted
     }
     it = streams_.emplace(key, LossTracker{}).first;
   }
-  LossTracker& t = it->second;
-  const std::uint64_t lost_before = t.lost();
-  const std::uint64_t duplicates_before = t.duplicates();
-  const bool fresh = t.on_sequence(h.epoch, sequence);
-  const std::uint64_t lost_after = t.lost();
+  return &it->second;
+}
+
+bool Endpoint::track(LossTracker* t, std::uint32_t epoch, std::uint32_t sequence) {
+  if (t == nullptr) return true;
+  const std::uint64_t lost_before = t->lost();
+  const std::uint64_t duplicates_before = t->duplicates();
+  const bool fresh = t->on_sequence(epoch, sequence);
+  const std::uint64_t lost_after = t->lost();
   if (lost_after != lost_before) counters_.messages_lost.add(static_cast<std::int64_t>(lost_after - lost_before));
-  if (!fresh) (t.duplicates() != duplicates_before ? counters_.duplicates : counters_.too_old).add();
+  if (!fresh) (t->duplicates() != duplicates_before ? counters_.duplicates : counters_.too_old).add();
   return fresh;
 }
 
 void Endpoint::deliver(std::uint32_t source, std::uint16_t channel, bool reliable,
                        std::span<const std::uint8_t> payload) {
-  const std::size_t limit = config_.receive_buffer + (reliable ? kMaxReliableWindow : 0);
-  if (queue_.size() >= limit) {
+  // Reliable messages are never dropped here: withheld acks bound them (see the header).
+  if (!reliable && queue_.size() >= config_.receive_buffer) {
     counters_.receive_overflow.add();
     return;
   }
@@ -478,6 +508,9 @@ bool Endpoint::pop(Message& out) {
   out = std::move(queue_.front());
   queue_.pop_front();
   counters_.receive_queue.add(-1);
+  // Room again (below half): the peers whose acks we held back hear at once, instead of
+  // after their retransmission timers.
+  if (!withheld_.empty() && queue_.size() <= config_.receive_buffer / 2) window_update_due_ = true;
   return true;
 }
 
@@ -505,7 +538,7 @@ Result<void, MetricsError> Endpoint::export_to(MetricsSnapshot& snapshot, const 
        &c.messages_looped_back},
       {"omega_ovp_receive_overflow_total", "OVP best-effort messages dropped: receive buffer full",
        &c.receive_overflow},
-      {"omega_ovp_receive_backpressure_total", "OVP reliable messages refused while the receive buffer was full",
+      {"omega_ovp_receive_backpressure_total", "OVP reliable acks held back while the receive buffer was full",
        &c.receive_backpressure},
       {"omega_ovp_batches_rejected_total", "OVP BATCH payloads that failed to unpack", &c.batches_rejected},
       {"omega_ovp_duplicates_total", "OVP best-effort messages received twice (dropped)", &c.duplicates},

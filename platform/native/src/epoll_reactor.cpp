@@ -182,13 +182,18 @@ class EpollReactor final : public Reactor {
   // it, and a polling reactor needs no eventfd write and no wake-up to see it.
   static constexpr std::int64_t kPollNs = 50'000;
 
-  enum class Kind : std::uint8_t { Free, Connecting, Stream, Listener, Ovp };
+  // Lingering: an OVP endpoint closed with OvpClose whose reliable layer still holds data;
+  // its token is stale, but it keeps running (flush, retransmit, receive acks) until it has
+  // delivered everything or kOvpLingerNs passed, then it really closes.
+  enum class Kind : std::uint8_t { Free, Connecting, Stream, Listener, Ovp, Lingering };
+  static constexpr std::int64_t kOvpLingerNs = 2'000'000'000;
 
   // One OVP endpoint on one interface.
   struct OvpState {
     native::PacketSocket socket;
     std::unique_ptr<ovp::Endpoint> endpoint;
     bool dirty = false;  // listed in ovp_dirty_: flush at the end of this turn
+    std::int64_t linger_until = 0;  // Kind::Lingering: close by then at the latest
   };
 
   struct Slot {
@@ -225,7 +230,7 @@ class EpollReactor final : public Reactor {
         // About to sleep: from now on a submission must write the eventfd. Checked under the
         // lock, so a submission either is seen here or finds signalled_ false and writes.
         std::lock_guard lock(mutex_);
-        if (!incoming_.empty() || stopped_) {
+        if (!incoming_.empty() || (stopped_ && lingering_ == 0)) {
           block = false;
         } else {
           signalled_ = false;
@@ -259,7 +264,15 @@ class EpollReactor final : public Reactor {
       const std::int64_t now = now_ns();
       expire(now);
       if (!ovp_slots_.empty()) work = flush_ovp(now) || work;
-      if (stop) break;
+      if (stop) {
+        // Everything pending fails and every socket closes now, except endpoints still
+        // delivering what they held when they were closed: the loop runs on for those.
+        if (!stopping_) {
+          stopping_ = true;
+          drain_on_shutdown();
+        }
+        if (lingering_ == 0) break;
+      }
       if (work) {
         poll_until = now + kPollNs;
       } else if (!block) {
@@ -290,6 +303,7 @@ class EpollReactor final : public Reactor {
       // writability edge comes (ENOBUFS raises none).
       if (o.socket.backlogged()) next = std::min(next, now_ns() + 1'000'000);
       if (auto t = o.endpoint->next_deadline()) next = std::min(next, std::max<std::int64_t>(t->count(), 0));
+      if (slots_[slot].kind == Kind::Lingering) next = std::min(next, o.linger_until);
     }
     if (next == INT64_MAX) return -1;
     const std::int64_t left = next - now_ns();
@@ -334,7 +348,7 @@ class EpollReactor final : public Reactor {
     for (auto& [id, p] : pending_) p->done.fail(kIoShuttingDown);
     pending_.clear();
     for (std::uint32_t i = 0; i < slots_.size(); ++i) {
-      if (slots_[i].kind != Kind::Free) close_slot(i, kIoShuttingDown);
+      if (slots_[i].kind != Kind::Free && slots_[i].kind != Kind::Lingering) close_slot(i, kIoShuttingDown);
     }
     while (!deadlines_.empty()) deadlines_.pop();
   }
@@ -351,7 +365,7 @@ class EpollReactor final : public Reactor {
     const auto index = static_cast<std::uint32_t>(token.value & 0xffffffffu);
     const auto generation = static_cast<std::uint32_t>(token.value >> 32);
     if (index >= slots_.size() || slots_[index].generation != generation || slots_[index].kind == Kind::Free ||
-        slots_[index].kind == Kind::Connecting) {
+        slots_[index].kind == Kind::Connecting || slots_[index].kind == Kind::Lingering) {
       counters_.bad_tokens.add();
       done.fail(std::string(op) + ": bad " + token_text(token) + " (never issued, or its socket was closed)");
       return std::nullopt;
@@ -410,6 +424,7 @@ class EpollReactor final : public Reactor {
     Slot& s = slots_[index];
     if (s.kind == Kind::Free) return;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd, nullptr);
+    if (s.kind == Kind::Lingering) --lingering_;
     if (s.ovp) {
       {
         std::lock_guard lock(metrics_mutex_);
@@ -426,6 +441,12 @@ class EpollReactor final : public Reactor {
     ++s.generation;
     if (s.generation == 0) s.generation = 1;
     counters_.open_sockets.add(-1);
+    fail_pending(index, why);
+    free_slots_.push_back(index);
+  }
+
+  void fail_pending(std::uint32_t index, const std::string& why) {
+    Slot& s = slots_[index];
     for (auto* q : {&s.input, &s.output}) {
       for (std::uint64_t id : *q) {
         auto it = pending_.find(id);
@@ -436,7 +457,6 @@ class EpollReactor final : public Reactor {
       }
       q->clear();
     }
-    free_slots_.push_back(index);
   }
 
   // ---- operations ------------------------------------------------------------------------
@@ -562,8 +582,24 @@ class EpollReactor final : public Reactor {
       auto slot = resolve(c->socket_token, Kind::Ovp, "OvpClose", done);
       if (!slot) return;
       // What the endpoint still had queued goes out first (and emits accepted so far resolve).
-      flush_ovp(now_ns());
-      close_slot(*slot, "socket closed (OvpClose) while the operation was pending");
+      const std::int64_t now = now_ns();
+      flush_ovp(now);
+      const char* why = "socket closed (OvpClose) while the operation was pending";
+      Slot& s = slots_[*slot];
+      if (s.ovp->endpoint->idle()) {
+        close_slot(*slot, why);
+      } else {
+        // Reliable data still unacknowledged: like a TCP close, the close returns now and
+        // the endpoint delivers the rest in the background (up to kOvpLingerNs).
+        fail_pending(*slot, why);
+        s.kind = Kind::Lingering;
+        if (++s.generation == 0) s.generation = 1;  // the token is stale from now on
+        s.ovp->linger_until = now + kOvpLingerNs;
+        ++lingering_;
+        ovp::Message discard;
+        while (s.ovp->endpoint->pop(discard)) {
+        }
+      }
       done.complete(IoOutput{});
     }
   }
@@ -582,7 +618,13 @@ class EpollReactor final : public Reactor {
     const Nanos now(now_ns());
     auto n = o.socket.receive([&](std::span<const std::uint8_t> frame) { (void)o.endpoint->on_ethernet(frame, now); });
     (void)n;  // a failing recvmmsg (the interface went away) is retried on the next edge
-    pump_input(slot);
+    if (slots_[slot].kind == Kind::Lingering) {
+      while (o.endpoint->pop(message_)) {
+        // Nobody receives any more; popping keeps the acks flowing.
+      }
+    } else {
+      pump_input(slot);
+    }
     // Acks owed for what arrived go out at the end of this turn.
     if (auto t = o.endpoint->next_deadline(); t && *t <= now) mark_dirty(slot);
   }
@@ -616,6 +658,16 @@ class EpollReactor final : public Reactor {
     }
     ovp_dirty_.clear();
     complete_emits();
+    if (lingering_ > 0) {
+      finished_.clear();
+      for (std::uint32_t slot : ovp_slots_) {
+        const Slot& s = slots_[slot];
+        if (s.kind == Kind::Lingering && (s.ovp->endpoint->idle() || now >= s.ovp->linger_until)) {
+          finished_.push_back(slot);
+        }
+      }
+      for (std::uint32_t slot : finished_) close_slot(slot, "socket closed (OvpClose)");
+    }
     return sent;
   }
 
@@ -656,7 +708,7 @@ class EpollReactor final : public Reactor {
 
   void on_event(std::uint32_t slot, std::uint32_t events) {
     if (slot >= slots_.size() || slots_[slot].kind == Kind::Free) return;  // closed earlier this turn
-    if (slots_[slot].kind == Kind::Ovp) {
+    if (slots_[slot].kind == Kind::Ovp || slots_[slot].kind == Kind::Lingering) {
       if (events & EPOLLIN) ovp_input(slot);
       if ((events & EPOLLOUT) && slots_[slot].ovp->socket.backlogged()) mark_dirty(slot);
       return;
@@ -828,6 +880,9 @@ class EpollReactor final : public Reactor {
   std::vector<Emitted> emitted_;          // emits accepted this turn, resolved after the flush
   std::uint32_t last_epoch_ = 0;
   ovp::Message message_;
+  std::size_t lingering_ = 0;           // slots of Kind::Lingering
+  std::vector<std::uint32_t> finished_;  // lingering slots done this turn
+  bool stopping_ = false;                // shutdown began: pending operations failed
   mutable std::mutex metrics_mutex_;
   std::vector<OvpState*> ovp_live_;
 };

@@ -23,7 +23,7 @@ std::string errno_text(std::string_view what, std::string_view interface, int er
   std::string s(what);
   if (!interface.empty()) s += " (" + std::string(interface) + ")";
   s += ": " + std::system_category().message(err) + " (errno " + std::to_string(err) + ")";
-  if (err == EPERM || err == EACCES) s += ": raw sockets need root or CAP_NET_RAW";
+  if (err == EPERM || err == EACCES) s += ": raw sockets: needs root or CAP_NET_RAW";
   return s;
 }
 

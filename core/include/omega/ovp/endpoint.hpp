@@ -25,12 +25,13 @@
 //   into reliable BATCH frames whose records carry their own sequence numbers. Broadcast and
 //   group emits stay best effort. Every endpoint answers reliable frames whatever its own
 //   mode, so a best-effort drone can receive from a reliable one.
-// - The receive queue holds at most config.receive_buffer messages. Best-effort messages
-//   beyond it are dropped and counted (receive_overflow). Reliable frames that arrive while
-//   it is full are refused before the reliable layer sees them (not acknowledged, so the
-//   sender retransmits later: backpressure, not loss; counted in receive_backpressure);
-//   messages the reliable layer releases from its reorder buffer may take the queue up to
-//   receive_buffer + kMaxReliableWindow.
+// - The receive queue holds config.receive_buffer messages. Best-effort messages beyond it
+//   are dropped and counted (receive_overflow). Reliable messages are never dropped: while
+//   the queue is full, the endpoint holds back its acks (counted in receive_backpressure),
+//   so each sending peer stops once its window (at most kMaxReliableWindow messages past
+//   the last ack) is in flight, and the queue exceeds receive_buffer by at most that per
+//   peer. When pop() brings the queue below half, the held-back peers get an ack at the
+//   next flush (a window update), so they resume at once rather than on their timers.
 // - A message to our own id is delivered locally (looped back), never sent; broadcasts do
 //   not come back to their sender.
 // - Malformed input (any bytes) is rejected, counted by reason, and never trusted.
@@ -116,7 +117,7 @@ struct EndpointCounters {
   Counter messages_received;      // messages queued for pop() (looped back ones included)
   Counter messages_looped_back;   // emits to our own id, delivered locally
   Counter receive_overflow;       // best-effort messages dropped: receive queue full
-  Counter receive_backpressure;   // reliable messages refused: receive queue full (resent later)
+  Counter receive_backpressure;   // reliable acks held back: receive queue full (flow control)
   Counter batches_rejected;       // BATCH payloads that failed to unpack (frame dropped whole)
   Counter duplicates;             // best-effort messages seen before (dropped)
   Counter too_old;                // best-effort messages too far behind their stream (dropped)
@@ -204,8 +205,10 @@ class Endpoint {
   Destination* destination(std::uint32_t id, bool group);
   void stage(Destination& d, std::uint16_t channel, std::span<const std::uint8_t> payload);
   void deliver(std::uint32_t source, std::uint16_t channel, bool reliable, std::span<const std::uint8_t> payload);
+  // The best-effort stream a frame belongs to (nullptr: past the bound, not accounted).
+  LossTracker* tracker(const FrameHeader& h);
   // Best-effort accounting for one message; false if it is a duplicate (drop it).
-  bool track(const FrameHeader& h, std::uint32_t sequence);
+  bool track(LossTracker* stream, std::uint32_t epoch, std::uint32_t sequence);
   void feed_reliable(const FrameView& view, Nanos now);
   // Frame building into arena_.
   std::uint8_t* open_frame(std::size_t payload_size);
@@ -214,6 +217,7 @@ class Endpoint {
   void on_reliable_packet(std::uint32_t peer, std::span<const std::uint8_t> packet);
   void close_reliable_batch();
   void send_control(FrameType type, Nanos now);
+  void send_window_update(std::uint32_t peer);
 
   EndpointConfig config_;
   std::size_t max_payload_;
@@ -243,6 +247,8 @@ class Endpoint {
   std::deque<Message> queue_;
   std::unordered_map<StreamKey, LossTracker, StreamKeyHash> streams_;
   std::unordered_map<std::uint32_t, MacAddress> macs_;
+  std::vector<std::uint32_t> withheld_;  // peers whose acks were held back (queue full)
+  bool window_update_due_ = false;
 };
 
 }  // namespace omega::ovp
