@@ -108,7 +108,7 @@ struct DroneOut {
   std::uint64_t ops = 0;
   std::vector<std::int64_t> rtt_ns;
   std::uint64_t sent = 0, refused = 0, lost = 0, late = 0, out_of_order = 0, corrupt = 0, received = 0;
-  std::uint64_t link_drops = 0, kernel_drops = 0, endpoint_drops = 0, tcp_retransmits = 0, ovp_retransmissions = 0;
+  std::uint64_t link_drops = 0, kernel_drops = 0, endpoint_drops = 0, tcp_retransmits = 0, ovp_retransmissions = 0, ovp_gaps = 0;
   unsigned workers = 0;
   std::string error;
 };
@@ -157,6 +157,7 @@ struct OvpCounters {
   std::uint64_t kernel_drops = 0;  // PACKET_STATISTICS: the socket's receive buffer was full
   std::uint64_t drops = 0;         // the others
   std::uint64_t retransmissions = 0;  // reliable mode: timeouts and fast retransmits
+  std::uint64_t gaps = 0;  // best effort: sequence numbers the receiving endpoint never saw
 };
 
 OvpCounters ovp_counters(const UltraOmegaSystem& system) {
@@ -187,6 +188,11 @@ OvpCounters ovp_counters(const UltraOmegaSystem& system) {
   for (const char* name : kDrops) c.drops += sum(name, false);
   c.drops += sum("omega_ovp_frames_rejected_total", true);
   c.retransmissions = sum("omega_ovp_reliable_retransmissions_total", false);
+  if (const auto* family = snapshot.find("omega_ovp_messages_lost")) {
+    for (const auto& series : family->series) {
+      if (const auto* v = std::get_if<double>(&series.value)) c.gaps += static_cast<std::uint64_t>(*v);
+    }
+  }
   return c;
 }
 
@@ -694,6 +700,7 @@ void drone(int side, Shared& sh, DroneOut& out) {
       const OvpCounters c = ovp_counters(system);  // before the close retires the endpoint
       out.endpoint_drops = c.drops;
       out.kernel_drops = c.kernel_drops;
+      out.ovp_gaps = c.gaps;
       out.ovp_retransmissions = c.retransmissions;
     }
     pipe->close();
@@ -732,6 +739,7 @@ RowResult run_row(const Testbed& bed, Workload workload, Transport transport, co
   r.link_drops = a.link_drops + b.link_drops;
   r.endpoint_drops = a.endpoint_drops + b.endpoint_drops;
   r.kernel_drops = a.kernel_drops + b.kernel_drops;
+  r.ovp_gaps = a.ovp_gaps + b.ovp_gaps;
   r.tcp_retransmits = a.tcp_retransmits + b.tcp_retransmits;
   r.ovp_retransmissions = a.ovp_retransmissions + b.ovp_retransmissions;
   r.workers_per_drone = a.workers;

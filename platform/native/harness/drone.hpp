@@ -47,6 +47,7 @@ struct RowResult {
   std::uint64_t endpoint_drops = 0;  // OVP: the transport's other drop counters, both drones
   std::uint64_t tcp_retransmits = 0; // TCP: RetransSegs in both namespaces (/proc/net/snmp)
   std::uint64_t ovp_retransmissions = 0;  // reliable OVP: retransmitted messages, both drones
+  std::uint64_t ovp_gaps = 0;  // best-effort OVP: sequence gaps the receiving endpoints saw
   unsigned workers_per_drone = 0;
   std::string error;  // empty when the row ran and its checks held
 };

@@ -321,6 +321,7 @@ int main(int argc, char** argv) {
                           {"endpoint_drops", r.endpoint_drops},
                           {"tcp_retransmits", r.tcp_retransmits},
                           {"ovp_retransmissions", r.ovp_retransmissions},
+                          {"ovp_sequence_gaps", r.ovp_gaps},
                           {"error", r.error}};
       o["rtt_p50_ns"] = row.p50 >= 0 ? nlohmann::json(row.p50) : nlohmann::json(nullptr);
       o["rtt_p99_ns"] = row.p99 >= 0 ? nlohmann::json(row.p99) : nlohmann::json(nullptr);
