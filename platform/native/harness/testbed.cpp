@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -26,7 +27,11 @@ namespace {
 struct Removal {
   char ip_path[256] = {};
   char netns_name[2][64] = {};
-  std::atomic<bool> armed{false};
+  // Idle -> Armed (create_testbed) -> Removing -> Removed. A signal may arrive twice and on
+  // several threads at once (`timeout` signals the process and its group): whoever comes
+  // second waits for the first removal to finish instead of exiting under it.
+  enum State : int { kIdle, kArmed, kRemoving, kRemoved };
+  std::atomic<int> state{kIdle};
 };
 Removal g_removal;
 
@@ -162,7 +167,7 @@ SetupFailure create_testbed(Testbed& out, std::string& why) {
   };
   // Armed before the first command, so an interrupt at any point removes what exists
   // (deleting a namespace that was not created yet is harmless).
-  g_removal.armed.store(true);
+  g_removal.state.store(Removal::kArmed);
   const auto fail = [&] {
     remove_testbed();
     return permission_problem(output) ? SetupFailure::NotPermitted : SetupFailure::Error;
@@ -214,9 +219,17 @@ SetupFailure create_testbed(Testbed& out, std::string& why) {
 }
 
 void remove_testbed() noexcept {
-  if (!g_removal.armed.exchange(false)) return;
-  delete_netns_signal_safe(g_removal.netns_name[0]);
-  delete_netns_signal_safe(g_removal.netns_name[1]);
+  int expected = Removal::kArmed;
+  if (g_removal.state.compare_exchange_strong(expected, Removal::kRemoving)) {
+    delete_netns_signal_safe(g_removal.netns_name[0]);
+    delete_netns_signal_safe(g_removal.netns_name[1]);
+    g_removal.state.store(Removal::kRemoved);
+    return;
+  }
+  while (g_removal.state.load() == Removal::kRemoving) {
+    const timespec pause{0, 1'000'000};
+    ::nanosleep(&pause, nullptr);  // async-signal-safe
+  }
 }
 
 std::string enter_netns(const std::string& netns) {
