@@ -41,6 +41,7 @@ const char* const kUsage =
     "  --loss-timeout-ms T best-effort OVP: a request unanswered this long counts lost (default 100)\n"
     "  --workloads LIST    comma-separated: ping-pong,pipelined,one-way-64,one-way-1k (default all)\n"
     "  --transports LIST   comma-separated: tcp,ovp,ovp-reliable (default all)\n"
+    "  --runs N            rounds of every row; each row reports its median round by ops (default 1)\n"
     "  --json              print the results as JSON instead of the table\n"
     "exit status: 0 ok; 1 a row failed; 2 bad arguments; 77 not root / namespaces not permitted\n";
 
@@ -132,6 +133,7 @@ struct Row {
   h::RowResult r;
   std::int64_t p50 = -1, p99 = -1;
   std::optional<double> ratio;  // OVP rows: ops / TCP ops, when the TCP row ran
+  std::vector<std::uint64_t> round_ops;  // every round's ops, in round order
 };
 
 std::string dropped_cell(const h::RowResult& r) {
@@ -146,6 +148,7 @@ std::string dropped_cell(const h::RowResult& r) {
 int main(int argc, char** argv) {
   h::RowOptions options;
   bool json = false;
+  unsigned runs = 1;
   std::vector<std::string> workload_names{"ping-pong", "pipelined", "one-way-64", "one-way-1k"};
   std::vector<std::string> transport_names{"tcp", "ovp", "ovp-reliable"};
   const auto bad = [](const std::string& why) {
@@ -183,6 +186,10 @@ int main(int argc, char** argv) {
       const auto v = number(1, 4096);
       if (!v || *v != std::floor(*v)) return bad("--in-flight takes a whole number in 1..4096");
       options.in_flight = static_cast<unsigned>(*v);
+    } else if (a == "--runs") {
+      const auto v = number(1, 99);
+      if (!v || *v != std::floor(*v)) return bad("--runs takes a whole number in 1..99");
+      runs = static_cast<unsigned>(*v);
     } else if (a == "--loss-timeout-ms") {
       const auto v = number(0.1, 10000);
       if (!v) return bad("--loss-timeout-ms takes milliseconds in 0.1..10000");
@@ -239,25 +246,52 @@ int main(int argc, char** argv) {
                bed.netns[0].c_str(), bed.interface[0].c_str(), bed.address[0].c_str(), bed.netns[1].c_str(),
                bed.interface[1].c_str(), bed.address[1].c_str(), options.seconds);
 
-  std::vector<Row> rows;
+  // Rounds: every row once per round, so slow drifts in the machine's load touch every row
+  // alike. Each row reports its median round by ops (a failed round fails the row).
+  struct Plan {
+    h::Workload w;
+    h::Transport t;
+    std::vector<h::RowResult> rounds;
+  };
+  std::vector<Plan> plan;
   for (auto w : workloads) {
-    std::optional<std::uint64_t> tcp_ops;
-    for (auto t : transports) {
-      std::fprintf(stderr, "  %-11s %-13s ...", h::name(w), h::name(t));
+    for (auto t : transports) plan.push_back({w, t, {}});
+  }
+  for (unsigned round = 0; round < runs; ++round) {
+    if (runs > 1) std::fprintf(stderr, "  round %u of %u\n", round + 1, runs);
+    for (auto& p : plan) {
+      std::fprintf(stderr, "  %-11s %-13s ...", h::name(p.w), h::name(p.t));
       std::fflush(stderr);
-      Row row;
-      row.r = h::run_row(bed, w, t, options);
-      std::sort(row.r.rtt_ns.begin(), row.r.rtt_ns.end());
-      row.p50 = percentile(row.r.rtt_ns, 0.50);
-      row.p99 = percentile(row.r.rtt_ns, 0.99);
-      if (t == h::Transport::Tcp && row.r.error.empty()) tcp_ops = row.r.ops;
-      if (t != h::Transport::Tcp && tcp_ops && *tcp_ops > 0 && row.r.error.empty()) {
-        row.ratio = static_cast<double>(row.r.ops) / static_cast<double>(*tcp_ops);
-      }
-      std::fprintf(stderr, " %s\n", row.r.error.empty() ? (std::to_string(row.r.ops) + " ops").c_str()
-                                                        : ("FAILED: " + row.r.error).c_str());
-      rows.push_back(std::move(row));
+      p.rounds.push_back(h::run_row(bed, p.w, p.t, options));
+      const auto& r = p.rounds.back();
+      std::fprintf(stderr, " %s\n",
+                   r.error.empty() ? (std::to_string(r.ops) + " ops").c_str() : ("FAILED: " + r.error).c_str());
     }
+  }
+  std::vector<Row> rows;
+  std::optional<std::uint64_t> tcp_ops;
+  for (auto& p : plan) {
+    Row row;
+    for (const auto& r : p.rounds) row.round_ops.push_back(r.ops);
+    const auto failed_round = std::find_if(p.rounds.begin(), p.rounds.end(), [](const h::RowResult& r) {
+      return !r.error.empty();
+    });
+    if (failed_round != p.rounds.end()) {
+      row.r = std::move(*failed_round);
+    } else {
+      std::sort(p.rounds.begin(), p.rounds.end(),
+                [](const h::RowResult& a, const h::RowResult& b) { return a.ops < b.ops; });
+      row.r = std::move(p.rounds[p.rounds.size() / 2]);
+    }
+    std::sort(row.r.rtt_ns.begin(), row.r.rtt_ns.end());
+    row.p50 = percentile(row.r.rtt_ns, 0.50);
+    row.p99 = percentile(row.r.rtt_ns, 0.99);
+    if (p.t == h::Transport::Tcp) tcp_ops.reset();
+    if (p.t == h::Transport::Tcp && row.r.error.empty()) tcp_ops = row.r.ops;
+    if (p.t != h::Transport::Tcp && tcp_ops && *tcp_ops > 0 && row.r.error.empty()) {
+      row.ratio = static_cast<double>(row.r.ops) / static_cast<double>(*tcp_ops);
+    }
+    rows.push_back(std::move(row));
   }
   h::remove_testbed();
 
@@ -297,6 +331,7 @@ int main(int argc, char** argv) {
   if (json) {
     nlohmann::json j;
     j["seconds"] = options.seconds;
+    j["runs"] = runs;
     j["machine"] = {{"cores", machine.cores}, {"kernel", machine.kernel}, {"cpu", machine.cpu},
                     {"loadavg_at_start", machine.loadavg}};
     j["drones"] = {{"workers", workers}, {"submitting_threads", 1}, {"depth", options.depth},
@@ -310,6 +345,7 @@ int main(int argc, char** argv) {
                           {"transport", h::name(r.transport)},
                           {"ops", r.ops},
                           {"ops_per_s", static_cast<double>(r.ops) / r.window_s},
+                          {"ops_each_run", row.round_ops},
                           {"sent", r.sent},
                           {"lost", r.lost},
                           {"late", r.late},
@@ -347,8 +383,10 @@ int main(int argc, char** argv) {
   std::printf("machine: %u cores, %s, %s, load average at start %s\n", machine.cores, machine.kernel.c_str(),
               machine.cpu.c_str(), machine.loadavg.c_str());
   std::printf("each drone: its own UltraOmegaSystem, %u workers, 1 submitting thread, all I/O through "
-              "submit_io_task (epoll reactor thread); window %.2f s per row; depth %u, in flight %u\n\n",
+              "submit_io_task (epoll reactor thread); window %.2f s per row; depth %u, in flight %u\n",
               workers, options.seconds, options.depth, options.in_flight);
+  if (runs > 1) std::printf("each row: the median of %u rounds by ops (every round's ops below the table)\n", runs);
+  std::printf("\n");
   char ops_header[32];
   std::snprintf(ops_header, sizeof ops_header, "ops in %.2g s", options.seconds);
   std::printf("| %-10s | %-12s | %12s | %10s | %10s | %10s | %9s | %6s | %7s |\n", "workload", "transport", ops_header,
@@ -372,6 +410,15 @@ int main(int argc, char** argv) {
                 r.transport == h::Transport::Tcp ? "-" : std::to_string(r.lost).c_str(), ratio);
   }
   std::printf("\n");
+  if (runs > 1) {
+    std::printf("ops in each round:\n");
+    for (const auto& row : rows) {
+      std::string list;
+      for (auto ops : row.round_ops) list += (list.empty() ? "" : " / ") + std::to_string(ops);
+      std::printf("  %-10s %-12s %s\n", h::name(row.r.workload), h::name(row.r.transport), list.c_str());
+    }
+    std::printf("\n");
+  }
   for (const char* d : kDefinitions) std::printf("  %s\n", d);
   if (!targets.empty()) {
     std::printf("\ntargets (issue 5):\n");
