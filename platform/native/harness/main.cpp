@@ -428,7 +428,7 @@ int main(int argc, char** argv) {
         std::printf("  %-40s %s %5.1f%% (goal <= %.0f%%)\n", t.what.c_str(), met ? "met    " : "NOT MET",
                     t.value ? *t.value * 100 : 0.0, t.goal * 100);
       } else if (t.value) {
-        std::printf("  %-40s %s x%.2f (goal >= x%.2f)\n", t.what.c_str(), met ? "met    " : "NOT MET", *t.value,
+        std::printf("  %-40s %s x%.3f (goal >= x%.2f)\n", t.what.c_str(), met ? "met    " : "NOT MET", *t.value,
                     t.goal);
       } else {
         std::printf("  %-40s no TCP row to compare with\n", t.what.c_str());
