@@ -135,8 +135,9 @@ TEST_CASE("PacketSocket sends batches across a veth pair and receives only its E
   CHECK(sa.kernel_packets == 0);
 
   // Oversize frames are refused and counted, the rest still go.
-  a.queue(b.mac(), payload(1501, 1));
-  a.queue(b.mac(), payload(10, 2));
+  const Bytes oversize = payload(1501, 1), small = payload(10, 2);  // valid until send()
+  a.queue(b.mac(), oversize);
+  a.queue(b.mac(), small);
   CHECK(a.send() == 1);
   CHECK(a.stats().send_errors == 1);
   CHECK(a.last_error().find("above the MTU") != std::string::npos);

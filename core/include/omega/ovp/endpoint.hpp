@@ -78,7 +78,10 @@ struct EndpointConfig {
   // state for; beyond it, new ones are refused and counted (forged ids cannot grow memory).
   std::size_t max_peers = 1024;
   Nanos heartbeat_interval{0};            // > 0: a HEARTBEAT broadcast this often
-  ReliableConfig reliable_config{};
+  // The reliable mode's settings (epoch and max_peers come from the fields above). An ack
+  // may wait 40 us: a reply emitted within that carries it in the same send call (every
+  // flush sends all owed acks), and one-way streams ack every few messages, not each.
+  ReliableConfig reliable_config{.ack_delay = std::chrono::microseconds(40)};
 };
 
 // An epoch for an incarnation that starts at `unix_ms` (wall clock, milliseconds since
