@@ -383,7 +383,7 @@ int main(int argc, char** argv) {
   std::printf("machine: %u cores, %s, %s, load average at start %s\n", machine.cores, machine.kernel.c_str(),
               machine.cpu.c_str(), machine.loadavg.c_str());
   std::printf("each drone: its own UltraOmegaSystem, %u workers, 1 submitting thread, all I/O through "
-              "submit_io_task (epoll reactor thread); window %.2f s per row; depth %u, in flight %u\n",
+              "submit_io_task; window %.2f s per row; depth %u, in flight %u\n",
               workers, options.seconds, options.depth, options.in_flight);
   if (runs > 1) std::printf("each row: the median of %u rounds by ops (every round's ops below the table)\n", runs);
   std::printf("\n");
