@@ -269,7 +269,7 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<Row> rows;
-  std::optional<std::uint64_t> tcp_ops;
+  std::uint64_t tcp_ops = 0;  // this workload's TCP row; 0: none (it failed or was not run)
   for (auto& p : plan) {
     Row row;
     for (const auto& r : p.rounds) row.round_ops.push_back(r.ops);
@@ -286,10 +286,9 @@ int main(int argc, char** argv) {
     std::sort(row.r.rtt_ns.begin(), row.r.rtt_ns.end());
     row.p50 = percentile(row.r.rtt_ns, 0.50);
     row.p99 = percentile(row.r.rtt_ns, 0.99);
-    if (p.t == h::Transport::Tcp) tcp_ops.reset();
-    if (p.t == h::Transport::Tcp && row.r.error.empty()) tcp_ops = row.r.ops;
-    if (p.t != h::Transport::Tcp && tcp_ops && *tcp_ops > 0 && row.r.error.empty()) {
-      row.ratio = static_cast<double>(row.r.ops) / static_cast<double>(*tcp_ops);
+    if (p.t == h::Transport::Tcp) tcp_ops = row.r.error.empty() ? row.r.ops : 0;
+    if (p.t != h::Transport::Tcp && tcp_ops > 0 && row.r.error.empty()) {
+      row.ratio = static_cast<double>(row.r.ops) / static_cast<double>(tcp_ops);
     }
     rows.push_back(std::move(row));
   }
