@@ -211,7 +211,6 @@ class Pipe {
     std::uint64_t seq = 0;
     std::memcpy(&seq, message.data(), sizeof seq);
     sends_.push_back({submit(send_op(std::move(message)), "send"), seq});
-    ++sent_;
     while (!sends_.empty() && sends_.front().handle.is_ready()) reap_oldest_send();
   }
   // Waits for every send in flight.
@@ -224,6 +223,8 @@ class Pipe {
 
   // Sequence numbers of the messages a full reliable send buffer refused, in send order.
   [[nodiscard]] const std::vector<std::uint64_t>& refused() const { return refused_; }
+  // OVP: messages from a drone other than the peer (none exists on the pair: counted as corrupt).
+  [[nodiscard]] std::uint64_t foreign() const { return foreign_; }
 
  protected:
   virtual IoOp send_op(std::vector<std::uint8_t> message) = 0;
@@ -257,6 +258,7 @@ class Pipe {
   UltraOmegaSystem& system_;
   OmegaRng& rng_;
   Shared& shared_;
+  std::uint64_t foreign_ = 0;
 
  private:
   void reap_oldest_send() {
@@ -283,7 +285,6 @@ class Pipe {
   };
   std::deque<InFlight> sends_;
   std::size_t max_sends_;
-  std::uint64_t sent_ = 0;
   std::vector<std::uint64_t> refused_;
 };
 
@@ -412,7 +413,6 @@ class OvpPipe final : public Pipe {
   std::uint32_t me_, peer_;
   std::optional<SocketToken> token_;
   std::deque<TaskHandle<IoOutput>> posted_;
-  std::uint64_t foreign_ = 0;
 };
 
 // ---- the two roles ------------------------------------------------------------------------
@@ -703,6 +703,7 @@ void drone(int side, Shared& sh, DroneOut& out) {
       out.ovp_gaps = c.gaps;
       out.ovp_retransmissions = c.retransmissions;
     }
+    out.corrupt += pipe->foreign();
     pipe->close();
     const NsCounters after = read_ns_counters(sh.bed.interface[side]);
     out.link_drops = after.link_drops - before.link_drops;
