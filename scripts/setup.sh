@@ -17,6 +17,7 @@ apt_packages=(
   chromium                           # headless browser tests (driven by playwright-core)
   libwslay-dev nettle-dev pkg-config # omega-gateway: WebSocket framing; SHA-1/base64 for the handshake
   python3-websockets                 # omega-gateway's end-to-end tests (a real WebSocket client)
+  iproute2                           # ip netns / veth pairs: omega-harness and the OVP namespace tests
 )
 
 missing=()
