@@ -213,6 +213,9 @@ TEST_CASE("OVP reliable mode delivers every message exactly once and in order", 
   auto a = Drone::join(veth.ns_a(), veth.if_a(), 1, /*reliable=*/true);
   auto b = Drone::join(veth.ns_b(), veth.if_b(), 2, /*reliable=*/true);
   constexpr std::uint32_t kCount = 8000;
+  // As in the batching test: two receives waiting on a send every emit through the reactor.
+  auto pending_a1 = a->start(IoOp::OvpReceive{a->token}, std::nullopt);
+  auto pending_a2 = a->start(IoOp::OvpReceive{a->token}, std::nullopt);
   std::uint32_t next = 0;
   for (std::uint32_t sent = 0; sent < kCount;) {
     // Chunks below the reliable send buffer (window 64 + 4096 queued).
