@@ -197,9 +197,14 @@ TEST_CASE("OVP small messages are batched and arrive complete and in order", "[o
   }
   const std::uint64_t frames = metric(*a->system, "omega_ovp_frames_sent_total");
   const std::uint64_t batches = metric(*a->system, "omega_ovp_batches_sent_total");
+  // How many messages share a frame depends on how many emits one reactor turn finds (the
+  // unit tests check the packing itself): here only that batches formed and add up.
+  const std::uint64_t batched = metric(*a->system, "omega_ovp_batched_messages_sent_total");
+  const std::uint64_t control = metric(*a->system, "omega_ovp_control_sent_total");
   CHECK(batches > 0);
-  CHECK(frames < kCount / 4);  // up to 21 messages of 64 B per frame
-  CHECK(metric(*a->system, "omega_ovp_batched_messages_sent_total") > kCount / 2);
+  CHECK(batched >= 2 * batches);
+  CHECK(frames - control == batches + (kCount - batched));  // the rest went as DATA frames
+  CHECK(frames - control < kCount);
   CHECK(metric(*a->system, "omega_ovp_socket_send_calls_total") <= frames);
   CHECK(metric(*b->system, "omega_ovp_messages_lost") == 0);
   CHECK(metric(*b->system, "omega_ovp_batches_received_total") == batches);
