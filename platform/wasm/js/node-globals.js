@@ -6,3 +6,16 @@ const __omegaIsNode = typeof process == 'object' && typeof process.versions == '
   typeof process.versions.node == 'string';
 const require = __omegaIsNode ? (await import('node:module')).createRequire(import.meta.url) : undefined;
 const __dirname = __omegaIsNode ? require('node:path').dirname(require('node:url').fileURLToPath(import.meta.url)) : undefined;
+// The OVP transport opens WebSockets (Emscripten's library_websocket.js reaches for
+// `WebSocket` by name). Browsers and Node >= 22 have a global one; Node 20 has it only with
+// --experimental-websocket. Without it the `ws` package serves, if it can be imported from
+// here; it is bound in this module's scope only, never made a global. Without either,
+// OvpInit fails with a message naming both ways.
+const WebSocket = globalThis.WebSocket ?? (() => {
+  if (!__omegaIsNode) return undefined;
+  try {
+    return require('ws');
+  } catch {
+    return undefined;
+  }
+})();

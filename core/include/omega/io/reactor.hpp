@@ -104,6 +104,9 @@ class Reactor {
   virtual void shutdown() noexcept = 0;
   // "epoll (edge-triggered), 1 thread", "wasm: no TCP in the browser", ...
   [[nodiscard]] virtual std::string describe() const = 0;
+  // The reactor's own series (transports, endpoints) for UltraOmegaSystem::metrics().
+  // Thread-safe; may run after shutdown().
+  virtual void add_metrics(MetricsSnapshot& snapshot) const { (void)snapshot; }
 };
 
 // Defined by the platform folder this build uses. `counters` outlives the reactor.
