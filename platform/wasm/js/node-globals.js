@@ -11,11 +11,22 @@ const __dirname = __omegaIsNode ? require('node:path').dirname(require('node:url
 // --experimental-websocket. Without it the `ws` package serves, if it can be imported from
 // here; it is bound in this module's scope only, never made a global. Without either,
 // OvpInit fails with a message naming both ways.
+// `ws` is an EventEmitter: an 'error' event nobody listens to (after the transport has
+// unhooked its handlers from a socket it is closing) would be thrown as an uncaught
+// exception, where a browser WebSocket just drops it. Each socket gets a listener that
+// ignores it; the transport learns of failures from the close event that follows.
 const WebSocket = globalThis.WebSocket ?? (() => {
   if (!__omegaIsNode) return undefined;
+  let Ws;
   try {
-    return require('ws');
+    Ws = require('ws');
   } catch {
     return undefined;
   }
+  return class extends Ws {
+    constructor(...args) {
+      super(...args);
+      this.on('error', () => {});
+    }
+  };
 })();

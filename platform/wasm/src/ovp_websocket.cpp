@@ -88,6 +88,10 @@ constexpr std::size_t kMaxUrlBytes = 4096;
 // Bytes the browser may hold unsent per connection before emits fail with backpressure.
 constexpr unsigned long long kMaxBufferedBytes = 8ull << 20;
 
+// The only close code below 3000 a script may send (WebSocket.close() throws for 1001 and
+// the like), and Emscripten would let that exception unwind through C++.
+constexpr unsigned short kCloseNormal = 1000;
+
 bool on_main_thread() noexcept { return emscripten_is_main_runtime_thread() != 0; }
 
 std::string describe_close(unsigned short code, const char* reason) {
@@ -116,6 +120,7 @@ class OvpWebSocketCore : public std::enable_shared_from_this<OvpWebSocketCore> {
 
   // Main-thread entry points (callbacks).
   void on_open(std::uint64_t token);
+  void on_error(std::uint64_t token);
   void on_close(std::uint64_t token, unsigned short code, const char* reason);
   void on_message(std::uint64_t token, const std::uint8_t* data, std::uint32_t size, bool text);
   void on_timer();
@@ -160,6 +165,7 @@ class OvpWebSocketCore : public std::enable_shared_from_this<OvpWebSocketCore> {
   void flush(Conn& c);
   void deliver(Conn& c);
   void fail_connection(Conn& c, const std::string& why);
+  void fail_connect(std::map<std::uint64_t, std::unique_ptr<Conn>>::iterator it, const std::string& detail);
   void release_socket(Conn& c, unsigned short code);
   void after_turn();  // re-arms the timer, closes what shutdown left, wakes JS
   void schedule_flush();
@@ -169,7 +175,7 @@ class OvpWebSocketCore : public std::enable_shared_from_this<OvpWebSocketCore> {
   bool stopped_ = false;
   std::vector<IoRequest> inbox_;  // from other threads, for the main thread
   bool drain_scheduled_ = false;
-  std::vector<ToClose> to_close_;  // sockets shutdown() left for the main thread
+  std::vector<ToClose> to_close_;  // released sockets: after_turn() closes them on the main thread, unlocked
   std::map<std::uint64_t, std::unique_ptr<Conn>> conns_;
   std::uint64_t next_token_ = 1;
   bool woke_ = false;  // an operation completed during this turn
@@ -197,8 +203,10 @@ EM_BOOL ws_on_open(int, const EmscriptenWebSocketOpenEvent*, void* user) {
   if (auto core = core_of(user, token)) core->on_open(token);
   return EM_TRUE;
 }
-EM_BOOL ws_on_error(int, const EmscriptenWebSocketErrorEvent*, void*) {
-  return EM_TRUE;  // a close event always follows, with the code
+EM_BOOL ws_on_error(int, const EmscriptenWebSocketErrorEvent*, void* user) {
+  std::uint64_t token;
+  if (auto core = core_of(user, token)) core->on_error(token);
+  return EM_TRUE;
 }
 EM_BOOL ws_on_close(int, const EmscriptenWebSocketCloseEvent* e, void* user) {
   std::uint64_t token;
@@ -410,7 +418,7 @@ void OvpWebSocketCore::close(const io_ops::OvpClose& op, IoCompletion&& done) {
   if (c->state == State::Open) {
     flush(*c);  // what was accepted goes out before the close frame
     fail_connection(*c, "socket closed");
-    release_socket(*c, 1000);
+    release_socket(*c, kCloseNormal);
   }
   conns_.erase(c->token);
   done.complete(IoOutput{});
@@ -474,12 +482,13 @@ void OvpWebSocketCore::fail_connection(Conn& c, const std::string& why) {
   woke_ = true;
 }
 
+// The socket is closed and deleted by after_turn(), outside mutex_: some WebSocket
+// implementations (Node's undici) fire error/close events synchronously inside close(),
+// and those callbacks take mutex_.
 void OvpWebSocketCore::release_socket(Conn& c, unsigned short code) {
   if (c.ws > 0) {
-    if (code != 0) emscripten_websocket_close(c.ws, code, nullptr);
-    emscripten_websocket_delete(c.ws);  // unhooks the callbacks: `link` is unreachable now
+    to_close_.push_back(ToClose{c.ws, c.link, code});
     c.ws = 0;
-    delete c.link;
     c.link = nullptr;
     counters_.open_sockets.add(-1);
   }
@@ -505,6 +514,34 @@ void OvpWebSocketCore::on_open(std::uint64_t token) {
   after_turn();
 }
 
+void OvpWebSocketCore::fail_connect(std::map<std::uint64_t, std::unique_ptr<Conn>>::iterator it,
+                                    const std::string& detail) {
+  Conn& c = *it->second;
+  connect_failures_.add();
+  // Browsers report a refused connection, a failed TLS handshake and an HTTP refusal of the
+  // upgrade (the gateway rejecting the drone id, Origin or path) alike: an error event, then
+  // close code 1006. Scripts are not told which.
+  fail_connection(c, "could not connect to " + c.url +
+                         ": connection refused, or the gateway rejected the WebSocket handshake (drone id already "
+                         "connected or not allowed, wrong path, Origin refused) (" +
+                         detail + ")");
+  release_socket(c, 0);
+  conns_.erase(it);  // its token was never handed out
+}
+
+// Before the handshake completes an error ends the attempt at once: Node 20's experimental
+// WebSocket reports a refused connection with an error event and no close event. Once open,
+// the close event that follows an error carries the code, so the error is left to it.
+void OvpWebSocketCore::on_error(std::uint64_t token) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = conns_.find(token);
+    if (stopped_ || it == conns_.end() || it->second->state != State::Connecting) return;
+    fail_connect(it, "WebSocket error before the handshake completed");
+  }
+  after_turn();
+}
+
 void OvpWebSocketCore::on_close(std::uint64_t token, unsigned short code, const char* reason) {
   {
     std::lock_guard lock(mutex_);
@@ -512,15 +549,7 @@ void OvpWebSocketCore::on_close(std::uint64_t token, unsigned short code, const 
     if (stopped_ || it == conns_.end()) return;
     Conn& c = *it->second;
     if (c.state == State::Connecting) {
-      connect_failures_.add();
-      // Browsers report a refused connection, a failed TLS handshake and an HTTP refusal of
-      // the upgrade (the gateway rejecting the drone id, Origin or path) alike, as 1006.
-      fail_connection(c, "could not connect to " + c.url +
-                             ": connection refused, or the gateway rejected the WebSocket handshake (drone id "
-                             "already connected or not allowed, wrong path, Origin refused) (" +
-                             describe_close(code, reason) + ")");
-      release_socket(c, 0);
-      conns_.erase(it);  // its token was never handed out
+      fail_connect(it, describe_close(code, reason));
     } else if (c.state == State::Open) {
       disconnects_.add();
       fail_connection(c, "the OVP gateway connection " + c.url + " closed (" + describe_close(code, reason) + ")");
@@ -579,7 +608,7 @@ void OvpWebSocketCore::on_timer() {
         c.init->done.complete(Err(TaskError::TimedOut{}));  // cancelled: the socket goes
         c.init.reset();
         woke_ = true;
-        release_socket(c, 1000);
+        release_socket(c, kCloseNormal);
         it = conns_.erase(it);
         continue;
       }
@@ -631,8 +660,8 @@ void OvpWebSocketCore::after_turn() {
     wake = std::exchange(woke_, false);
   }
   for (auto& t : closing) {
-    emscripten_websocket_close(t.ws, t.code, nullptr);
-    emscripten_websocket_delete(t.ws);
+    if (t.code != 0) emscripten_websocket_close(t.ws, t.code, nullptr);
+    emscripten_websocket_delete(t.ws);  // unhooks the callbacks: `link` is unreachable now
     delete t.link;
   }
   if (wake) omega_ovp_ws_wake();
@@ -650,7 +679,7 @@ void OvpWebSocketCore::shutdown() noexcept {
     for (auto& [token, c] : conns_) {
       fail_connection(*c, kIoShuttingDown);
       if (c->ws > 0) {
-        to_close_.push_back(ToClose{c->ws, c->link, 1001});
+        to_close_.push_back(ToClose{c->ws, c->link, kCloseNormal});
         counters_.open_sockets.add(-1);
       }
     }

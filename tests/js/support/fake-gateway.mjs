@@ -15,9 +15,11 @@ const BROADCAST = 0xffffffff;
 const FLAG_GROUP = 0x0002;
 const HEADER = 32;
 
-export async function startFakeGateway({ refuse = new Set() } = {}) {
+// options.refuse: drone ids whose handshake gets HTTP 403. options.drop(bytes, from): true
+// loses that frame (fault injection for the reliable mode).
+export async function startFakeGateway({ refuse = new Set(), drop = null } = {}) {
   const clients = new Map();  // drone id -> ws
-  const stats = { forwarded: 0, spoofed: 0, short: 0, text: 0, refused: 0 };
+  const stats = { forwarded: 0, spoofed: 0, short: 0, text: 0, refused: 0, dropped: 0 };
   const received = [];  // every frame accepted from a drone: { from, bytes }
   const server = createServer();
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
@@ -42,6 +44,7 @@ export async function startFakeGateway({ refuse = new Set() } = {}) {
         const source = data.readUInt32BE(8);
         if (source !== id) return void stats.spoofed++;
         received.push({ from: id, bytes: Buffer.from(data) });
+        if (drop?.(data, id)) return void stats.dropped++;
         const destination = data.readUInt32BE(12);
         const group = (data.readUInt16BE(2) & FLAG_GROUP) !== 0;
         for (const [peer, peerWs] of clients) {
