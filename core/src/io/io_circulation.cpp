@@ -117,8 +117,12 @@ void IoCirculation::add_metrics(MetricsSnapshot& snap) const {
                          counters_.wakeups.value());
   (void)snap.add_gauge("omega_io_open_sockets", "Sockets the reactor holds open", {},
                        static_cast<double>(counters_.open_sockets.value()));
-  std::lock_guard lock(mutex_);  // reactor_ is created under it
-  if (reactor_) reactor_->add_metrics(snap);
+  Reactor* reactor = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    reactor = reactor_.get();  // destroyed only with this object
+  }
+  if (reactor) reactor->add_metrics(snap);
 }
 
 }  // namespace detail

@@ -91,6 +91,7 @@ struct ReliableEndpoint::Peer {
   std::array<InSlot, kMaxReliableWindow> in;
   std::uint32_t buffered = 0;  // slots of in[] present: arrived early, waiting for a gap
   bool ack_owed = false;
+  std::uint32_t acked_cum = 0;  // rcv_cum as of the last ACK sent
   Nanos ack_due{0};
 
   [[nodiscard]] std::uint32_t in_flight() const noexcept { return snd_nxt - snd_una; }
@@ -203,14 +204,15 @@ void ReliableEndpoint::emit_ack(Peer& p, EmitFn& emit) {
   auto n = encode_ovp(h, payload, scratch_);
   OMEGA_ASSERT(n.has_value(), "ACK frames always fit");
   p.ack_owed = false;
+  p.acked_cum = p.rcv_cum;
   counters_.acks_sent.add();
   emit(p.id, std::span<const std::uint8_t>(scratch_.data(), *n));
 }
 
-void ReliableEndpoint::poll(Nanos now, EmitFn emit) {
+void ReliableEndpoint::poll(Nanos now, EmitFn emit, bool all_acks) {
   for (auto& [id, ptr] : peers_) {
     Peer& p = *ptr;
-    if (p.ack_owed && p.ack_due <= now) emit_ack(p, emit);
+    if (p.ack_owed && (all_acks || p.ack_due <= now)) emit_ack(p, emit);
 
     if (p.rto_deadline && *p.rto_deadline <= now) {
       if (p.in_flight() == 0) {
@@ -415,7 +417,10 @@ void ReliableEndpoint::on_data(Peer& p, const FrameView& frame, Nanos now) {
     deliver_waiting(p);
     // In order and nothing else waiting: the ack may wait for ack_delay; otherwise the
     // sender needs the selective-ack picture now.
-    owe_ack(p, p.buffered > 0 ? now : now + config_.ack_delay);
+    // Half a window delivered since the last ACK: ack now, or a sender limited by the
+    // window waits for the delay on every window.
+    const bool half_window = p.rcv_cum - p.acked_cum >= (config_.window + 1) / 2;
+    owe_ack(p, p.buffered > 0 || half_window ? now : now + config_.ack_delay);
     return;
   }
   Peer::InSlot& s = p.in[slot_of(seq)];

@@ -17,8 +17,36 @@
 //   refused (counted in bad_tokens) without touching any fd.
 // - Operations on one socket run in submission order per direction (receives and accepts on
 //   the input side, sends and the connect on the output side).
-// - Everything below the submission queue is touched by the reactor thread only.
+// - Everything below the submission queue is touched by the reactor thread only, except
+//   OVP endpoints (below), each guarded by its own mutex, and the list of live ones that
+//   add_metrics() reads under metrics_mutex_.
+//
+// OVP (the Ovp slot kind): OvpInit opens a PacketSocket on the interface (EtherType 0x88B5)
+// and an ovp::Endpoint, registered like any socket (edge-triggered). OvpEmit hands the
+// payload to the endpoint, which queues it; at the end of every loop turn each endpoint
+// with something due is flushed (queued messages packed into BATCH frames, reliable data,
+// acks and retransmissions) and its frames leave in one sendmmsg batch; the emits of that
+// turn resolve after it. Input edges drain the socket with recvmmsg into the endpoint;
+// delivered messages resolve waiting OvpReceives in order, or wait in the endpoint's
+// bounded queue. Reliable-mode timers are the endpoints' next_deadline(), folded into the
+// epoll_wait timeout. Unicast frames go to the MAC address the endpoint learned for the
+// drone, or to the Ethernet broadcast address until it has heard from it.
+//
+// Emits skip the reactor when that is faster: an OvpEmit that finds its endpoint quiet (no
+// emit in the last kInlineGapNs, none waiting in the reactor's queue, at most one receive
+// waiting: a request/response exchange rather than a pipeline) is encoded and sent
+// with one sendmmsg on the submitting thread and resolved there, saving the hand-off to the
+// reactor thread and back (a request/response exchange pays it twice per round trip).
+// Emits that come closer together go through the reactor, where one turn's worth is packed
+// into BATCH frames and one sendmmsg. Order is kept: an emit goes inline only when none is
+// waiting in the reactor, and every flush sends what was staged before it. A submitter
+// whose emit set an earlier reliable-mode timer than the sleeping reactor will wake for
+// writes its eventfd. Likewise an OvpReceive that finds a message waiting, and no earlier
+// receive waiting in the reactor, takes it on the submitting thread.
 #include <arpa/inet.h>
+#include <sys/time.h>
+
+#include <shared_mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -27,6 +55,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -43,6 +72,9 @@
 #include <omega/base/assert.hpp>
 #include <omega/base/clock.hpp>
 #include <omega/io/reactor.hpp>
+#include <omega/ovp/endpoint.hpp>
+
+#include "packet_socket.hpp"
 
 namespace omega {
 namespace {
@@ -93,6 +125,11 @@ class EpollReactor final : public Reactor {
   }
 
   void submit(IoRequest request) noexcept override {
+    if (auto* e = std::get_if<io_ops::OvpEmit>(&request.op.variant())) {
+      if (emit_inline(*e, request.done)) return;
+    } else if (auto* r = std::get_if<io_ops::OvpReceive>(&request.op.variant())) {
+      if (receive_inline(*r, request.done)) return;
+    }
     bool signal = false;
     {
       std::lock_guard lock(mutex_);
@@ -113,6 +150,7 @@ class EpollReactor final : public Reactor {
     {
       std::lock_guard lock(mutex_);
       stopped_ = true;
+      stopped_flag_.store(true);
     }
     wake();
     // A second caller waits for the join too: shutdown() returning always means every
@@ -121,7 +159,119 @@ class EpollReactor final : public Reactor {
     if (thread_.joinable()) thread_.join();
   }
 
-  [[nodiscard]] std::string describe() const override { return "epoll (edge-triggered), 1 thread"; }
+  [[nodiscard]] std::string describe() const override {
+    return "epoll (edge-triggered), 1 thread; OVP over AF_PACKET (sendmmsg/recvmmsg)";
+  }
+
+  // The inline emit (see the top of the file). False: the caller queues it for the reactor
+  // (which reports bad tokens, closed endpoints and shutdown the usual way).
+  bool emit_inline(const io_ops::OvpEmit& e, IoCompletion& done) noexcept {
+    if (stopped_flag_.load(std::memory_order_acquire)) return false;
+    std::shared_ptr<OvpState> st = lookup(e.socket_token);
+    if (!st) return false;
+    std::unique_lock lock(st->mu);
+    if (!st->open) return false;
+    const std::int64_t now = now_ns();
+    const bool burst = now - st->last_emit_ns < kInlineGapNs;
+    st->last_emit_ns = now;
+    // More than one receive waiting: the caller pipelines, and the reactor's batching and
+    // its second thread serve it better than an inline send on the caller's thread.
+    if (burst || st->via_reactor > 0 || st->receives_via_reactor > 1) {
+      ++st->via_reactor;  // the reactor takes it (and counts it back) in order
+      return false;
+    }
+    std::optional<std::span<const std::uint32_t>> targets;
+    if (e.targets) targets = std::span<const std::uint32_t>(*e.targets);
+    auto r = st->endpoint->emit(targets, e.payload, e.channel, Nanos(now));
+    if (!r) {
+      std::string why = emit_error(r.error(), e.payload.size(), st->socket.mtu());
+      lock.unlock();
+      done.fail(std::move(why));
+      return true;
+    }
+    flush_locked(*st, now);
+    st->inline_emits.add();
+    const auto deadline = st->endpoint->next_deadline();
+    lock.unlock();
+    IoOutput out;
+    out.bytes = e.payload.size();
+    done.complete(std::move(out));
+    // A timer (reliable mode) earlier than the reactor's planned wake-up: wake it.
+    if (deadline && deadline->count() < sleep_until_.load()) wake();
+    return true;
+  }
+
+  // An OvpReceive that finds a message waiting (and no earlier receive waiting in the
+  // reactor) takes it on the submitting thread. False: the reactor takes it, in order.
+  bool receive_inline(const io_ops::OvpReceive& r, IoCompletion& done) noexcept {
+    if (stopped_flag_.load(std::memory_order_acquire)) return false;
+    std::shared_ptr<OvpState> st = lookup(r.socket_token);
+    if (!st) return false;
+    std::unique_lock lock(st->mu);
+    if (!st->open) return false;
+    if (st->receives_via_reactor > 0 || !st->endpoint->pop(st->inline_message)) {
+      ++st->receives_via_reactor;
+      return false;
+    }
+    IoOutput out;
+    out.bytes = st->inline_message.payload.size();
+    out.data = std::move(st->inline_message.payload);
+    out.source_drone = st->inline_message.source;
+    out.channel = st->inline_message.channel;
+    // The pop may have made room for peers whose acks were held back: tell them now.
+    const std::int64_t now = now_ns();
+    if (auto t = st->endpoint->next_deadline(); t && t->count() <= now) flush_locked(*st, now);
+    st->inline_receives.add();
+    lock.unlock();
+    done.complete(std::move(out));
+    return true;
+  }
+
+  static std::string emit_error(ovp::EmitError error, std::size_t payload, std::size_t mtu) {
+    if (error == ovp::EmitError::SendBufferFull) {
+      return "OvpEmit: the reliable send buffer to a target is full (the peer does not acknowledge): back off and "
+             "retry";
+    }
+    return "OvpEmit: " + std::string(ovp::to_string(error)) + " (payload " + std::to_string(payload) +
+           " bytes, link MTU " + std::to_string(mtu) + ")";
+  }
+
+  void add_metrics(MetricsSnapshot& snap) const override {
+    std::lock_guard lock(metrics_mutex_);
+    for (OvpState* o : ovp_live_) {
+      const MetricLabels labels{{"interface", o->socket.interface()},
+                                {"drone", std::to_string(o->endpoint->id())}};
+      (void)o->endpoint->export_to(snap, labels);
+      const native::PacketSocketCounters c = o->socket.stats();
+      const std::pair<const char*, std::uint64_t> rows[] = {
+          {"omega_ovp_kernel_packets_total", c.kernel_packets},
+          {"omega_ovp_kernel_drops_total", c.kernel_drops},
+          {"omega_ovp_socket_send_calls_total", c.send_calls},
+          {"omega_ovp_socket_receive_calls_total", c.receive_calls},
+          {"omega_ovp_socket_send_backlogged_total", c.send_backlogged},
+          {"omega_ovp_socket_send_dropped_total", c.send_dropped},
+          {"omega_ovp_socket_send_errors_total", c.send_errors},
+          {"omega_ovp_socket_receive_truncated_total", c.receive_truncated},
+          {"omega_ovp_socket_receive_foreign_total", c.receive_foreign},
+          {"omega_ovp_inline_emits_total", o->inline_emits.value()},
+          {"omega_ovp_inline_receives_total", o->inline_receives.value()},
+      };
+      const char* help[] = {
+          "Frames the kernel queued for the OVP socket, drops included (PACKET_STATISTICS)",
+          "Frames the kernel dropped: the OVP socket's receive buffer was full (PACKET_STATISTICS)",
+          "sendmmsg calls",
+          "recvmmsg calls",
+          "Frames the kernel could not take at once, kept and sent later",
+          "Frames dropped: the send backlog was full",
+          "Frames the kernel refused (errno text in the reactor's last error)",
+          "Frames larger than the receive buffer, dropped",
+          "Frames of another interface, EtherType or our own, skipped",
+          "OvpEmits sent on the submitting thread (a quiet endpoint), not through the reactor",
+          "OvpReceives that found their message waiting and resolved on the submitting thread",
+      };
+      for (std::size_t i = 0; i < std::size(rows); ++i) (void)snap.add_counter(rows[i].first, help[i], labels, rows[i].second);
+    }
+  }
 
  private:
   static constexpr std::uint64_t kWakeKey = ~std::uint64_t{0};
@@ -131,7 +281,33 @@ class EpollReactor final : public Reactor {
   // it, and a polling reactor needs no eventfd write and no wake-up to see it.
   static constexpr std::int64_t kPollNs = 50'000;
 
-  enum class Kind : std::uint8_t { Free, Connecting, Stream, Listener };
+  // Lingering: an OVP endpoint closed with OvpClose whose reliable layer still holds data;
+  // its token is stale, but it keeps running (flush, retransmit, receive acks) until it has
+  // delivered everything or kOvpLingerNs passed, then it really closes.
+  enum class Kind : std::uint8_t { Free, Connecting, Stream, Listener, Ovp, Lingering };
+  static constexpr std::int64_t kOvpLingerNs = 2'000'000'000;
+  // Emits closer together than this go through the reactor and are batched; further apart
+  // they are sent inline by their submitter.
+  static constexpr std::int64_t kInlineGapNs = 15'000;
+
+  // One OVP endpoint on one interface.
+  // Shared with submitters (inline emits): everything but `dirty` and `linger_until`
+  // (reactor thread only) is guarded by `mu`.
+  struct OvpState {
+    OvpState(native::PacketSocket s, std::unique_ptr<ovp::Endpoint> e) : socket(std::move(s)), endpoint(std::move(e)) {}
+    std::mutex mu;
+    native::PacketSocket socket;
+    std::unique_ptr<ovp::Endpoint> endpoint;
+    bool open = true;                // false once closed: inline emits go to the reactor (bad token)
+    std::uint32_t via_reactor = 0;   // emits queued for the reactor, not yet staged
+    std::uint32_t receives_via_reactor = 0;  // receives handed to the reactor, not yet resolved
+    ovp::Message inline_message;     // receive_inline's scratch
+    Counter inline_emits;            // emits sent on their submitter's thread
+    Counter inline_receives;         // receives resolved on their submitter's thread
+    std::int64_t last_emit_ns = INT64_MIN / 2;
+    bool dirty = false;              // flush at the end of this turn
+    std::int64_t linger_until = 0;   // Kind::Lingering: close by then at the latest
+  };
 
   struct Slot {
     int fd = -1;
@@ -139,6 +315,7 @@ class EpollReactor final : public Reactor {
     Kind kind = Kind::Free;
     std::deque<std::uint64_t> input;   // pending receive/accept operation ids, in order
     std::deque<std::uint64_t> output;  // pending connect/send operation ids, in order
+    std::shared_ptr<OvpState> ovp;     // Kind::Ovp/Lingering: owns the fd (the PacketSocket)
   };
 
   struct Pending {
@@ -166,15 +343,25 @@ class EpollReactor final : public Reactor {
         // About to sleep: from now on a submission must write the eventfd. Checked under the
         // lock, so a submission either is seen here or finds signalled_ false and writes.
         std::lock_guard lock(mutex_);
-        if (!incoming_.empty() || stopped_) {
+        if (!incoming_.empty() || (stopped_ && lingering_ == 0)) {
           block = false;
         } else {
           signalled_ = false;
         }
       }
-      const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
-                                 block ? next_timeout_ms() : 0);
-      if (block) counters_.wakeups.add();
+      int timeout_ms = 0;
+      if (block) {
+        // Published before the endpoints' timers are read, so an inline emit that sets an
+        // earlier timer after that either is seen here or sees this and wakes us.
+        sleep_until_.store(INT64_MAX);
+        timeout_ms = next_timeout_ms();
+        sleep_until_.store(timeout_ms < 0 ? INT64_MAX : now_ns() + std::int64_t{timeout_ms} * 1'000'000);
+      }
+      const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+      if (block) {
+        sleep_until_.store(0);
+        counters_.wakeups.add();
+      }
       if (n < 0 && errno != EINTR) OMEGA_ASSERT(false, "epoll_wait failed");
       bool work = false;
       for (int i = 0; i < n; ++i) {
@@ -199,7 +386,16 @@ class EpollReactor final : public Reactor {
       batch.clear();
       const std::int64_t now = now_ns();
       expire(now);
-      if (stop) break;
+      if (!ovp_slots_.empty()) work = flush_ovp(now) || work;
+      if (stop) {
+        // Everything pending fails and every socket closes now, except endpoints still
+        // delivering what they held when they were closed: the loop runs on for those.
+        if (!stopping_) {
+          stopping_ = true;
+          drain_on_shutdown();
+        }
+        if (lingering_ == 0) break;
+      }
       if (work) {
         poll_until = now + kPollNs;
       } else if (!block) {
@@ -223,8 +419,18 @@ class EpollReactor final : public Reactor {
       }
       deadlines_ = decltype(deadlines_)(std::greater<>(), std::move(live));
     }
-    if (deadlines_.empty()) return -1;
-    const std::int64_t left = deadlines_.top().first - now_ns();
+    std::int64_t next = deadlines_.empty() ? INT64_MAX : deadlines_.top().first;
+    for (std::uint32_t slot : ovp_slots_) {
+      OvpState& o = *slots_[slot].ovp;
+      std::lock_guard lock(o.mu);
+      // A kernel that said EAGAIN/ENOBUFS gets another try in a millisecond even if no
+      // writability edge comes (ENOBUFS raises none).
+      if (o.socket.backlogged()) next = std::min(next, now_ns() + 1'000'000);
+      if (auto t = o.endpoint->next_deadline()) next = std::min(next, std::max<std::int64_t>(t->count(), 0));
+      if (slots_[slot].kind == Kind::Lingering) next = std::min(next, o.linger_until);
+    }
+    if (next == INT64_MAX) return -1;
+    const std::int64_t left = next - now_ns();
     if (left <= 0) return 0;
     const std::int64_t ms = (left + 999'999) / 1'000'000;  // round up: never wake before the deadline
     return static_cast<int>(std::min<std::int64_t>(ms, 60'000));
@@ -239,6 +445,11 @@ class EpollReactor final : public Reactor {
       std::unique_ptr<Pending> p = std::move(it->second);
       pending_.erase(it);
       p->done.complete(Err(TaskError::TimedOut{}));
+      if (std::holds_alternative<io_ops::OvpReceive>(p->op.variant()) && slots_[p->slot].ovp) {
+        OvpState& o = *slots_[p->slot].ovp;
+        std::lock_guard lock(o.mu);
+        if (o.receives_via_reactor > 0) --o.receives_via_reactor;
+      }
       if (std::holds_alternative<io_ops::TcpConnect>(p->op.variant())) {
         // A connect that never finished owns its socket, which nobody can name yet: close it.
         close_slot(p->slot, "connect timed out");
@@ -247,7 +458,8 @@ class EpollReactor final : public Reactor {
       // Take it out of its socket's queue; if it was first, the next one may run now
       // (edge-triggered: readiness that came while it waited raises no new event).
       const bool input = std::holds_alternative<io_ops::TcpReceive>(p->op.variant()) ||
-                         std::holds_alternative<io_ops::TcpAccept>(p->op.variant());
+                         std::holds_alternative<io_ops::TcpAccept>(p->op.variant()) ||
+                         std::holds_alternative<io_ops::OvpReceive>(p->op.variant());
       auto& q = input ? slots_[p->slot].input : slots_[p->slot].output;
       const bool was_first = !q.empty() && q.front() == id;
       q.erase(std::remove(q.begin(), q.end(), id), q.end());
@@ -265,7 +477,7 @@ class EpollReactor final : public Reactor {
     for (auto& [id, p] : pending_) p->done.fail(kIoShuttingDown);
     pending_.clear();
     for (std::uint32_t i = 0; i < slots_.size(); ++i) {
-      if (slots_[i].kind != Kind::Free) close_slot(i, kIoShuttingDown);
+      if (slots_[i].kind != Kind::Free && slots_[i].kind != Kind::Lingering) close_slot(i, kIoShuttingDown);
     }
     while (!deadlines_.empty()) deadlines_.pop();
   }
@@ -282,21 +494,31 @@ class EpollReactor final : public Reactor {
     const auto index = static_cast<std::uint32_t>(token.value & 0xffffffffu);
     const auto generation = static_cast<std::uint32_t>(token.value >> 32);
     if (index >= slots_.size() || slots_[index].generation != generation || slots_[index].kind == Kind::Free ||
-        slots_[index].kind == Kind::Connecting) {
+        slots_[index].kind == Kind::Connecting || slots_[index].kind == Kind::Lingering) {
       counters_.bad_tokens.add();
       done.fail(std::string(op) + ": bad " + token_text(token) + " (never issued, or its socket was closed)");
       return std::nullopt;
     }
     if (want != Kind::Free && slots_[index].kind != want) {
-      done.fail(std::string(op) + ": " + token_text(token) +
-                (want == Kind::Listener ? " is a connected socket, not a listener" : " is a listener, not a connection"));
+      done.fail(std::string(op) + ": " + token_text(token) + " is " + kind_text(slots_[index].kind) + ", not " +
+                kind_text(want));
       return std::nullopt;
     }
     return index;
   }
 
-  // Registers fd (non-blocking already) and returns its slot.
-  std::optional<std::uint32_t> adopt(int fd, Kind kind, std::string& error) {
+  static const char* kind_text(Kind k) {
+    switch (k) {
+      case Kind::Listener: return "a listener";
+      case Kind::Stream: return "a connection";
+      case Kind::Ovp: return "an OVP endpoint";
+      default: return "a socket";
+    }
+  }
+
+  // Registers fd (non-blocking already) and returns its slot. On failure fd is closed,
+  // unless the caller still owns it (owns_fd false: an OVP PacketSocket).
+  std::optional<std::uint32_t> adopt(int fd, Kind kind, std::string& error, bool owns_fd = true) {
     std::uint32_t index;
     if (!free_slots_.empty()) {
       index = free_slots_.back();
@@ -304,7 +526,7 @@ class EpollReactor final : public Reactor {
     } else {
       if (slots_.size() >= 0xffffffffu) {
         error = "too many sockets";
-        ::close(fd);
+        if (owns_fd) ::close(fd);
         return std::nullopt;
       }
       index = static_cast<std::uint32_t>(slots_.size());
@@ -315,7 +537,7 @@ class EpollReactor final : public Reactor {
     ev.data.u64 = index;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
       error = errno_text("epoll_ctl", errno);
-      ::close(fd);
+      if (owns_fd) ::close(fd);
       free_slots_.push_back(index);
       return std::nullopt;
     }
@@ -331,12 +553,33 @@ class EpollReactor final : public Reactor {
     Slot& s = slots_[index];
     if (s.kind == Kind::Free) return;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd, nullptr);
-    ::close(s.fd);
+    if (s.kind == Kind::Lingering) --lingering_;
+    if (s.ovp) {
+      {
+        std::lock_guard lock(metrics_mutex_);
+        ovp_live_.erase(std::remove(ovp_live_.begin(), ovp_live_.end(), s.ovp.get()), ovp_live_.end());
+      }
+      ovp_slots_.erase(std::remove(ovp_slots_.begin(), ovp_slots_.end(), index), ovp_slots_.end());
+      forget_token(index);
+      {
+        std::lock_guard lock(s.ovp->mu);
+        s.ovp->open = false;
+      }
+      s.ovp.reset();  // closes the fd (or the last submitter still holding it does)
+    } else {
+      ::close(s.fd);
+    }
     s.fd = -1;
     s.kind = Kind::Free;
     ++s.generation;
     if (s.generation == 0) s.generation = 1;
     counters_.open_sockets.add(-1);
+    fail_pending(index, why);
+    free_slots_.push_back(index);
+  }
+
+  void fail_pending(std::uint32_t index, const std::string& why) {
+    Slot& s = slots_[index];
     for (auto* q : {&s.input, &s.output}) {
       for (std::uint64_t id : *q) {
         auto it = pending_.find(id);
@@ -347,7 +590,6 @@ class EpollReactor final : public Reactor {
       }
       q->clear();
     }
-    free_slots_.push_back(index);
   }
 
   // ---- operations ------------------------------------------------------------------------
@@ -412,8 +654,183 @@ class EpollReactor final : public Reactor {
       close_slot(*slot, "socket closed (TcpClose) while the operation was pending");
       done.complete(IoOutput{});
     } else {
-      done.fail(kOvpNotAvailable);
+      start_ovp(std::move(request));
     }
+  }
+
+  // ---- OVP -------------------------------------------------------------------------------
+
+  void start_ovp(IoRequest request) {
+    IoCompletion& done = request.done;
+    auto& op = request.op.variant();
+    if (auto* init = std::get_if<io_ops::OvpInit>(&op)) {
+      auto socket = native::PacketSocket::open(init->interface, ovp::kEtherType);
+      if (!socket) return done.fail("OvpInit: " + socket.error());
+      ovp::EndpointConfig config;
+      config.my_drone_id = init->my_drone_id;
+      config.groups = init->groups;
+      config.reliable = init->reliable;
+      config.max_frame = std::min(socket->mtu(), ovp::kMaxOvpSize);
+      timeval tv{};
+      ::gettimeofday(&tv, nullptr);
+      last_epoch_ = ovp::session_epoch(static_cast<std::uint64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000, last_epoch_);
+      config.epoch = last_epoch_;
+      auto endpoint = ovp::Endpoint::try_create(std::move(config));
+      if (!endpoint) return done.fail("OvpInit: " + endpoint.error() + " (interface " + init->interface + ")");
+      std::string error;
+      auto slot = adopt(socket->fd(), Kind::Ovp, error, /*owns_fd=*/false);
+      if (!slot) return done.fail("OvpInit: " + error);
+      auto state = std::make_shared<OvpState>(std::move(*socket), std::move(*endpoint));
+      {
+        std::lock_guard lock(metrics_mutex_);
+        ovp_live_.push_back(state.get());
+      }
+      {
+        std::unique_lock lock(ovp_map_mutex_);
+        ovp_by_token_[token_of(*slot).value] = state;
+      }
+      slots_[*slot].ovp = std::move(state);
+      ovp_slots_.push_back(*slot);
+      mark_dirty(*slot);  // its HELLO goes out this turn
+      IoOutput out;
+      out.socket = token_of(*slot);
+      done.complete(std::move(out));
+    } else if (auto* e = std::get_if<io_ops::OvpEmit>(&op)) {
+      auto slot = resolve(e->socket_token, Kind::Ovp, "OvpEmit", done);
+      if (!slot) return;
+      std::optional<std::span<const std::uint32_t>> targets;
+      if (e->targets) targets = std::span<const std::uint32_t>(*e->targets);
+      OvpState& o = *slots_[*slot].ovp;
+      std::unique_lock lock(o.mu);
+      if (o.via_reactor > 0) --o.via_reactor;
+      auto r = o.endpoint->emit(targets, e->payload, e->channel, Nanos(now_ns()));
+      if (!r) {
+        std::string why = emit_error(r.error(), e->payload.size(), o.socket.mtu());
+        lock.unlock();
+        return done.fail(std::move(why));
+      }
+      lock.unlock();
+      mark_dirty(*slot);
+      emitted_.push_back(Emitted{std::move(done), e->payload.size()});
+    } else if (auto* rcv = std::get_if<io_ops::OvpReceive>(&op)) {
+      auto slot = resolve(rcv->socket_token, Kind::Ovp, "OvpReceive", done);
+      if (slot) enqueue(std::move(request), *slot, /*input=*/true);
+    } else if (auto* c = std::get_if<io_ops::OvpClose>(&op)) {
+      auto slot = resolve(c->socket_token, Kind::Ovp, "OvpClose", done);
+      if (!slot) return;
+      // What the endpoint still had queued goes out first (and emits accepted so far resolve).
+      const std::int64_t now = now_ns();
+      flush_ovp(now);
+      const char* why = "socket closed (OvpClose) while the operation was pending";
+      Slot& s = slots_[*slot];
+      bool idle;
+      {
+        std::lock_guard lock(s.ovp->mu);
+        idle = s.ovp->endpoint->idle();
+        if (!idle) {
+          s.ovp->open = false;  // emits racing with the close now go to the reactor: bad token
+          ovp::Message discard;
+          while (s.ovp->endpoint->pop(discard)) {
+          }
+        }
+      }
+      if (idle) {
+        close_slot(*slot, why);
+      } else {
+        // Reliable data still unacknowledged: like a TCP close, the close returns now and
+        // the endpoint delivers the rest in the background (up to kOvpLingerNs).
+        forget_token(*slot);
+        fail_pending(*slot, why);
+        s.kind = Kind::Lingering;
+        if (++s.generation == 0) s.generation = 1;  // the token is stale from now on
+        s.ovp->linger_until = now + kOvpLingerNs;
+        ++lingering_;
+      }
+      done.complete(IoOutput{});
+    }
+  }
+
+  void mark_dirty(std::uint32_t slot) { slots_[slot].ovp->dirty = true; }
+
+  std::shared_ptr<OvpState> lookup(SocketToken token) {
+    std::shared_lock lock(ovp_map_mutex_);
+    auto it = ovp_by_token_.find(token.value);
+    return it == ovp_by_token_.end() ? nullptr : it->second;
+  }
+
+  void forget_token(std::uint32_t slot) {
+    std::unique_lock lock(ovp_map_mutex_);
+    ovp_by_token_.erase(token_of(slot).value);
+  }
+
+  // Drains the socket into the endpoint and resolves waiting receives.
+  void ovp_input(std::uint32_t slot) {
+    OvpState& o = *slots_[slot].ovp;
+    const Nanos now(now_ns());
+    {
+      std::lock_guard lock(o.mu);
+      auto n = o.socket.receive([&](std::span<const std::uint8_t> frame) { (void)o.endpoint->on_ethernet(frame, now); });
+      (void)n;  // a failing recvmmsg (the interface went away) is retried on the next edge
+      if (slots_[slot].kind == Kind::Lingering) {
+        while (o.endpoint->pop(message_)) {
+          // Nobody receives any more; popping keeps the acks flowing.
+        }
+      }
+    }
+    if (slots_[slot].kind != Kind::Lingering) pump_input(slot);
+    // Acks owed for what arrived go out at the end of this turn.
+    std::lock_guard lock(o.mu);
+    if (auto t = o.endpoint->next_deadline(); t && *t <= now) o.dirty = true;
+  }
+
+  // Flushes one endpoint into its socket: one sendmmsg batch. o.mu held.
+  static bool flush_locked(OvpState& o, std::int64_t now) {
+    o.endpoint->flush(Nanos(now), [&o](std::uint32_t to, std::span<const std::uint8_t> frame) {
+      std::optional<ovp::MacAddress> mac;
+      if (to != ovp::kBroadcast) mac = o.endpoint->mac_of(to);
+      o.socket.queue(mac ? *mac : native::PacketSocket::kBroadcastMac, frame);
+    });
+    const bool sent = o.socket.queued() > 0 || o.socket.backlogged();
+    if (sent) o.socket.send();
+    return sent;
+  }
+
+  // The end of a turn: flushes every endpoint with something due, then resolves the emits
+  // whose frames are now with the kernel. Returns whether anything was sent.
+  bool flush_ovp(std::int64_t now) {
+    bool sent = false;
+    for (std::uint32_t slot : ovp_slots_) {
+      OvpState& o = *slots_[slot].ovp;
+      std::lock_guard lock(o.mu);
+      bool due = o.dirty || o.socket.backlogged();
+      if (!due) {
+        auto t = o.endpoint->next_deadline();
+        due = t && t->count() <= now;
+      }
+      o.dirty = false;
+      if (due) sent = flush_locked(o, now) || sent;
+    }
+    complete_emits();
+    if (lingering_ > 0) {
+      finished_.clear();
+      for (std::uint32_t slot : ovp_slots_) {
+        const Slot& s = slots_[slot];
+        if (s.kind != Kind::Lingering) continue;
+        std::lock_guard lock(s.ovp->mu);
+        if (s.ovp->endpoint->idle() || now >= s.ovp->linger_until) finished_.push_back(slot);
+      }
+      for (std::uint32_t slot : finished_) close_slot(slot, "socket closed (OvpClose)");
+    }
+    return sent;
+  }
+
+  void complete_emits() {
+    for (Emitted& e : emitted_) {
+      IoOutput out;
+      out.bytes = e.bytes;
+      e.done.complete(std::move(out));
+    }
+    emitted_.clear();
   }
 
   bool parse(const std::string& host, std::uint16_t port, sockaddr_in& addr, const char* op, IoCompletion& done) {
@@ -444,6 +861,11 @@ class EpollReactor final : public Reactor {
 
   void on_event(std::uint32_t slot, std::uint32_t events) {
     if (slot >= slots_.size() || slots_[slot].kind == Kind::Free) return;  // closed earlier this turn
+    if (slots_[slot].kind == Kind::Ovp || slots_[slot].kind == Kind::Lingering) {
+      if (events & EPOLLIN) ovp_input(slot);
+      if (events & EPOLLOUT) mark_dirty(slot);  // a backlog (if any) goes at the end of the turn
+      return;
+    }
     // Input operations never close their socket, so the slot is still the same one after.
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) pump_input(slot);
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) pump_output(slot);
@@ -480,6 +902,21 @@ class EpollReactor final : public Reactor {
 
   Outcome try_input(std::uint32_t slot, Pending& p) {
     const int fd = slots_[slot].fd;
+    if (slots_[slot].kind == Kind::Ovp) {
+      {
+        OvpState& o = *slots_[slot].ovp;
+        std::lock_guard lock(o.mu);
+        if (!o.endpoint->pop(message_)) return Outcome::WouldBlock;
+        if (o.receives_via_reactor > 0) --o.receives_via_reactor;
+      }
+      IoOutput out;
+      out.bytes = message_.payload.size();
+      out.data = std::move(message_.payload);
+      out.source_drone = message_.source;
+      out.channel = message_.channel;
+      p.done.complete(std::move(out));
+      return Outcome::Done;
+    }
     if (auto* r = std::get_if<io_ops::TcpReceive>(&p.op.variant())) {
       IoOutput out;
       ssize_t n;
@@ -590,6 +1027,26 @@ class EpollReactor final : public Reactor {
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::uint64_t next_id_ = 1;
   std::uint8_t scratch_[kScratchBytes];
+
+  // OVP (reactor thread only, but ovp_live_, which add_metrics reads under metrics_mutex_).
+  struct Emitted {
+    IoCompletion done;
+    std::size_t bytes;
+  };
+  std::vector<std::uint32_t> ovp_slots_;  // live OVP slots
+  std::vector<Emitted> emitted_;          // emits accepted this turn, resolved after the flush
+  std::uint32_t last_epoch_ = 0;
+  ovp::Message message_;
+  std::size_t lingering_ = 0;           // slots of Kind::Lingering
+  std::vector<std::uint32_t> finished_;  // lingering slots done this turn
+  bool stopping_ = false;                // shutdown began: pending operations failed
+  mutable std::mutex metrics_mutex_;
+  std::vector<OvpState*> ovp_live_;
+  // Inline emits (submitter threads): token -> endpoint, and when the reactor will wake.
+  std::shared_mutex ovp_map_mutex_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<OvpState>> ovp_by_token_;
+  std::atomic<std::int64_t> sleep_until_{0};  // 0: awake; INT64_MAX: asleep without a deadline
+  std::atomic<bool> stopped_flag_{false};
 };
 
 }  // namespace

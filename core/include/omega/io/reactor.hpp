@@ -88,6 +88,7 @@ struct IoRequest {
 
 // Messages every reactor uses for the same situations, so callers can rely on them.
 inline constexpr const char* kIoShuttingDown = "shutting down: the I/O reactor stopped before the operation finished";
+// (Still used by the WASM reactor until its WebSocket transport lands.)
 inline constexpr const char* kOvpNotAvailable =
     "OVP transport is not available yet: OvpInit/OvpEmit/OvpReceive need the OVP transport (issue 5)";
 
@@ -104,8 +105,8 @@ class Reactor {
   virtual void shutdown() noexcept = 0;
   // "epoll (edge-triggered), 1 thread", "wasm: no TCP in the browser", ...
   [[nodiscard]] virtual std::string describe() const = 0;
-  // The reactor's own series (transports, endpoints) for UltraOmegaSystem::metrics().
-  // Thread-safe; may run after shutdown().
+  // The reactor's own series (natively: each OVP endpoint's counters and its socket's
+  // kernel statistics), added to UltraOmegaSystem::metrics(). Thread-safe.
   virtual void add_metrics(MetricsSnapshot& snapshot) const { (void)snapshot; }
 };
 

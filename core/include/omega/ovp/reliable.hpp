@@ -100,8 +100,9 @@ struct ReliableConfig {
   Nanos min_rto = std::chrono::milliseconds(1);
   Nanos max_rto = std::chrono::seconds(2);
   Nanos clock_granularity = std::chrono::microseconds(1);
-  // How long an owed ACK may wait for more data to cover; out-of-order or duplicate data is
-  // acked at the next poll regardless.
+  // How long an owed ACK may wait for more data to cover; out-of-order or duplicate data, and
+  // in-order data that completes half a window since the last ACK, are acked at the next
+  // poll regardless.
   Nanos ack_delay = Nanos(0);
   std::uint32_t fast_retransmit_after = 3;  // selectively acked successors; 0 disables
   // Sequence number of the first message to each peer. Receivers start wherever the sender
@@ -183,8 +184,9 @@ class ReliableEndpoint {
   bool on_frame(const FrameView& frame, Nanos now);
 
   // Emits every frame due at `now`: owed ACKs, new messages, retransmissions. Each packet
-  // is valid during the emit call only.
-  void poll(Nanos now, EmitFn emit);
+  // is valid during the emit call only. all_acks: also every ACK owed but not yet due
+  // (ack_delay), for a caller that is sending anyway, so they share its send call.
+  void poll(Nanos now, EmitFn emit, bool all_acks = false);
   // The earliest time poll() has something to do (at or before `now` if it has work now),
   // or nullopt when nothing is pending.
   [[nodiscard]] std::optional<Nanos> next_timeout() const noexcept;
