@@ -20,9 +20,11 @@ const bytes = (...xs) => new Uint8Array(xs);
 const text = (s) => new TextEncoder().encode(s);
 const str = (u8) => new TextDecoder().decode(u8);
 
-// One metric's value from Prometheus text ({name, labels} exact), or undefined.
-function metric(prom, name, labels = '') {
-  const line = prom.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+// One series' value from Prometheus text: `name` with no labels, or the series of `name`
+// whose labels include each of `labels` ('drone="7"', 'reason="TooShort"'); else undefined.
+function metric(prom, name, ...labels) {
+  const line = prom.split('\n').find((l) => (labels.length === 0 ? l.startsWith(`${name} `)
+    : l.startsWith(`${name}{`) && labels.every((x) => l.includes(x))));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
@@ -94,6 +96,8 @@ for (const variant of ['threaded', 'single-threaded']) {
       assert.ok(metric(prom, 'omega_ovp_ws_connects_total') === 3);
       assert.ok(metric(prom, 'omega_ovp_ws_messages_sent_total') >= frames);
       assert.ok(metric(prom, 'omega_ovp_batches_sent_total', 'drone="7"') >= 1, prom);
+      // Per endpoint, labelled like the native transport's: one message per target.
+      assert.equal(metric(prom, 'omega_ovp_messages_sent_total', 'drone="7"', `interface="${gw.url}"`), 1 + 2 + 300);
       assert.equal(metric(prom, 'omega_ovp_ws_malformed_messages_total'), 0);
       await Promise.all([a.close(), b.close(), c.close()]);
       assert.equal(metric(system.metricsPrometheus(), 'omega_io_open_sockets'), 0);
@@ -226,7 +230,7 @@ for (const variant of ['threaded', 'single-threaded']) {
       assert.equal(metric(prom, 'omega_ovp_ws_messages_received_total'), 7);
       assert.equal(metric(prom, 'omega_ovp_ws_text_messages_total'), 1);
       assert.equal(metric(prom, "omega_ovp_ws_malformed_messages_total"), 6, prom.split("\n").filter((l) => /ovp_ws|rejected/.test(l)).join("\n"));
-      const rejected = (reason) => metric(prom, 'omega_ovp_frames_rejected_total', `drone="9",reason="${reason}"`);
+      const rejected = (reason) => metric(prom, 'omega_ovp_frames_rejected_total', 'drone="9"', `reason="${reason}"`);
       assert.equal(rejected('TooShort'), 2);
       assert.equal(rejected('CrcMismatch'), 1);
       assert.equal(rejected('BadVersion'), 1);

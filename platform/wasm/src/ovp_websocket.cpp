@@ -139,7 +139,8 @@ class OvpWebSocketCore : public std::enable_shared_from_this<OvpWebSocketCore> {
   enum class State { Connecting, Open, Closed };
   struct Conn {
     std::uint64_t token = 0;
-    std::string url;  // with ?drone=
+    std::string interface;  // as OvpInit named it (the metrics' label)
+    std::string url;        // with ?drone=
     int ws = 0;
     WsLink* link = nullptr;
     State state = State::Connecting;
@@ -338,6 +339,7 @@ void OvpWebSocketCore::init(io_ops::OvpInit&& op, std::int64_t deadline, IoCompl
   auto conn = std::make_unique<Conn>();
   conn->token = next_token_++;
   conn->url = std::move(url);
+  conn->interface = op.interface;
   conn->endpoint = std::move(*endpoint);
   conn->link = new WsLink{weak_from_this(), conn->token};
   EmscriptenWebSocketCreateAttributes attrs;
@@ -368,7 +370,8 @@ OvpWebSocketCore::Conn* OvpWebSocketCore::find(SocketToken token, const char* op
   if (it == conns_.end() || it->second->state == State::Connecting) {
     // Connecting: the token has not been handed out yet, so whoever names it guessed.
     counters_.bad_tokens.add();
-    done.fail(std::string(op) + ": unknown or closed OVP socket token " + std::to_string(token.value));
+    done.fail(std::string(op) + ": bad socket token " + std::to_string(token.value) +
+              " (never issued, or its endpoint was closed)");
     return nullptr;
   }
   return it->second.get();
@@ -717,7 +720,8 @@ void OvpWebSocketCore::add_metrics(MetricsSnapshot& snap) const {
                          "Frames the WebSocket refused, or emits refused for a full send buffer", {},
                          send_failures_.value());
   for (const auto& [token, c] : conns_) {
-    (void)c->endpoint->export_to(snap, {{"drone", std::to_string(c->endpoint->id())}});
+    // The native reactor's labels, so dashboards read both alike.
+    (void)c->endpoint->export_to(snap, {{"interface", c->interface}, {"drone", std::to_string(c->endpoint->id())}});
   }
 }
 
