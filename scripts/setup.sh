@@ -15,6 +15,8 @@ apt_packages=(
   libtbb-dev libboost-dev            # benchmark peers: oneTBB task_group, Boost.Asio thread_pool
   libconcurrentqueue-dev             # benchmark peer: moodycamel::BlockingConcurrentQueue
   chromium                           # headless browser tests (driven by playwright-core)
+  libwslay-dev nettle-dev pkg-config # omega-gateway: WebSocket framing; SHA-1/base64 for the handshake
+  python3-websockets                 # omega-gateway's end-to-end tests (a real WebSocket client)
 )
 
 missing=()
