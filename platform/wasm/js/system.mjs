@@ -24,9 +24,9 @@ export class OmegaNodeError extends Error {
   }
 }
 
-// A refusal from the native layer as the JS error it stands for.
-function argumentError(where, r) {
-  return r.range ? new RangeError(`${where}: ${r.error}`) : new TypeError(`${where}: ${r.error}`);
+// A refusal from the native layer (its message names the call) as the JS error it stands for.
+function argumentError(r) {
+  return r.range ? new RangeError(r.error) : new TypeError(r.error);
 }
 
 export class OmegaSystem {
@@ -100,10 +100,10 @@ export class OmegaSystem {
   // ---- OVP ------------------------------------------------------------------------------
 
   /** Submits one I/O operation (native returns {ok, id} or a refusal); resolves with its output. */
-  #submitIo(where, submit) {
+  #submitIo(submit) {
     if (this.#closed || !this.#native) return Promise.reject(new OmegaNodeError('NodeShuttingDown'));
     const r = submit(this.#native);
-    if (!r.ok) return Promise.reject(r.backpressure ? new OmegaNodeError(r.error) : argumentError(where, r));
+    if (!r.ok) return Promise.reject(r.backpressure ? new OmegaNodeError(r.error) : argumentError(r));
     return new Promise((resolve, reject) => {
       this.#ioWaiters.set(r.id, { resolve, reject });
       this.#scheduleIo();  // some fail at once (bad token, expired timeout) without a wake
@@ -133,14 +133,13 @@ export class OmegaSystem {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
       throw new TypeError('ovp.init: options must be an object {url, droneId, reliable?, groups?, timeoutMs?}');
     }
-    const out = await this.#submitIo('ovp.init', (n) => n.ovpInit(options));
+    const out = await this.#submitIo((n) => n.ovpInit(options));
     return new OvpEndpoint(this, out.socket, options.droneId);
   }
 
   /** @internal OvpEndpoint's way in. */
   _ovp(op, ...args) {
-    const where = { ovpEmit: 'emit', ovpReceive: 'receive', ovpClose: 'close' }[op];
-    return this.#submitIo(where, (n) => n[op](...args));
+    return this.#submitIo((n) => n[op](...args));
   }
 
   #schedule() {
