@@ -9,12 +9,21 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WebSocket as WsClient } from 'ws';
 import { startFakeGateway } from './support/fake-gateway.mjs';
+import { findGateway, startOmegaGateway } from './support/omega-gateway.mjs';
 import { ovpFrame } from './support/ovp-frame.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const packageDir = process.env.OMEGA_JS_PACKAGE_DIR ?? path.join(repoRoot, 'build', 'omega-js');
-const { loadOmega, OmegaTaskError } = await import(path.join(packageDir, 'index.mjs'));
+const { loadOmega: load, OmegaTaskError } = await import(path.join(packageDir, 'index.mjs'));
+// One module per build for the whole file (each threaded one starts 32 workers); every test
+// makes its own system, and with it its own transport and counters.
+const modules = new Map();
+const loadOmega = async ({ variant }) => {
+  if (!modules.has(variant)) modules.set(variant, await load({ variant }));
+  return modules.get(variant);
+};
 
 const bytes = (...xs) => new Uint8Array(xs);
 const text = (s) => new TextEncoder().encode(s);
@@ -27,6 +36,8 @@ function metric(prom, name, ...labels) {
     : l.startsWith(`${name}{`) && labels.every((x) => l.includes(x))));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
+
+const gatewayBinary = findGateway();
 
 // A port nothing listens on: bound, then closed.
 async function deadPort() {
@@ -324,3 +335,64 @@ for (const variant of ['threaded', 'single-threaded']) {
     }
   });
 }
+
+test('a threaded and a single-threaded drone exchange frames through the real omega-gateway', {
+  skip: (!existsSync(path.join(packageDir, 'mt', 'omega.mjs')) && `the JS package is not built in ${packageDir}`) ||
+    (!gatewayBinary && 'omega-gateway is not built (cmake --build --preset native-release --target omega-gateway)'),
+}, async () => {
+  const gw = await startOmegaGateway(gatewayBinary, { packageDir });
+  const mt = await loadOmega({ variant: 'threaded' });
+  const st = await loadOmega({ variant: 'single-threaded' });
+  const sysA = mt.createSystem({ nodes: 1, superNodes: 0, threads: [1, 1, 1, 1] });
+  const sysB = st.createSystem({});
+  let raw;
+  try {
+    const a = await sysA.ovp.init({ url: gw.wsUrl, droneId: 7, reliable: true });
+    const b = await sysB.ovp.init({ url: gw.wsUrl, droneId: 9, reliable: true });
+    // Unicast both ways, reliable and in order; broadcast.
+    for (let i = 0; i < 200; i++) await a.emit([9], text(`a${i}`), 2);
+    for (let i = 0; i < 200; i++) {
+      const m = await b.receive(5000);
+      assert.deepEqual([str(m.data), m.sourceDrone, m.channel], [`a${i}`, 7, 2]);
+    }
+    await b.emit(null, text('to all'), 0);
+    const all = await a.receive(5000);
+    assert.deepEqual([str(all.data), all.sourceDrone], ['to all', 9]);
+
+    // A third drone speaking raw WebSocket claims to be drone 77: the gateway rewrites the
+    // source to its bound id (and re-seals the CRC), so b sees drone 21.
+    raw = new WsClient(`${gw.wsUrl}?drone=21`);
+    raw.on('error', () => {});  // an EventEmitter: a reset at shutdown must not become an uncaught exception
+    await new Promise((resolve, reject) => { raw.once('open', resolve); raw.once('error', reject); });
+    raw.send(ovpFrame({ source: 77, destination: 9, channel: 8, payload: text('spoofed') }));
+    const m = await b.receive(5000);
+    assert.deepEqual([str(m.data), m.sourceDrone, m.channel], ['spoofed', 21, 8]);
+    // A frame with a bad CRC never gets through the gateway.
+    const bad = ovpFrame({ source: 21, destination: 9, payload: text('corrupt') });
+    bad[33] ^= 0x10;
+    raw.send(bad);
+    await rejectsWith(b.receive(300), OmegaTaskError, /^TimedOut$/);
+
+    // The gateway refuses drone 7 a second time (409): a clear error.
+    await rejectsWith(sysB.ovp.init({ url: gw.wsUrl, droneId: 7 }), OmegaTaskError,
+      /could not connect to ws:\/\/127\.0\.0\.1:\d+\/ovp\?drone=7: connection refused, or the gateway rejected/);
+    const metrics = await gw.metrics();
+    assert.ok(Number(metrics.match(/^omega_gateway_frames_bridged_total\{path="ws_to_ws"\} (\d+)$/m)?.[1]) >= 4, metrics);
+    assert.match(metrics, /^omega_gateway_source_rewrites_total [1-9]\d*$/m);
+    assert.match(metrics, /^omega_ovp_frames_rejected_total\{reason="CrcMismatch",side="websocket"\} 1$/m);
+
+    // The gateway shuts down: both drones' pending receives reject with its close (1001).
+    const pa = a.receive();
+    const pb = b.receive();
+    await gw.close();
+    await rejectsWith(pa, OmegaTaskError, /OVP gateway connection .*\?drone=7 closed \(close code 1001/);
+    await rejectsWith(pb, OmegaTaskError, /OVP gateway connection .*\?drone=9 closed \(close code 1001/);
+    await a.close();
+    await b.close();
+  } finally {
+    raw?.terminate();
+    await sysA.shutdown();
+    await sysB.shutdown();
+    await gw.close();
+  }
+});

@@ -37,6 +37,7 @@ export async function startFakeGateway({ refuse = new Set(), drop = null } = {})
     if (clients.has(id)) return reject(409, 'Conflict');
     wss.handleUpgrade(req, socket, head, (ws) => {
       clients.set(id, ws);
+      ws.on('error', () => {});  // a drone that resets its connection just leaves (close follows)
       ws.on('close', () => { if (clients.get(id) === ws) clients.delete(id); });
       ws.on('message', (data, isBinary) => {
         if (!isBinary) return void stats.text++;
