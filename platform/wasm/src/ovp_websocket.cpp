@@ -290,22 +290,17 @@ void OvpWebSocketCore::drain() {
 
 void OvpWebSocketCore::process(IoRequest&& request) {
   const std::int64_t deadline = request.deadline_ns;
-  auto& done = request.done;
-  switch (request.op.index()) {
-    case 6:
-      init(std::move(std::get<io_ops::OvpInit>(request.op.variant())), deadline, std::move(done));
-      break;
-    case 7:
-      emit(std::move(std::get<io_ops::OvpEmit>(request.op.variant())), std::move(done));
-      break;
-    case 8:
-      receive(std::get<io_ops::OvpReceive>(request.op.variant()), deadline, std::move(done));
-      break;
-    case 9:
-      close(std::get<io_ops::OvpClose>(request.op.variant()), std::move(done));
-      break;
-    default:
-      done.fail("OVP transport: not an OVP operation");
+  auto& op = request.op.variant();
+  if (auto* init_op = std::get_if<io_ops::OvpInit>(&op)) {
+    init(std::move(*init_op), deadline, std::move(request.done));
+  } else if (auto* emit_op = std::get_if<io_ops::OvpEmit>(&op)) {
+    emit(std::move(*emit_op), std::move(request.done));
+  } else if (auto* receive_op = std::get_if<io_ops::OvpReceive>(&op)) {
+    receive(*receive_op, deadline, std::move(request.done));
+  } else if (auto* close_op = std::get_if<io_ops::OvpClose>(&op)) {
+    close(*close_op, std::move(request.done));
+  } else {
+    request.done.fail("OVP transport: not an OVP operation");
   }
 }
 
