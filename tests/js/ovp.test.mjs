@@ -160,7 +160,7 @@ for (const variant of ['threaded', 'single-threaded']) {
         [{ url: 'http://127.0.0.1/ovp', droneId: 8 }, /not a usable gateway URL: the scheme must be ws:\/\/ or wss:\/\//],
         [{ url: 'not a url', droneId: 8 }, /not a usable gateway URL: not a valid URL/],
         [{ url: `${gw.url}#frag`, droneId: 8 }, /may not carry a fragment/],
-        [{ url: `${gw.url}?drone=3`, droneId: 8 }, /already has a drone parameter/],
+        [{ url: `${gw.url}?drone=3`, droneId: 8 }, /already has a drone or groups parameter/],
         [{ url: `ws://127.0.0.1:${await deadPort()}/ovp`, droneId: 8 }, /could not connect to ws:\/\/127\.0\.0\.1:\d+\/ovp\?drone=8: connection refused/],
         [{ url: gw.url, droneId: 7 }, /could not connect .*\?drone=7: .*rejected the WebSocket handshake/],  // id taken (409)
         [{ url: gw.url, droneId: 13 }, /could not connect .*\?drone=13: .*rejected the WebSocket handshake/],  // refused (403)
@@ -192,10 +192,10 @@ for (const variant of ['threaded', 'single-threaded']) {
       await a.emit([9], text('before'), 0);
       const pending = [b.receive(), b.receive(), b.receive(10_000)];
       assert.equal(str((await pending[0]).data), 'before');  // queued messages are still delivered
+      const closed = pending.slice(1).map((p) => rejectsWith(p, OmegaTaskError,
+        /^ExecutionFailed: OvpReceive: the OVP gateway connection ws:\/\/.*\?drone=9 closed \(close code 4001, reason "maintenance"\)/));
       gw.kick(9, 4001, 'maintenance');
-      for (const p of pending.slice(1)) {
-        await rejectsWith(p, OmegaTaskError, /^ExecutionFailed: OvpReceive: the OVP gateway connection ws:\/\/.*\?drone=9 closed \(close code 4001, reason "maintenance"\)/);
-      }
+      await Promise.all(closed);
       await rejectsWith(b.emit([7], bytes(1)), OmegaTaskError, /OvpEmit: the OVP gateway connection .* closed \(close code 4001/);
       await b.close();  // closing a dead endpoint is fine
 
@@ -318,14 +318,14 @@ for (const variant of ['threaded', 'single-threaded']) {
       await rejectsWith(system.ovp.init({ url: `ws://127.0.0.1:${silent.address().port}/ovp`, droneId: 8, timeoutMs: 200 }),
         OmegaTaskError, /^TimedOut$/);
       const a = await system.ovp.init({ url: gw.url, droneId: 7 });
-      const r = a.receive();
+      const r = rejectsWith(a.receive(), OmegaTaskError, /OvpReceive: socket closed/);
       await a.close();
-      await rejectsWith(r, OmegaTaskError, /OvpReceive: socket closed/);
+      await r;
       assert.equal(a.closed, true);
       const b = await system.ovp.init({ url: gw.url, droneId: 9 });
-      const r2 = b.receive();
+      const r2 = rejectsWith(b.receive(), OmegaTaskError, /shutting down/);
       await system.shutdown();
-      await rejectsWith(r2, OmegaTaskError, /shutting down/);
+      await r2;
       await gw.waitFor(() => gw.connected().length === 0, 'the endpoints to disconnect');
     } finally {
       await system.shutdown();
@@ -347,7 +347,7 @@ test('a threaded and a single-threaded drone exchange frames through the real om
   const sysB = st.createSystem({});
   let raw;
   try {
-    const a = await sysA.ovp.init({ url: gw.wsUrl, droneId: 7, reliable: true });
+    const a = await sysA.ovp.init({ url: gw.wsUrl, droneId: 7, reliable: true, groups: [100, 101] });
     const b = await sysB.ovp.init({ url: gw.wsUrl, droneId: 9, reliable: true });
     // Unicast both ways, reliable and in order; broadcast.
     for (let i = 0; i < 200; i++) await a.emit([9], text(`a${i}`), 2);
@@ -367,11 +367,17 @@ test('a threaded and a single-threaded drone exchange frames through the real om
     raw.send(ovpFrame({ source: 77, destination: 9, channel: 8, payload: text('spoofed') }));
     const m = await b.receive(5000);
     assert.deepEqual([str(m.data), m.sourceDrone, m.channel], ['spoofed', 21, 8]);
+    // A group frame: drone 7 declared group 100 (?groups=100,101), so it gets it; drone 9
+    // declared none, so the gateway hands it every group frame and its endpoint drops this one.
+    raw.send(ovpFrame({ flags: 0x0002, source: 21, destination: 100, channel: 1, payload: text('group 100') }));
+    const g = await a.receive(5000);
+    assert.deepEqual([str(g.data), g.sourceDrone, g.channel], ['group 100', 21, 1]);
     // A frame with a bad CRC never gets through the gateway.
     const bad = ovpFrame({ source: 21, destination: 9, payload: text('corrupt') });
     bad[33] ^= 0x10;
     raw.send(bad);
     await rejectsWith(b.receive(300), OmegaTaskError, /^TimedOut$/);
+    assert.equal(metric(sysB.metricsPrometheus(), 'omega_ovp_frames_rejected_total', 'drone="9"', 'reason="NotForMe"'), 1);
 
     // The gateway refuses drone 7 a second time (409): a clear error.
     await rejectsWith(sysB.ovp.init({ url: gw.wsUrl, droneId: 7 }), OmegaTaskError,
@@ -382,11 +388,12 @@ test('a threaded and a single-threaded drone exchange frames through the real om
     assert.match(metrics, /^omega_ovp_frames_rejected_total\{reason="CrcMismatch",side="websocket"\} 1$/m);
 
     // The gateway shuts down: both drones' pending receives reject with its close (1001).
-    const pa = a.receive();
-    const pb = b.receive();
+    // (Handlers are attached before the close: an unhandled rejection ends the process.)
+    const pa = rejectsWith(a.receive(), OmegaTaskError, /OVP gateway connection .*\?drone=7&groups=100%2C101 closed \(close code 1001/);
+    const pb = rejectsWith(b.receive(), OmegaTaskError, /OVP gateway connection .*\?drone=9 closed \(close code 1001/);
     await gw.close();
-    await rejectsWith(pa, OmegaTaskError, /OVP gateway connection .*\?drone=7 closed \(close code 1001/);
-    await rejectsWith(pb, OmegaTaskError, /OVP gateway connection .*\?drone=9 closed \(close code 1001/);
+    await pa;
+    await pb;
     await a.close();
     await b.close();
   } finally {

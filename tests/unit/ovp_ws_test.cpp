@@ -133,7 +133,7 @@ TEST_CASE("OvpInit refuses gateway URLs that cannot work, at once and with the r
       {"veth0", "not a valid URL"},
       {"http://127.0.0.1:8080/ovp", "the scheme must be ws:// or wss://, got http://"},
       {"ws://127.0.0.1:8080/ovp#x", "may not carry a fragment"},
-      {"ws://127.0.0.1:8080/ovp?drone=3", "already has a drone parameter"},
+      {"ws://127.0.0.1:8080/ovp?drone=3", "already has a drone or groups parameter"},
   };
   for (const auto& [url, why] : cases) {
     const std::string m = io.error(IoOp::OvpInit{url, 7});

@@ -22,9 +22,10 @@
 // JS helpers. They run on the main runtime thread only (see the header).
 
 // Checks the gateway URL the way the WebSocket constructor will (so that constructor never
-// throws into C++), appends drone=<id>, and writes the URL to connect to into `out`; or
-// writes "!" and the reason. Returns the bytes needed (including the terminator).
-EM_JS(int, omega_ovp_ws_prepare_url, (const char* url, unsigned drone, char* out, int out_len), {
+// throws into C++), appends drone=<id> (and groups=<a,b>: the gateway then forwards only
+// those groups' frames), and writes the URL to connect to into `out`; or writes "!" and the
+// reason. Returns the bytes needed (including the terminator).
+EM_JS(int, omega_ovp_ws_prepare_url, (const char* url, unsigned drone, const char* groups, char* out, int out_len), {
   var s = UTF8ToString(url);
   var r;
   try {
@@ -33,13 +34,16 @@ EM_JS(int, omega_ovp_ws_prepare_url, (const char* url, unsigned drone, char* out
       r = '!the scheme must be ws:// or wss://, got ' + u.protocol + '//';
     } else if (u.hash) {
       r = '!a WebSocket URL may not carry a fragment (' + u.hash + ')';
-    } else if (u.searchParams.has('drone')) {
-      r = '!the URL already has a drone parameter; the transport appends ?drone=<my_drone_id> itself';
+    } else if (u.searchParams.has('drone') || u.searchParams.has('groups')) {
+      r = '!the URL already has a drone or groups parameter; the transport appends ?drone=<my_drone_id> ' +
+          '(and groups=) itself';
     } else if (typeof WebSocket == 'undefined') {
       r = '!this JavaScript environment has no WebSocket (Node 20: install the "ws" package where ' +
           '@ultra-omega/omega can import it, or run node --experimental-websocket)';
     } else {
       u.searchParams.set('drone', String(drone >>> 0));
+      var g = UTF8ToString(groups);
+      if (g) u.searchParams.set('groups', g);
       r = u.href;
     }
   } catch (e) {
@@ -305,8 +309,10 @@ void OvpWebSocketCore::process(IoRequest&& request) {
 }
 
 void OvpWebSocketCore::init(io_ops::OvpInit&& op, std::int64_t deadline, IoCompletion&& done) {
+  std::string groups;
+  for (auto g : op.groups) groups += (groups.empty() ? "" : ",") + std::to_string(g);
   std::string url(kMaxUrlBytes, '\0');
-  const int need = omega_ovp_ws_prepare_url(op.interface.c_str(), op.my_drone_id, url.data(),
+  const int need = omega_ovp_ws_prepare_url(op.interface.c_str(), op.my_drone_id, groups.c_str(), url.data(),
                                             static_cast<int>(url.size()));
   if (need > static_cast<int>(url.size())) {
     done.fail("OvpInit: the gateway URL is longer than " + std::to_string(kMaxUrlBytes) + " bytes");
