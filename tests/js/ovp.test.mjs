@@ -326,6 +326,8 @@ for (const variant of ['threaded', 'single-threaded']) {
       const r2 = rejectsWith(b.receive(), OmegaTaskError, /shutting down/);
       await system.shutdown();
       await r2;
+      await b.close();  // shutdown closed it already: nothing to do
+      await rejectsWith(b.emit(null, bytes(1)), OmegaTaskError, /endpoint closed/);
       await gw.waitFor(() => gw.connected().length === 0, 'the endpoints to disconnect');
     } finally {
       await system.shutdown();

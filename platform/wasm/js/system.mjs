@@ -194,11 +194,15 @@ export class OvpEndpoint {
       .then(({ data, sourceDrone, channel }) => ({ data, sourceDrone, channel }));
   }
 
-  /** Leaves: pending receives reject with "socket closed". Idempotent. */
+  /** Leaves: pending receives reject with "socket closed". Idempotent; after the system's shutdown (which closed it), a no-op. */
   async close() {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#system._ovp('ovpClose', this.#token);
+    try {
+      await this.#system._ovp('ovpClose', this.#token);
+    } catch (e) {
+      if (!(e instanceof OmegaNodeError)) throw e;
+    }
   }
 
   get closed() {
