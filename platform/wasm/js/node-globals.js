@@ -16,7 +16,8 @@ const __dirname = __omegaIsNode ? require('node:path').dirname(require('node:url
 // exception, where a browser WebSocket just drops it. Each socket gets a listener that
 // ignores it; the transport learns of failures from the close event that follows.
 const WebSocket = globalThis.WebSocket ?? (() => {
-  if (!__omegaIsNode) return undefined;
+  // Sockets live on the main thread only; pool workers (which run this file too) skip it.
+  if (!__omegaIsNode || !require('node:worker_threads').isMainThread) return undefined;
   let Ws;
   try {
     Ws = require('ws');
