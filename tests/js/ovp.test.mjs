@@ -142,7 +142,15 @@ for (const variant of ['threaded', 'single-threaded']) {
       assert.ok(gw.stats.dropped > 0);
       const prom = system.metricsPrometheus();
       assert.ok(metric(prom, 'omega_ovp_reliable_retransmissions_total', 'drone="7"') > 0, prom);
+
+      // Closing right after 300 emits (most still queued behind the 64-message window): the
+      // emits were accepted, so the closed endpoint keeps sending until they are acknowledged.
+      const burst = await Promise.all(Array.from({ length: 300 }, (_, i) => a.emit([9], text(`c${i}`), 5)));
+      assert.equal(burst.length, 300);
       await a.close();
+      await rejectsWith(a.receive(), OmegaTaskError, /endpoint closed/);
+      for (let i = 0; i < 300; i++) assert.equal(str((await b.receive(10_000)).data), `c${i}`);
+      await gw.waitFor(() => !gw.connected().includes(7), 'drone 7 to leave once drained');
       await b.close();
     } finally {
       await system.shutdown();

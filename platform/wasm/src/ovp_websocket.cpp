@@ -95,6 +95,8 @@ constexpr unsigned long long kMaxBufferedBytes = 8ull << 20;
 // The only close code below 3000 a script may send (WebSocket.close() throws for 1001 and
 // the like), and Emscripten would let that exception unwind through C++.
 constexpr unsigned short kCloseNormal = 1000;
+// How long a closed endpoint keeps sending reliable messages it accepted (as natively).
+constexpr std::int64_t kDrainNs = 2'000'000'000;
 
 bool on_main_thread() noexcept { return emscripten_is_main_runtime_thread() != 0; }
 
@@ -140,7 +142,9 @@ class OvpWebSocketCore : public std::enable_shared_from_this<OvpWebSocketCore> {
     IoCompletion done;
     std::size_t bytes;
   };
-  enum class State { Connecting, Open, Closed };
+  // Draining: closed by OvpClose (the token is stale) while reliable messages it accepted
+  // are still unacknowledged; the socket stays open until they are, or kDrainNs passed.
+  enum class State { Connecting, Open, Draining, Closed };
   struct Conn {
     std::uint64_t token = 0;
     std::string interface;  // as OvpInit named it (the metrics' label)
@@ -152,6 +156,7 @@ class OvpWebSocketCore : public std::enable_shared_from_this<OvpWebSocketCore> {
     std::deque<Waiter> receivers;
     std::vector<PendingEmit> emits;  // accepted, resolved at the next flush
     std::string closed_why;
+    std::int64_t drain_until = 0;
     std::unique_ptr<ovp::Endpoint> endpoint;
   };
   struct ToClose {
@@ -170,9 +175,12 @@ class OvpWebSocketCore : public std::enable_shared_from_this<OvpWebSocketCore> {
   void flush(Conn& c);
   void deliver(Conn& c);
   void fail_connection(Conn& c, const std::string& why);
+  void fail_pending(Conn& c, const std::string& why);
   void fail_connect(std::map<std::uint64_t, std::unique_ptr<Conn>>::iterator it, const std::string& detail);
   void release_socket(Conn& c, unsigned short code);
-  void after_turn();  // re-arms the timer, closes what shutdown left, wakes JS
+  // Ends drains that are done, closes released sockets (outside mutex_), re-arms the timer,
+  // wakes JS. Called after every main-thread entry point.
+  void after_turn();
   void schedule_flush();
 
   IoCounters& counters_;  // touched only while !stopped_ (the circulation outlives shutdown)
@@ -368,8 +376,9 @@ void OvpWebSocketCore::init(io_ops::OvpInit&& op, std::int64_t deadline, IoCompl
 
 OvpWebSocketCore::Conn* OvpWebSocketCore::find(SocketToken token, const char* op, IoCompletion& done) {
   auto it = conns_.find(token.value);
-  if (it == conns_.end() || it->second->state == State::Connecting) {
+  if (it == conns_.end() || it->second->state == State::Connecting || it->second->state == State::Draining) {
     // Connecting: the token has not been handed out yet, so whoever names it guessed.
+    // Draining: it was closed.
     counters_.bad_tokens.add();
     done.fail(std::string(op) + ": bad socket token " + std::to_string(token.value) +
               " (never issued, or its endpoint was closed)");
@@ -421,7 +430,15 @@ void OvpWebSocketCore::close(const io_ops::OvpClose& op, IoCompletion&& done) {
   if (!c) return;
   if (c->state == State::Open) {
     flush(*c);  // what was accepted goes out before the close frame
-    fail_connection(*c, "socket closed");
+    fail_pending(*c, "socket closed");
+    if (!c->endpoint->idle()) {
+      // Emits already resolved are still delivered: reliable messages waiting for acks (or
+      // for window space) keep going out; after_turn() closes the socket once they are done.
+      c->state = State::Draining;
+      c->drain_until = now_ns() + kDrainNs;
+      done.complete(IoOutput{});
+      return;
+    }
     release_socket(*c, kCloseNormal);
   }
   conns_.erase(c->token);
@@ -431,7 +448,7 @@ void OvpWebSocketCore::close(const io_ops::OvpClose& op, IoCompletion&& done) {
 // Hands accepted emits (and acks, retransmissions, HELLO) to the WebSocket, and resolves the
 // emits they carried.
 void OvpWebSocketCore::flush(Conn& c) {
-  if (c.state != State::Open) return;
+  if (c.state != State::Open && c.state != State::Draining) return;
   bool sent_all = true;
   c.endpoint->flush(Nanos(now_ns()), [&](std::uint32_t, std::span<const std::uint8_t> frame) {
     const auto r = emscripten_websocket_send_binary(c.ws, const_cast<std::uint8_t*>(frame.data()),
@@ -475,6 +492,10 @@ void OvpWebSocketCore::deliver(Conn& c) {
 void OvpWebSocketCore::fail_connection(Conn& c, const std::string& why) {
   c.state = State::Closed;
   c.closed_why = why;
+  fail_pending(c, why);
+}
+
+void OvpWebSocketCore::fail_pending(Conn& c, const std::string& why) {
   if (c.init) {
     c.init->done.fail("OvpInit: " + why);
     c.init.reset();
@@ -558,6 +579,9 @@ void OvpWebSocketCore::on_close(std::uint64_t token, unsigned short code, const 
       disconnects_.add();
       fail_connection(c, "the OVP gateway connection " + c.url + " closed (" + describe_close(code, reason) + ")");
       release_socket(c, 0);
+    } else if (c.state == State::Draining) {
+      release_socket(c, 0);  // what was still unacknowledged is lost with the connection
+      conns_.erase(it);
     }
   }
   after_turn();
@@ -567,7 +591,10 @@ void OvpWebSocketCore::on_message(std::uint64_t token, const std::uint8_t* data,
   {
     std::lock_guard lock(mutex_);
     auto it = conns_.find(token);
-    if (stopped_ || it == conns_.end() || it->second->state != State::Open) return;
+    if (stopped_ || it == conns_.end() ||
+        (it->second->state != State::Open && it->second->state != State::Draining)) {
+      return;
+    }
     Conn& c = *it->second;
     messages_received_.add();
     if (text) {
@@ -577,6 +604,10 @@ void OvpWebSocketCore::on_message(std::uint64_t token, const std::uint8_t* data,
     }
     auto r = c.endpoint->on_frame(std::span<const std::uint8_t>(data, size), Nanos(now_ns()));
     if (!r) malformed_messages_.add();  // counted by reason in the endpoint's decoder
+    if (c.state == State::Draining) {
+      for (ovp::Message m; c.endpoint->pop(m);) {
+      }  // nobody can receive on a closed endpoint; the acks it needed came in this frame
+    }
     deliver(c);
     if (c.endpoint->next_deadline()) schedule_flush();  // acks
   }
@@ -637,6 +668,16 @@ void OvpWebSocketCore::after_turn() {
   bool wake;
   {
     std::lock_guard lock(mutex_);
+    const std::int64_t now = now_ns();
+    for (auto it = conns_.begin(); it != conns_.end();) {
+      Conn& c = *it->second;
+      if (c.state == State::Draining && (c.endpoint->idle() || now >= c.drain_until)) {
+        release_socket(c, kCloseNormal);
+        it = conns_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     closing = std::move(to_close_);
     to_close_.clear();
     std::int64_t next = INT64_MAX;
@@ -644,7 +685,8 @@ void OvpWebSocketCore::after_turn() {
       for (auto& [token, c] : conns_) {
         if (c->init) next = std::min(next, c->init->deadline_ns);
         for (auto& w : c->receivers) next = std::min(next, w.deadline_ns);
-        if (c->state == State::Open) {
+        if (c->state == State::Draining) next = std::min(next, c->drain_until);
+        if (c->state == State::Open || c->state == State::Draining) {
           if (auto d = c->endpoint->next_deadline()) next = std::min<std::int64_t>(next, d->count());
         }
       }
@@ -656,7 +698,6 @@ void OvpWebSocketCore::after_turn() {
       if (next != INT64_MAX) {
         // Endpoint deadlines may lie far in the past (Nanos::min(): "now"); setTimeout takes
         // at most 2^31-1 ms (a later deadline re-arms when that fires).
-        const std::int64_t now = now_ns();
         const double ms = next <= now ? 0.0 : std::min(static_cast<double>(next - now) / 1e6, 2147483647.0);
         timer_ = omega_ovp_ws_set_timer(ms, reinterpret_cast<void*>(&run_timer), new std::shared_ptr<OvpWebSocketCore>(shared_from_this()));
       }
