@@ -162,7 +162,7 @@ TEST_CASE("OVP unicast and broadcast between two systems across network namespac
   CHECK(metric(*b->system, "omega_ovp_peers") == 1);
   CHECK(metric(*a->system, "omega_ovp_hellos_received_total") == 1);  // b joined after a
   CHECK(metric(*b->system, "omega_ovp_frames_rejected_total", {{"reason", "NotForMe"}}) >= 1);  // to drone 3
-  CHECK(metric(*b->system, "omega_ovp_kernel_packets_total", {{"interface", veth.if_b()}, {"drone", "2"}}) == 2);
+  CHECK(metric(*b->system, "omega_ovp_kernel_packets_total", {{"interface", veth.if_b()}, {"drone", "2"}}) >= 2);
   CHECK(metric(*b->system, "omega_ovp_kernel_drops_total") == 0);
 }
 
@@ -173,6 +173,10 @@ TEST_CASE("OVP small messages are batched and arrive complete and in order", "[o
   auto a = Drone::join(veth.ns_a(), veth.if_a(), 10);
   auto b = Drone::join(veth.ns_b(), veth.if_b(), 20);
   constexpr std::uint32_t kCount = 3000;
+  // Two receives waiting on a mark it as pipelining: its emits all go through the reactor,
+  // which batches them (none answers them; they fail at shutdown).
+  auto pending_a1 = a->start(IoOp::OvpReceive{a->token}, std::nullopt);
+  auto pending_a2 = a->start(IoOp::OvpReceive{a->token}, std::nullopt);
   // Receives first, so the messages meet waiting operations as well as the buffer.
   std::vector<TaskHandle<IoOutput>> receives;
   for (std::uint32_t i = 0; i < kCount / 2; ++i) receives.push_back(b->start(IoOp::OvpReceive{b->token}));
@@ -199,6 +203,7 @@ TEST_CASE("OVP small messages are batched and arrive complete and in order", "[o
   CHECK(metric(*a->system, "omega_ovp_socket_send_calls_total") <= frames);
   CHECK(metric(*b->system, "omega_ovp_messages_lost") == 0);
   CHECK(metric(*b->system, "omega_ovp_batches_received_total") == batches);
+  CHECK(metric(*a->system, "omega_ovp_inline_emits_total") == 0);
 }
 
 TEST_CASE("OVP reliable mode delivers every message exactly once and in order", "[ovp_netns]") {
@@ -251,8 +256,9 @@ TEST_CASE("OVP keeps emit order when spaced emits go inline and bursts go throug
         ::usleep(200);
       }
       emits.push_back(a->start(IoOp::OvpEmit{a->token, std::vector<std::uint32_t>{2}, message(1, i, 24)}));
-      // Receives one at a time too, so some find their message waiting.
+      // Receives one at a time too, once messages wait (so they take them inline).
       if (i % 50 == 49) {
+        for (int spins = 0; spins < 5000 && metric(*b->system, "omega_ovp_receive_queue") < 10; ++spins) ::usleep(1000);
         for (std::uint32_t k = 0; k < 10; ++k) {
           auto got = b->receive();
           REQUIRE(got);
@@ -269,10 +275,11 @@ TEST_CASE("OVP keeps emit order when spaced emits go inline and bursts go throug
       CHECK(got->data == message(1, next_read, 24));
     }
     CHECK_FALSE(b->receive(50ms));
-    // Both paths were taken.
-    CHECK(metric(*a->system, "omega_ovp_inline_emits_total") > 0);
-    CHECK(metric(*a->system, "omega_ovp_batches_sent_total") > 0);
-    CHECK(metric(*b->system, "omega_ovp_inline_receives_total") > 0);
+    // The inline paths were taken (the emits after a pause, the receives that found their
+    // message waiting); which of the back-to-back emits went through the reactor depends on
+    // timing.
+    CHECK(metric(*a->system, "omega_ovp_inline_emits_total") >= kCount / 8);
+    CHECK(metric(*b->system, "omega_ovp_inline_receives_total") >= 10);
   }
 }
 

@@ -1,8 +1,12 @@
 // PacketSocket on a real veth pair between two network namespaces (root only; skipped with
 // the reason otherwise).
+#include <linux/capability.h>
+#include <sys/syscall.h>
+
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <thread>
 #include <optional>
 #include <vector>
 
@@ -47,10 +51,11 @@ Bytes payload(std::size_t size, std::uint32_t index) {
   return b;
 }
 
-// Receives until `want` frames arrived or ~2 s of polling passed.
-std::vector<Bytes> receive_frames(PacketSocket& s, std::size_t want) {
+// Receives until `want` frames arrived or `polls` polls 100 us apart found nothing more
+// (2 s by default; a check that nothing arrives waits 100 ms).
+std::vector<Bytes> receive_frames(PacketSocket& s, std::size_t want, int polls = 20000) {
   std::vector<Bytes> got;
-  for (int spins = 0; got.size() < want && spins < 20000; ++spins) {
+  for (int spins = 0; got.size() < want && spins < polls; ++spins) {
     auto n = s.receive([&](std::span<const std::uint8_t> f) { got.emplace_back(f.begin(), f.end()); });
     REQUIRE(n.has_value());
     if (*n == 0) ::usleep(100);
@@ -74,6 +79,35 @@ TEST_CASE("PacketSocket refuses bad interfaces with a clear reason", "[packet_so
   } else {
     CHECK(r.error().find("needs root or CAP_NET_RAW") != std::string::npos);
   }
+}
+
+TEST_CASE("PacketSocket says what is missing when raw sockets are not permitted", "[packet_socket]") {
+  if (::geteuid() != 0) {
+    auto r = PacketSocket::open("lo", kType);
+    REQUIRE(!r);
+    CHECK(r.error().find("needs root or CAP_NET_RAW") != std::string::npos);
+    return;
+  }
+  // As root: a thread that dropped CAP_NET_RAW from its effective set (capabilities are per
+  // thread) sees what an unprivileged process sees.
+  std::string error;
+  bool opened = false;
+  std::thread t([&] {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &header, data) != 0) return;
+    data[CAP_NET_RAW / 32].effective &= ~(1u << (CAP_NET_RAW % 32));
+    if (::syscall(SYS_capset, &header, data) != 0) return;
+    auto r = PacketSocket::open("lo", kType);
+    opened = r.has_value();
+    if (!r) error = r.error();
+  });
+  t.join();
+  CHECK_FALSE(opened);
+  INFO(error);
+  CHECK(error.find("socket(AF_PACKET, SOCK_RAW)") != std::string::npos);
+  CHECK(error.find("Operation not permitted (errno 1)") != std::string::npos);
+  CHECK(error.find("needs root or CAP_NET_RAW") != std::string::npos);
 }
 
 TEST_CASE("PacketSocket sends batches across a veth pair and receives only its EtherType", "[packet_socket]") {
@@ -120,9 +154,9 @@ TEST_CASE("PacketSocket sends batches across a veth pair and receives only its E
     for (std::size_t k = 14 + sent[i].size(); k < f.size(); ++k) CHECK(f[k] == 0);
   }
   // Nothing more: not the foreign frame, not a second copy.
-  CHECK(receive_frames(b, 1).empty());
+  CHECK(receive_frames(b, 1, 1000).empty());
   // The sender does not hear its own frames.
-  CHECK(receive_frames(a, 1).empty());
+  CHECK(receive_frames(a, 1, 1000).empty());
 
   const auto sa = a.stats();
   const auto sb = b.stats();
@@ -135,8 +169,9 @@ TEST_CASE("PacketSocket sends batches across a veth pair and receives only its E
   CHECK(sa.kernel_packets == 0);
 
   // Oversize frames are refused and counted, the rest still go.
-  a.queue(b.mac(), payload(1501, 1));
-  a.queue(b.mac(), payload(10, 2));
+  const Bytes oversize = payload(1501, 1), small = payload(10, 2);  // valid until send()
+  a.queue(b.mac(), oversize);
+  a.queue(b.mac(), small);
   CHECK(a.send() == 1);
   CHECK(a.stats().send_errors == 1);
   CHECK(a.last_error().find("above the MTU") != std::string::npos);

@@ -101,7 +101,9 @@ struct OvpReceive {
   SocketToken socket_token;
 };
 // Leaves: pending operations on the endpoint resolve with ExecutionFailed ("socket closed"),
-// the token goes stale.
+// the token goes stale. Emits already resolved are still delivered: queued frames go out
+// first, and reliable messages not yet acknowledged keep being sent in the background
+// (natively for up to 2 s; UltraOmegaSystem shutdown waits for that).
 struct OvpClose {
   SocketToken socket_token;
 };
