@@ -70,7 +70,8 @@ interface.
   --rate N               messages per second one connection may send, sustained (default 20000)
   --burst N              messages one connection may send at once (default 5000)
   --handshake-timeout MS a request (and the WebSocket handshake) must arrive within (default 5000)
-  --idle-timeout MS      idle keep-alive HTTP connections close after (default 30000)
+  --idle-timeout MS      keep-alive HTTP connections with nothing to do, and downloads that
+                         make no progress, close after (default 30000)
   --close-timeout MS     after closing, how long the peer gets to close its side (default 2000)
   --max-head BYTES       largest HTTP request head (default 8192)
   --max-headers N        most HTTP request headers (default 64)

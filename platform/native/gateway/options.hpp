@@ -36,7 +36,7 @@ struct GatewayConfig {
   double rate = 20'000;                        // messages per second per connection, sustained
   double burst = 5'000;                        // messages a connection may send at once
   std::int64_t handshake_timeout_ms = 5'000;   // a request must be complete within this
-  std::int64_t idle_timeout_ms = 30'000;       // keep-alive HTTP connections idle this long close
+  std::int64_t idle_timeout_ms = 30'000;       // idle keep-alive HTTP, or a download without progress
   std::int64_t close_timeout_ms = 2'000;       // after our close frame/FIN, wait this for the peer
   std::size_t max_head_bytes = 8192;
   std::size_t max_headers = 64;
