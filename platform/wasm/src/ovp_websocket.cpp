@@ -79,6 +79,12 @@ EM_JS(void*, omega_ovp_ws_clear_timer, (int id), {
 EM_JS(void, omega_ovp_ws_microtask, (void* fn, void* arg), {
   queueMicrotask(function() { wasmTable.get(fn)(arg); });
 });
+// Drops the library's reference to a deleted socket. Emscripten 3.1.6's
+// emscripten_websocket_delete() does `delete WS.sockets[socket]` with the socket object as
+// the key, so every closed WebSocket would otherwise stay reachable for the page's lifetime.
+EM_JS(void, omega_ovp_ws_forget, (int id), {
+  if (typeof WS == 'object' && WS.sockets[id]) WS.sockets[id] = null;
+});
 // Tells the JS package that I/O operations completed (it resolves their Promises).
 EM_JS(void, omega_ovp_ws_wake, (), {
   if (typeof Module['__omegaIoWake'] == 'function') Module['__omegaIoWake']();
@@ -707,6 +713,7 @@ void OvpWebSocketCore::after_turn() {
   for (auto& t : closing) {
     if (t.code != 0) emscripten_websocket_close(t.ws, t.code, nullptr);
     emscripten_websocket_delete(t.ws);  // unhooks the callbacks: `link` is unreachable now
+    omega_ovp_ws_forget(t.ws);
     delete t.link;
   }
   if (wake) omega_ovp_ws_wake();
