@@ -411,7 +411,7 @@ TEST_CASE("reliable mode without faults sends its data in batches", "[ovp_endpoi
 }
 
 TEST_CASE("a full receive buffer pushes back on reliable senders and drops only best effort", "[ovp_endpoint]") {
-  SECTION("reliable: acks are held back, nothing is lost, the senders resume at once") {
+  SECTION("reliable: acks advertise the room left, nothing is lost or resent, the senders resume at once") {
     ReliableMesh mesh(2, 600, FaultConfig{}, 5, /*receive_buffer=*/8);
     mesh.popping = false;
     CHECK(!mesh.run(50ms));  // nobody reads: the senders' windows fill and stay full
@@ -427,10 +427,29 @@ TEST_CASE("a full receive buffer pushes back on reliable senders and drops only 
     const auto resumed = mesh.now;
     REQUIRE(mesh.run(120s));
     CHECK(mesh.errors == 0);
-    // Window updates, not retransmission timers (which had backed off to seconds by now),
-    // moved the rest: 600 messages each way at 8 per round trip on a delay-free network
-    // take no simulated time beyond the timers that fired while nobody read.
+    // Window updates, not retransmission timers or probes, moved the rest: 600 messages each
+    // way on a delay-free network take no simulated time.
     CHECK(mesh.now - resumed < 5ms);
+    // Senders stopped at the advertised room instead of sending into a full queue: no
+    // message was resent.
+    for (auto& [id, ep] : mesh.eps) CHECK(ep->reliable_counters().retransmissions.value() == 0);
+  }
+  SECTION("reliable over a lossy network: lost window updates are recovered by probes") {
+    FaultConfig faults = FaultConfig::bursty_loss(0.3);
+    faults.delay_min = 20us;
+    faults.delay_max = 60us;
+    ReliableMesh mesh(2, 800, faults, 11, /*receive_buffer=*/8);
+    for (int round = 0; round < 6; ++round) {
+      mesh.popping = false;
+      CHECK(!mesh.run(20ms));
+      mesh.popping = true;
+      (void)mesh.run(2ms);
+    }
+    REQUIRE(mesh.run(300s));
+    CHECK(mesh.errors == 0);
+    std::uint64_t backpressure = 0;
+    for (auto& [id, ep] : mesh.eps) backpressure += ep->counters().receive_backpressure.value();
+    CHECK(backpressure > 0);
   }
   SECTION("best effort: overflow dropped and counted") {
     EndpointConfig cb = config(2);

@@ -72,6 +72,7 @@ Endpoint::Endpoint(EndpointConfig config) : config_(std::move(config)) {
   rc.max_peers = config_.max_peers;
   reliable_ = std::make_unique<ReliableEndpoint>(
       config_.my_drone_id, rc, [this](const Delivery& d) { deliver(d.source, d.channel, true, d.payload); });
+  reliable_->set_receive_credit(static_cast<std::uint32_t>(config_.receive_buffer));
   arena_.reserve(64 * 1024);
   frames_.reserve(256);
 }
@@ -244,12 +245,11 @@ void Endpoint::on_reliable_packet(std::uint32_t peer, std::span<const std::uint8
   // The reliable layer encoded this frame itself: its header is well formed (frame.hpp's
   // offsets: type 1, length 4, channel 6, epoch 16, sequence 20, ack 24).
   const std::uint8_t* p = packet.data();
-  if (p[1] == static_cast<std::uint8_t>(FrameType::Ack) && queue_.size() >= config_.receive_buffer) {
-    // Flow control: while the receive queue is full, acks are held back, so the peer's
-    // window (64 messages) stays full and it stops sending. pop() releases them.
+  if (p[1] == static_cast<std::uint8_t>(FrameType::Ack) && load_be32(p + 20) == 1) {
+    // This ACK tells the peer we have no room (credit 0): it stops sending new messages.
+    // pop() remembers to tell it when there is room again.
     if (std::find(withheld_.begin(), withheld_.end(), peer) == withheld_.end()) withheld_.push_back(peer);
     counters_.receive_backpressure.add();
-    return;
   }
   const bool data = p[1] == static_cast<std::uint8_t>(FrameType::Data);
   const std::size_t len = load_be16(p + 4);
@@ -321,8 +321,8 @@ void Endpoint::send_control(FrameType type, Nanos) {
 }
 
 void Endpoint::send_window_update(std::uint32_t peer) {
-  // The ACK the reliable layer would send now, without selective acks (they only ever add
-  // information; the next regular ACK carries them).
+  // The ACK the reliable layer would send now, with the room we have again, without
+  // selective acks (they only ever add information; the next regular ACK carries them).
   const PeerStats ps = reliable_->peer_stats(peer);
   if (!ps.epoch) return;
   FrameHeader h;
@@ -332,6 +332,7 @@ void Endpoint::send_window_update(std::uint32_t peer) {
   h.destination = peer;
   h.epoch = config_.epoch;
   h.ack = ps.delivered_through;
+  h.sequence = static_cast<std::uint32_t>(credit()) + 1;
   std::uint8_t* out = open_frame(kAckPayloadSize);
   store_be32(out, *ps.epoch);
   store_be64(out + 4, 0);
@@ -502,6 +503,7 @@ void Endpoint::deliver(std::uint32_t source, std::uint16_t channel, bool reliabl
   m.payload.assign(payload.begin(), payload.end());
   counters_.messages_received.add();
   counters_.receive_queue.add(1);
+  reliable_->set_receive_credit(static_cast<std::uint32_t>(credit()));
 }
 
 bool Endpoint::pop(Message& out) {
@@ -509,8 +511,9 @@ bool Endpoint::pop(Message& out) {
   out = std::move(queue_.front());
   queue_.pop_front();
   counters_.receive_queue.add(-1);
-  // Room again (below half): the peers whose acks we held back hear at once, instead of
-  // after their retransmission timers.
+  reliable_->set_receive_credit(static_cast<std::uint32_t>(credit()));
+  // Room again (below half): the peers we told we had none hear at once, instead of at
+  // their next probe.
   if (!withheld_.empty() && queue_.size() <= config_.receive_buffer / 2) window_update_due_ = true;
   return true;
 }
@@ -539,7 +542,7 @@ Result<void, MetricsError> Endpoint::export_to(MetricsSnapshot& snapshot, const 
        &c.messages_looped_back},
       {"omega_ovp_receive_overflow_total", "OVP best-effort messages dropped: receive buffer full",
        &c.receive_overflow},
-      {"omega_ovp_receive_backpressure_total", "OVP reliable acks held back while the receive buffer was full",
+      {"omega_ovp_receive_backpressure_total", "OVP reliable acks that told a peer the receive buffer was full",
        &c.receive_backpressure},
       {"omega_ovp_batches_rejected_total", "OVP BATCH payloads that failed to unpack", &c.batches_rejected},
       {"omega_ovp_duplicates_total", "OVP best-effort messages received twice (dropped)", &c.duplicates},

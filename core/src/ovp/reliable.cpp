@@ -57,6 +57,7 @@ struct ReliableEndpoint::Peer {
     Nanos sent_at{0};                  // last transmission
     bool sacked = false;
     bool retransmit = false;  // due at the next poll
+    bool probed = false;      // first sent as a window probe: gives no RTT sample
   };
   struct InSlot {
     std::vector<std::uint8_t> payload;
@@ -92,6 +93,9 @@ struct ReliableEndpoint::Peer {
   std::uint32_t buffered = 0;  // slots of in[] present: arrived early, waiting for a gap
   bool ack_owed = false;
   std::uint32_t acked_cum = 0;  // rcv_cum as of the last ACK sent
+  // Flow control: the highest sequence the peer's last ACK said it has room for (none: it
+  // advertised no limit). New messages past it wait; a timer expiry probes with one.
+  std::optional<std::uint32_t> send_limit;
   Nanos ack_due{0};
 
   [[nodiscard]] std::uint32_t in_flight() const noexcept { return snd_nxt - snd_una; }
@@ -139,6 +143,7 @@ Result<void, SendError> ReliableEndpoint::send(std::uint32_t peer_id, std::uint1
     s.payload.assign(payload.begin(), payload.end());
     s.channel = channel;
     s.transmissions = 0;
+    s.probed = false;
     s.sacked = false;
     s.retransmit = false;
     ++p.snd_nxt;
@@ -159,6 +164,7 @@ void ReliableEndpoint::fill_window(Peer& p) {
     s.payload.swap(q.payload);
     s.channel = q.channel;
     s.transmissions = 0;
+    s.probed = false;
     s.sacked = false;
     s.retransmit = false;
     ++p.snd_nxt;
@@ -201,6 +207,7 @@ void ReliableEndpoint::emit_ack(Peer& p, EmitFn& emit) {
   h.destination = p.id;
   h.epoch = config_.epoch;
   h.ack = p.rcv_cum;
+  h.sequence = credit_ == kNoCredit ? 0 : std::min(credit_, 0xFFFFFFFEu) + 1;
   auto n = encode_ovp(h, payload, scratch_);
   OMEGA_ASSERT(n.has_value(), "ACK frames always fit");
   p.ack_owed = false;
@@ -212,6 +219,7 @@ void ReliableEndpoint::emit_ack(Peer& p, EmitFn& emit) {
 void ReliableEndpoint::poll(Nanos now, EmitFn emit, bool all_acks) {
   for (auto& [id, ptr] : peers_) {
     Peer& p = *ptr;
+    bool probe = false;
     if (p.ack_owed && (all_acks || p.ack_due <= now)) emit_ack(p, emit);
 
     if (p.rto_deadline && *p.rto_deadline <= now) {
@@ -220,12 +228,19 @@ void ReliableEndpoint::poll(Nanos now, EmitFn emit, bool all_acks) {
       } else {
         counters_.timeouts.add();
         p.rto.on_timeout();
+        bool marked = false;
         for (std::uint32_t seq = p.snd_una; seq != p.snd_nxt; ++seq) {
           Peer::OutSlot& s = p.out[slot_of(seq)];
           // The oldest goes again even if selectively acked: a receiver may lose what it
           // buffered (restart), and the stream cannot move on without it.
-          if ((!s.sacked || seq == p.snd_una) && s.transmissions > 0) s.retransmit = true;
+          if ((!s.sacked || seq == p.snd_una) && s.transmissions > 0) {
+            s.retransmit = true;
+            marked = true;
+          }
         }
+        // Nothing sent is outstanding: everything waits for room at the peer, whose window
+        // update may have been lost. Probe with the first waiting message.
+        probe = !marked;
         p.send_pending = true;
         p.rto_deadline = now + p.rto.rto();
       }
@@ -236,6 +251,11 @@ void ReliableEndpoint::poll(Nanos now, EmitFn emit, bool all_acks) {
       for (std::uint32_t seq = p.snd_una; seq != p.snd_nxt; ++seq) {
         Peer::OutSlot& s = p.out[slot_of(seq)];
         if (s.transmissions == 0) {
+          if (p.send_limit && seq_diff(seq, *p.send_limit) > 0) {
+            if (!probe) continue;  // no room at the peer yet
+            probe = false;
+            s.probed = true;
+          }
           counters_.data_sent.add();
         } else if (s.retransmit) {
           counters_.retransmissions.add();
@@ -456,7 +476,9 @@ void ReliableEndpoint::on_ack(Peer& p, const FrameView& frame, Nanos now) {
   // the most recently sent gives the freshest one.
   std::optional<Nanos> sample_sent_at;
   auto sample = [&](const Peer::OutSlot& s) {
-    if (s.transmissions == 1 && !s.sacked && (!sample_sent_at || s.sent_at > *sample_sent_at)) {
+    // A probe's answer came when the peer had room, not after one network round trip; and
+    // a sample would reset the backed-off timer that paces the probes.
+    if (s.transmissions == 1 && !s.sacked && !s.probed && (!sample_sent_at || s.sent_at > *sample_sent_at)) {
       sample_sent_at = s.sent_at;
     }
   };
@@ -480,6 +502,17 @@ void ReliableEndpoint::on_ack(Peer& p, const FrameView& frame, Nanos now) {
     }
   }
   if (sample_sent_at) p.rto.on_sample(now - *sample_sent_at);
+
+  // The peer's room (ACK sequence field: credit + 1; 0: no limit). More room than before
+  // lets waiting messages go.
+  const std::uint32_t credit_field = frame.header.sequence;
+  const std::optional<std::uint32_t> before = p.send_limit;
+  if (credit_field == 0) {
+    p.send_limit.reset();
+  } else {
+    p.send_limit = cum + (credit_field - 1);
+  }
+  if (p.in_flight() > 0 && (!p.send_limit || !before || seq_diff(*p.send_limit, *before) > 0)) p.send_pending = true;
 
   // Fast retransmit: a message with enough selectively acked successors is presumed lost
   // once it is older than SRTT + RTTVAR (jitter reorders frames sent together; the margin

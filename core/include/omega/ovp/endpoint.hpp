@@ -26,12 +26,15 @@
 //   group emits stay best effort. Every endpoint answers reliable frames whatever its own
 //   mode, so a best-effort drone can receive from a reliable one.
 // - The receive queue holds config.receive_buffer messages. Best-effort messages beyond it
-//   are dropped and counted (receive_overflow). Reliable messages are never dropped: while
-//   the queue is full, the endpoint holds back its acks (counted in receive_backpressure),
-//   so each sending peer stops once its window (at most kMaxReliableWindow messages past
-//   the last ack) is in flight, and the queue exceeds receive_buffer by at most that per
-//   peer. When pop() brings the queue below half, the held-back peers get an ack at the
-//   next flush (a window update), so they resume at once rather than on their timers.
+//   are dropped and counted (receive_overflow). Reliable messages are never dropped: every
+//   ACK advertises the queue's room (ReliableEndpoint::set_receive_credit), senders send no
+//   new message beyond it, and an ACK that says "no room" is counted (receive_backpressure).
+//   Messages already in flight still arrive (and a sender that has not heard the room yet
+//   may send a whole window), so the queue may exceed receive_buffer by up to
+//   kMaxReliableWindow per peer, plus one message per window probe (a stalled sender's
+//   timer, backing off exponentially). When pop() brings the queue below half, the peers told
+//   "no room" get an ACK with the new room at the next flush (a window update), so they
+//   resume at once rather than at their next probe.
 // - A message to our own id is delivered locally (looped back), never sent; broadcasts do
 //   not come back to their sender.
 // - Malformed input (any bytes) is rejected, counted by reason, and never trusted.
@@ -80,8 +83,11 @@ struct EndpointConfig {
   Nanos heartbeat_interval{0};            // > 0: a HEARTBEAT broadcast this often
   // The reliable mode's settings (epoch and max_peers come from the fields above). An ack
   // may wait 40 us: a reply emitted within that carries it in the same send call (every
-  // flush sends all owed acks), and one-way streams ack every few messages, not each.
-  ReliableConfig reliable_config{.ack_delay = std::chrono::microseconds(40)};
+  // flush sends all owed acks), and one-way streams ack every few messages, not each. The
+  // timer never fires sooner than 5 ms: on a busy host the threads that answer are late by
+  // milliseconds now and then, and a timeout resends the whole window (losses inside a
+  // stream are repaired sooner, by selective acks).
+  ReliableConfig reliable_config{.min_rto = std::chrono::milliseconds(5), .ack_delay = std::chrono::microseconds(40)};
 };
 
 // An epoch for an incarnation that starts at `unix_ms` (wall clock, milliseconds since
@@ -120,7 +126,7 @@ struct EndpointCounters {
   Counter messages_received;      // messages queued for pop() (looped back ones included)
   Counter messages_looped_back;   // emits to our own id, delivered locally
   Counter receive_overflow;       // best-effort messages dropped: receive queue full
-  Counter receive_backpressure;   // reliable acks held back: receive queue full (flow control)
+  Counter receive_backpressure;   // reliable acks that said "no room": receive queue full
   Counter batches_rejected;       // BATCH payloads that failed to unpack (frame dropped whole)
   Counter duplicates;             // best-effort messages seen before (dropped)
   Counter too_old;                // best-effort messages too far behind their stream (dropped)
@@ -250,7 +256,10 @@ class Endpoint {
   std::deque<Message> queue_;
   std::unordered_map<StreamKey, LossTracker, StreamKeyHash> streams_;
   std::unordered_map<std::uint32_t, MacAddress> macs_;
-  std::vector<std::uint32_t> withheld_;  // peers whose acks were held back (queue full)
+  std::vector<std::uint32_t> withheld_;  // peers told "no room", owed a window update
+  [[nodiscard]] std::size_t credit() const noexcept {
+    return queue_.size() >= config_.receive_buffer ? 0 : config_.receive_buffer - queue_.size();
+  }
   bool window_update_due_ = false;
 };
 

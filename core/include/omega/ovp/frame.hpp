@@ -17,7 +17,8 @@
 //    8     4   source drone      never 0 or kBroadcast
 //   12     4   destination       drone id, group id (kFlagGroup), or kBroadcast (all)
 //   16     4   session epoch     the sender's incarnation; must grow across restarts
-//   20     4   sequence          per sender: reliable stream or best-effort counter
+//   20     4   sequence          per sender: reliable stream or best-effort counter;
+//                                ACK: the receiver's room, credit + 1 (0: not advertised)
 //   24     4   ack               ACK: cumulative ack (last in-order sequence received);
 //                                reliable DATA: the sender's lowest unacknowledged sequence
 //   28     4   CRC32C            over bytes 0..27 of the header, then the payload

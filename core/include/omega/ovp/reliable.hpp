@@ -191,6 +191,13 @@ class ReliableEndpoint {
   // or nullopt when nothing is pending.
   [[nodiscard]] std::optional<Nanos> next_timeout() const noexcept;
 
+  // Flow control: how many more messages the owner can take (its receive queue's room),
+  // advertised in every ACK (header sequence field = credit + 1; 0 = no limit, the
+  // default). Senders send no new message past the acked sequence + credit; when only
+  // such messages are waiting, their retransmission timer sends one as a probe.
+  static constexpr std::uint32_t kNoCredit = 0xFFFFFFFFu;
+  void set_receive_credit(std::uint32_t credit) noexcept { credit_ = credit; }
+
   // Nothing in flight, queued or owed to anyone.
   [[nodiscard]] bool idle() const noexcept;
   [[nodiscard]] PeerStats peer_stats(std::uint32_t peer) const;
@@ -221,6 +228,7 @@ class ReliableEndpoint {
   ReliableCounters counters_;
   DecoderCounters decoder_;
   std::array<std::uint8_t, kMaxOvpSize> scratch_{};  // frames are encoded here for emit
+  std::uint32_t credit_ = kNoCredit;
 };
 
 // Best-effort receive accounting per source: what arrived, what was duplicated or late, and
