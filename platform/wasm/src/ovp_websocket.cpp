@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -704,7 +705,9 @@ void OvpWebSocketCore::after_turn() {
       if (next != INT64_MAX) {
         // Endpoint deadlines may lie far in the past (Nanos::min(): "now"); setTimeout takes
         // at most 2^31-1 ms (a later deadline re-arms when that fires).
-        const double ms = next <= now ? 0.0 : std::min(static_cast<double>(next - now) / 1e6, 2147483647.0);
+        // Rounded up: timers take whole milliseconds, and one that fired early would find
+        // nothing due and re-arm.
+        const double ms = next <= now ? 0.0 : std::min(std::ceil(static_cast<double>(next - now) / 1e6), 2147483647.0);
         timer_ = omega_ovp_ws_set_timer(ms, reinterpret_cast<void*>(&run_timer), new std::shared_ptr<OvpWebSocketCore>(shared_from_this()));
       }
     }
