@@ -3,8 +3,9 @@
 #   native: debug (+ install/find_package test), ASan+UBSan, TSan        (ctest)
 #   fuzz: the OVP decoder and batch fuzzers, 20 s each (clang, libFuzzer) (ctest)
 #   WASM under Node: threaded and single-threaded core suites            (ctest)
-#   JS: the package imported by an out-of-tree Node project, and the demo
-#       page in headless Chromium with and without cross-origin isolation (node --test)
+#   JS: the package imported by an out-of-tree Node project, the demo page in
+#       headless Chromium with and without cross-origin isolation, and WASM OVP drones
+#       (Node and Chromium) through a fake gateway and native-debug's omega-gateway (node --test)
 # Every step runs even when an earlier one fails; the exit status says whether all passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."

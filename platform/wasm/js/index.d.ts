@@ -51,7 +51,38 @@ export interface SystemConfig {
 export type Workload = 'spin' | 'hash' | 'primes';
 export declare class OmegaTaskError extends Error {}
 export declare class OmegaNodeError extends Error { kind: 'SystemMaxedOut' | 'NodeShuttingDown' | 'NoNodesAvailable'; }
+export interface OvpInitOptions {
+  /** The gateway's WebSocket URL (ws:// or wss://); the endpoint connects to it with ?drone=<droneId> appended. */
+  url: string;
+  /** This drone's id: an integer in [1, 4294967294]. */
+  droneId: number;
+  /** Unicast emits are delivered exactly once and in order, retransmitted on loss (default false). */
+  reliable?: boolean;
+  /** Group ids whose frames this drone also receives. */
+  groups?: number[];
+  /** How long to wait for the connection (default 10000). */
+  timeoutMs?: number;
+}
+export interface OvpMessage { data: Uint8Array; sourceDrone: number; channel: number; }
+export declare class OvpEndpoint {
+  readonly droneId: number;
+  readonly closed: boolean;
+  /**
+   * Sends data (at most 1468 bytes) to the listed drones, or to every drone (null); resolves with its size.
+   * TypeError/RangeError for bad arguments; OmegaTaskError when the connection is gone.
+   */
+  emit(targets: number[] | null, data: Uint8Array, channel?: number): Promise<number>;
+  /** The next message; rejects with OmegaTaskError 'TimedOut' after timeoutMs (none: waits). */
+  receive(timeoutMs?: number): Promise<OvpMessage>;
+  /** Leaves; pending receives reject ("socket closed"). */
+  close(): Promise<void>;
+}
 export declare class OmegaSystem {
+  /**
+   * OVP through omega-gateway. init rejects with OmegaTaskError naming the reason when the URL is
+   * not usable, the connection is refused or the gateway rejects the handshake.
+   */
+  readonly ovp: { init(options: OvpInitOptions): Promise<OvpEndpoint> };
   /** Rejects with TypeError for bad arguments, OmegaNodeError for backpressure, OmegaTaskError for a failed task. */
   submit(workload: Workload, arg: number, options?: { priority?: 'low' | 'normal' | 'high'; cost?: number }): Promise<number>;
   stats(): SystemStats;

@@ -7,6 +7,8 @@
 //   const h = new omega.Histogram(); h.record(1500); h.percentiles(); h.delete();
 //   const system = omega.createSystem({ nodes: 8, superNodes: 4 });
 //   await system.submit('primes', 100000);   // built-in C++ workloads on the nodes
+//   const drone = await system.ovp.init({ url: 'ws://127.0.0.1:8080/ovp', droneId: 7 });  // OVP via the gateway
+//   await drone.emit(null, new Uint8Array([1, 2])); const msg = await drone.receive(500); await drone.close();
 //   await system.shutdown();
 //   const scheduler = omega.createScheduler({ tickRateNs: 1000 });
 //   scheduler.schedule('noop', 0, { periodNs: 100_000 }); scheduler.start();  // ticks from the event loop
@@ -18,7 +20,7 @@
 import { OmegaSystem } from './system.mjs';
 import { OmegaScheduler } from './scheduler.mjs';
 
-export { OmegaSystem, OmegaTaskError, OmegaNodeError } from './system.mjs';
+export { OmegaSystem, OmegaTaskError, OmegaNodeError, OvpEndpoint } from './system.mjs';
 export { OmegaScheduler } from './scheduler.mjs';
 
 const VARIANTS = ['threaded', 'single-threaded'];

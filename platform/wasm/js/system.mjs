@@ -1,4 +1,4 @@
-// OmegaSystem: the CPU circulation from JavaScript.
+// OmegaSystem: the CPU circulation and OVP from JavaScript.
 //
 //   const system = omega.createSystem({ nodes: 8, superNodes: 4 });
 //   const primes = await system.submit('primes', 100_000, { priority: 'high', cost: 50 });
@@ -24,11 +24,19 @@ export class OmegaNodeError extends Error {
   }
 }
 
+// A refusal from the native layer (its message names the call) as the JS error it stands for.
+function argumentError(r) {
+  return r.range ? new RangeError(r.error) : new TypeError(r.error);
+}
+
 export class OmegaSystem {
   #native;
   #waiters = new Map();
   #timer = null;
   #closed = false;
+  #ioWaiters = new Map();  // I/O results: polled when the transport signals, never on a timer
+  #ioScheduled = false;
+  #unwake;
 
   constructor(module, config = {}) {
     const native = new module.NativeSystem();
@@ -38,6 +46,14 @@ export class OmegaSystem {
       throw new TypeError(`createSystem: ${r.error}`);
     }
     this.#native = native;
+    // The OVP transport calls Module.__omegaIoWake (on this thread) when operations finish.
+    const wakers = module.__omegaIoWakers ??= new Set();
+    module.__omegaIoWake ??= () => { for (const wake of wakers) wake(); };
+    const wake = () => this.#scheduleIo();
+    wakers.add(wake);
+    this.#unwake = () => wakers.delete(wake);
+    /** OVP through the gateway: see OvpEndpoint. */
+    this.ovp = Object.freeze({ init: (options) => this.#ovpInit(options) });
   }
 
   /** Runs a built-in workload ('spin' ns | 'hash' bytes | 'primes' below n); resolves to its number. */
@@ -67,8 +83,10 @@ export class OmegaSystem {
   }
 
   /**
-   * Refuses new work, lets pending work finish, then stops the nodes. The workers drain and
-   * exit while this thread keeps serving its event loop; the final join finds them gone.
+   * Refuses new work, lets pending CPU work finish, then stops the nodes and the I/O
+   * circulation: pending OVP operations reject with "shutting down", endpoints close. The
+   * workers drain and exit while this thread keeps serving its event loop; the final join
+   * finds them gone.
    */
   async shutdown() {
     if (!this.#native) return;
@@ -80,8 +98,55 @@ export class OmegaSystem {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     this.#native.shutdown();
+    this.#pollIo();
+    this.#unwake();
     this.#native.delete();
     this.#native = null;
+  }
+
+  // ---- OVP ------------------------------------------------------------------------------
+
+  /** Submits one I/O operation (native returns {ok, id} or a refusal); resolves with its output. */
+  #submitIo(submit) {
+    if (this.#closed || !this.#native) return Promise.reject(new OmegaNodeError('NodeShuttingDown'));
+    const r = submit(this.#native);
+    if (!r.ok) return Promise.reject(r.backpressure ? new OmegaNodeError(r.error) : argumentError(r));
+    return new Promise((resolve, reject) => {
+      this.#ioWaiters.set(r.id, { resolve, reject });
+      this.#scheduleIo();  // some fail at once (bad token, expired timeout) without a wake
+    });
+  }
+
+  #scheduleIo() {
+    if (this.#ioScheduled || this.#ioWaiters.size === 0) return;
+    this.#ioScheduled = true;
+    queueMicrotask(() => {
+      this.#ioScheduled = false;
+      this.#pollIo();
+    });
+  }
+
+  #pollIo() {
+    if (!this.#native) return;
+    for (const [id, ok, value] of this.#native.pollIo()) {
+      const waiter = this.#ioWaiters.get(id);
+      this.#ioWaiters.delete(id);
+      if (ok) waiter.resolve(value);
+      else waiter.reject(new OmegaTaskError(value));
+    }
+  }
+
+  async #ovpInit(options) {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new TypeError('ovp.init: options must be an object {url, droneId, reliable?, groups?, timeoutMs?}');
+    }
+    const out = await this.#submitIo((n) => n.ovpInit(options));
+    return new OvpEndpoint(this, out.socket, options.droneId);
+  }
+
+  /** @internal OvpEndpoint's way in. */
+  _ovp(op, ...args) {
+    return this.#submitIo((n) => n[op](...args));
   }
 
   #schedule() {
@@ -98,5 +163,56 @@ export class OmegaSystem {
       else waiter.reject(new OmegaTaskError(value));
     }
     if (this.#waiters.size > 0) this.#schedule();
+  }
+}
+
+/**
+ * One drone's OVP endpoint, connected to the gateway over a WebSocket.
+ *
+ *   const ep = await system.ovp.init({ url: 'ws://127.0.0.1:8080/ovp', droneId: 7, reliable: true });
+ *   await ep.emit([9], new Uint8Array([1, 2, 3]), 0);   // null: every drone
+ *   const { data, sourceDrone, channel } = await ep.receive(500);   // rejects 'TimedOut' after 500 ms
+ *   await ep.close();
+ *
+ * Failures reject with OmegaTaskError ("ExecutionFailed: ..." naming the reason, e.g. the
+ * gateway closing the connection; "TimedOut"); bad arguments with TypeError/RangeError.
+ */
+export class OvpEndpoint {
+  #system;
+  #token;
+  #closed = false;
+
+  constructor(system, token, droneId) {
+    this.#system = system;
+    this.#token = token;
+    this.droneId = droneId;
+  }
+
+  /** Sends data (a Uint8Array of at most 1468 bytes) to the listed drones, or to every drone (null). Resolves with its size. */
+  emit(targets, data, channel = 0) {
+    if (this.#closed) return Promise.reject(new OmegaTaskError('ExecutionFailed: emit: endpoint closed'));
+    return this.#system._ovp('ovpEmit', this.#token, targets, data, channel).then((out) => out.bytes);
+  }
+
+  /** The next message {data, sourceDrone, channel}; without timeoutMs, waits until one comes or the endpoint closes. */
+  receive(timeoutMs = undefined) {
+    if (this.#closed) return Promise.reject(new OmegaTaskError('ExecutionFailed: receive: endpoint closed'));
+    return this.#system._ovp('ovpReceive', this.#token, timeoutMs)
+      .then(({ data, sourceDrone, channel }) => ({ data, sourceDrone, channel }));
+  }
+
+  /** Leaves: pending receives reject with "socket closed". Idempotent; after the system's shutdown (which closed it), a no-op. */
+  async close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#system._ovp('ovpClose', this.#token);
+    } catch (e) {
+      if (!(e instanceof OmegaNodeError)) throw e;
+    }
+  }
+
+  get closed() {
+    return this.#closed;
   }
 }

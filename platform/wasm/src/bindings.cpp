@@ -6,9 +6,11 @@
 
 #include <omega/omega.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -67,6 +69,14 @@ val error_result(std::string_view error) {
   val r = val::object();
   r.set("ok", false);
   r.set("error", std::string(error));
+  return r;
+}
+
+// A refused argument whose type was right but whose value is out of range: the JS wrapper
+// throws RangeError for these, TypeError for the rest.
+val range_result(std::string_view error) {
+  val r = error_result(error);
+  r.set("range", true);
   return r;
 }
 
@@ -432,7 +442,135 @@ class JsSystem {
     return out;
   }
 
-  double pending() const { return static_cast<double>(pending_.size()); }
+  double pending() const { return static_cast<double>(pending_.size() + io_pending_.size()); }
+
+  // ---- OVP (the I/O circulation) ----------------------------------------------------
+  // Each returns {ok: true, id} (the result comes from pollIo) or {ok: false, error[, range]}.
+  // The JS wrapper (system.mjs) checks shapes first; these checks are the contract, and
+  // every refusal is counted in omega_js_invalid_arguments_total.
+
+  // options: {url, droneId, reliable = false, groups = [], timeoutMs = 10000}
+  val ovp_init(const val& options) {
+    if (!system_) return error_result("no system: call init() first");
+    if (!object_arg(options)) return error_result("ovp.init: options must be an object {url, droneId, ...}");
+    io_ops::OvpInit op;
+    if (!string_arg(options["url"], op.interface) || op.interface.empty()) {
+      return error_result("ovp.init: url must be a non-empty string (the gateway's ws:// or wss:// URL)");
+    }
+    const val id = options["droneId"];
+    if (!id.isNumber()) return error_result("ovp.init: droneId must be a number");
+    const double d = id.as<double>();
+    if (!(d >= 1 && d <= 4294967294.0) || d != std::floor(d)) {
+      return range_result("ovp.init: droneId must be an integer in [1, 4294967294]");
+    }
+    op.my_drone_id = static_cast<std::uint32_t>(d);
+    const val reliable = options["reliable"];
+    if (!reliable.isUndefined()) {
+      if (!reliable.isTrue() && !reliable.isFalse()) return error_result("ovp.init: reliable must be a boolean");
+      op.reliable = reliable.isTrue();
+    }
+    const val groups = options["groups"];
+    if (!groups.isUndefined()) {
+      if (!groups.isArray()) return error_result("ovp.init: groups must be an array of group ids");
+      const auto n = groups["length"].as<unsigned>();
+      for (unsigned i = 0; i < n; ++i) {
+        const val g = groups[i];
+        if (!g.isNumber()) return error_result("ovp.init: groups must hold numbers");
+        const double gd = g.as<double>();
+        if (!(gd >= 1 && gd <= 4294967294.0) || gd != std::floor(gd)) {
+          return range_result("ovp.init: group ids must be integers in [1, 4294967294]");
+        }
+        op.groups.push_back(static_cast<std::uint32_t>(gd));
+      }
+    }
+    std::optional<Nanos> timeout = Nanos(std::chrono::seconds(10));
+    if (auto t = timeout_arg(options["timeoutMs"], "ovp.init", timeout); !t["ok"].as<bool>()) return t;
+    return submit_io(IoOp(std::move(op)), timeout);
+  }
+
+  // targets: null (every drone) or a non-empty array of drone ids; data: a Uint8Array.
+  val ovp_emit(const val& token, const val& targets, const val& data, const val& channel) {
+    SocketToken t;
+    if (!token_arg(token, t)) return error_result("emit: endpoint is closed or not an OVP endpoint");
+    io_ops::OvpEmit op;
+    op.socket_token = t;
+    if (!targets.isNull()) {
+      if (!targets.isArray()) return error_result("emit: targets must be null (every drone) or an array of drone ids");
+      const auto n = targets["length"].as<unsigned>();
+      if (n == 0) return range_result("emit: targets is empty (null sends to every drone)");
+      std::vector<std::uint32_t> list;
+      for (unsigned i = 0; i < n; ++i) {
+        const val v = targets[i];
+        if (!v.isNumber()) return error_result("emit: targets must hold numbers");
+        const double d = v.as<double>();
+        if (!(d >= 1 && d <= 4294967294.0) || d != std::floor(d)) {
+          return range_result("emit: target drone ids must be integers in [1, 4294967294]");
+        }
+        list.push_back(static_cast<std::uint32_t>(d));
+      }
+      op.targets = std::move(list);
+    }
+    if (!data.instanceof(val::global("Uint8Array"))) return error_result("emit: data must be a Uint8Array");
+    const auto size = data["length"].as<std::size_t>();
+    if (size > ovp::kMaxPayload) {
+      return range_result("emit: data is " + std::to_string(size) + " bytes; at most " +
+                          std::to_string(ovp::kMaxPayload) + " fit in one OVP frame");
+    }
+    op.payload = emscripten::convertJSArrayToNumberVector<std::uint8_t>(data);
+    if (!channel.isUndefined()) {
+      if (!channel.isNumber()) return error_result("emit: channel must be a number");
+      const double c = channel.as<double>();
+      if (!(c >= 0 && c <= 65535) || c != std::floor(c)) return range_result("emit: channel must be an integer in [0, 65535]");
+      op.channel = static_cast<std::uint16_t>(c);
+    }
+    return submit_io(IoOp(std::move(op)), std::nullopt);
+  }
+
+  // timeoutMs: undefined (wait until a message comes or the endpoint closes) or >= 0.
+  val ovp_receive(const val& token, const val& timeout_ms) {
+    SocketToken t;
+    if (!token_arg(token, t)) return error_result("receive: endpoint is closed or not an OVP endpoint");
+    std::optional<Nanos> timeout;
+    if (auto r = timeout_arg(timeout_ms, "receive", timeout); !r["ok"].as<bool>()) return r;
+    return submit_io(IoOp(io_ops::OvpReceive{t}), timeout);
+  }
+
+  val ovp_close(const val& token) {
+    SocketToken t;
+    if (!token_arg(token, t)) return error_result("close: not an OVP endpoint");
+    return submit_io(IoOp(io_ops::OvpClose{t}), std::nullopt);
+  }
+
+  // Finished I/O operations since the last call, as [id, ok, value-or-error] triples; value:
+  // {socket, bytes, data (Uint8Array), sourceDrone, channel}. Never runs CPU work.
+  val poll_io() {
+    val out = val::array();
+    for (auto it = io_pending_.begin(); it != io_pending_.end();) {
+      auto r = it->second.try_result();
+      if (!r) {
+        ++it;
+        continue;
+      }
+      val triple = val::array();
+      triple.call<void>("push", it->first);
+      if (*r) {
+        const IoOutput& o = **r;
+        val v = val::object();
+        if (o.socket) v.set("socket", static_cast<double>(o.socket->value));
+        v.set("bytes", static_cast<double>(o.bytes));
+        // A copy that owns its bytes (the heap view would change under it).
+        v.set("data", val(emscripten::typed_memory_view(o.data.size(), o.data.data())).call<val>("slice"));
+        v.set("sourceDrone", static_cast<double>(o.source_drone));
+        v.set("channel", static_cast<double>(o.channel));
+        triple.call<void>("push", true, v);
+      } else {
+        triple.call<void>("push", false, to_string(r->error()));
+      }
+      out.call<void>("push", triple);
+      it = io_pending_.erase(it);
+    }
+    return out;
+  }
 
   val stats() const {
     val r = val::object();
@@ -485,6 +623,42 @@ class JsSystem {
   std::unique_ptr<UltraOmegaSystem> system_;
   OmegaRng rng_ = OmegaRng::from_entropy();
   std::unordered_map<std::uint32_t, TaskHandle<double>> pending_;
+  std::unordered_map<std::uint32_t, TaskHandle<IoOutput>> io_pending_;
+
+  val submit_io(IoOp op, std::optional<Nanos> timeout) {
+    auto handle = system_->submit_io_task(std::move(op), timeout, rng_);
+    if (!handle) {
+      val r = val::object();
+      r.set("ok", false);
+      r.set("error", std::string(to_string(handle.error())));
+      r.set("backpressure", true);
+      return r;
+    }
+    const std::uint32_t id = next_id_++;
+    io_pending_.emplace(id, std::move(*handle));
+    val r = val::object();
+    r.set("ok", true);
+    r.set("id", id);
+    return r;
+  }
+  static bool token_arg(const val& v, SocketToken& out) {
+    const double d = number_arg(v);
+    if (!(d >= 1 && d <= kMaxSafeInteger) || d != std::floor(d)) {
+      runtime().invalid_arguments.add();
+      return false;
+    }
+    out.value = static_cast<std::uint64_t>(d);
+    return true;
+  }
+  // undefined keeps `out`; otherwise a finite number of milliseconds >= 0.
+  static val timeout_arg(const val& v, const char* what, std::optional<Nanos>& out) {
+    if (v.isUndefined()) return ok_result();
+    if (!v.isNumber()) return error_result(std::string(what) + ": timeoutMs must be a number of milliseconds");
+    const double ms = v.as<double>();
+    if (!(ms >= 0 && ms <= 86400e3)) return range_result(std::string(what) + ": timeoutMs must lie in [0, 86400000]");
+    out = Nanos(static_cast<std::int64_t>(ms * 1e6));
+    return ok_result();
+  }
   std::uint32_t next_id_ = 1;
 };
 
@@ -553,7 +727,12 @@ EMSCRIPTEN_BINDINGS(omega) {
       .function("metricsPrometheus", &JsSystem::metrics_prometheus)
       .function("beginShutdown", &JsSystem::begin_shutdown)
       .function("shutdownFinished", &JsSystem::shutdown_finished)
-      .function("shutdown", &JsSystem::shutdown);
+      .function("shutdown", &JsSystem::shutdown)
+      .function("ovpInit", &JsSystem::ovp_init)
+      .function("ovpEmit", &JsSystem::ovp_emit)
+      .function("ovpReceive", &JsSystem::ovp_receive)
+      .function("ovpClose", &JsSystem::ovp_close)
+      .function("pollIo", &JsSystem::poll_io);
   class_<JsMetricsSnapshot>("MetricsSnapshot")
       .constructor<>()
       .function("addCounter", &JsMetricsSnapshot::add_counter)
