@@ -5,11 +5,13 @@
 #include <chrono>
 #include <cstdint>
 
-// Declared here rather than through <emscripten.h> so public headers stay free of it, and
-// nothrow: with Emscripten's JS-based exceptions every call that might throw from a frame
-// with a landing pad (a try block, a destructor to run, a noexcept boundary) goes through
-// a JS trampoline (invoke_*), which costs more than the clock read itself.
-extern "C" double emscripten_get_now(void) __attribute__((nothrow));
+// performance.now() in milliseconds (platform/wasm/src/now.cpp). Not emscripten_get_now()
+// itself: with Emscripten's JS-based exceptions every call that might throw, made from a
+// frame with a landing pad (a try block, a destructor to run, a noexcept boundary), goes
+// through a JS trampoline (invoke_*) that costs more than the clock read. This wrapper is
+// noexcept and calls the import declared nothrow, which a header cannot do: a translation
+// unit that included <emscripten.h> first would see two different declarations.
+extern "C" double omega_wasm_now_ms() noexcept;
 
 namespace omega::platform {
 
@@ -21,7 +23,7 @@ struct PerfNowClock {
   static constexpr bool is_steady = true;
 
   static time_point now() noexcept {
-    return time_point(duration(static_cast<rep>(emscripten_get_now() * 1e6)));
+    return time_point(duration(static_cast<rep>(omega_wasm_now_ms() * 1e6)));
   }
   // The same read: performance.now() has no ordering variant.
   static time_point now_unordered() noexcept { return now(); }
