@@ -14,8 +14,10 @@
 //   after ack + 1; a larger window is acknowledged cumulatively beyond them).
 // - The sender keeps at most `window` messages in flight, queues up to `send_buffer` more,
 //   and retransmits: on timeout (RFC 6298 SRTT/RTTVAR/RTO, exponential backoff, Karn's rule:
-//   no RTT sample from a retransmitted message), every unacknowledged message not yet
-//   selectively acked; and early ("fast retransmit") a message that `fast_retransmit_after`
+//   no RTT sample from a retransmitted message), the oldest unacknowledged message and
+//   those not selectively acked within the bitmap's reach after it; beyond that reach,
+//   until the stream passes where the timeout found it, what each cumulative-ack advance
+//   shows missing; and early ("fast retransmit") a message that `fast_retransmit_after`
 //   later messages were selectively acked past, once per smoothed RTT.
 // - Session epochs: every frame carries its sender's epoch, which must grow across restarts.
 //   A larger epoch from a peer means the peer restarted: its stream to us starts over. Our
