@@ -81,7 +81,11 @@ TEST_CASE("endpoint configuration is checked and epochs grow", "[ovp_endpoint]")
   c.receive_buffer = 0;
   CHECK(validate(c).find("receive_buffer") != std::string::npos);
   c = config(7);
-  c.reliable_config.window = 65;
+  c.reliable_config.window = kMaxReliableWindow + 1;
+  CHECK(validate(c).find("reliable window") != std::string::npos);
+  c.reliable_config.window = kMaxReliableWindow;
+  CHECK(Endpoint::try_create(c).has_value());
+  c.reliable_config.window = 0;
   CHECK(!Endpoint::try_create(c).has_value());
   CHECK(Endpoint::try_create(config(7)).has_value());
 
@@ -418,7 +422,7 @@ TEST_CASE("a full receive buffer pushes back on reliable senders and drops only 
     std::uint64_t backpressure = 0;
     for (auto& [id, ep] : mesh.eps) {
       backpressure += ep->counters().receive_backpressure.value();
-      CHECK(ep->queued() <= 8 + kMaxReliableWindow);
+      CHECK(ep->queued() <= 8 + EndpointConfig{}.reliable_config.window);
       CHECK(ep->queued() >= 8);
       CHECK(ep->counters().receive_overflow.value() == 0);
     }

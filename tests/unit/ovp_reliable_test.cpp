@@ -6,9 +6,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "../support/fault_network.hpp"
@@ -74,6 +76,9 @@ class Swarm {
         ep->poll(now_, [&, from = id](std::uint32_t to, std::span<const std::uint8_t> pkt) {
           net_.send(from, to, pkt, now_);
         });
+        for (std::uint32_t to = 1; to <= n_; ++to) {
+          if (to != id) max_in_flight_ = std::max(max_in_flight_, ep->peer_stats(to).in_flight);
+        }
       }
       if (done()) return true;
       std::optional<std::chrono::nanoseconds> next = net_.next_due();
@@ -128,6 +133,8 @@ class Swarm {
     return sum;
   }
   std::uint64_t errors() const { return errors_; }
+  // The most messages any sender had in flight to one peer after a poll.
+  std::uint32_t max_in_flight() const { return max_in_flight_; }
   std::chrono::nanoseconds now() const { return now_; }
 
  private:
@@ -197,6 +204,7 @@ class Swarm {
   std::map<std::pair<std::uint32_t, std::uint32_t>, Stream> streams_;  // (to, from)
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> next_to_send_;             // (from, to)
   std::uint64_t errors_ = 0;
+  std::uint32_t max_in_flight_ = 0;
   std::chrono::nanoseconds now_{0};
 };
 
@@ -385,6 +393,214 @@ TEST_CASE("all faults combined: 30% bursty loss, duplication, reordering, corrup
     CHECK(loss > 0.2);  // the configured 30% really happened (stationary rate, one run)
     CHECK(loss < 0.4);
   }
+}
+
+TEST_CASE("a window larger than the selective-ack bitmap: exactly once, in order, under every fault", "[ovp_reliable]") {
+  FaultConfig f = FaultConfig::bursty_loss(0.3);
+  f.duplicate = 0.1;
+  f.reorder = 0.2;
+  f.reorder_extra = 500us;
+  f.corrupt = 0.05;
+  f.delay_min = 100us;
+  f.delay_max = 2ms;
+  for (std::uint64_t seed : {41u, 42u, 43u}) {
+    INFO("seed " << seed);
+    ReliableConfig c;
+    c.window = 1024;
+    c.ack_every = 128;
+    Swarm s(3, 2000, f, seed, c);
+    REQUIRE(s.run(1200s));
+    s.check_complete();
+    CHECK(s.total(&ReliableCounters::delivered) == 6 * 2000);
+    CHECK(s.max_in_flight() > kSackBits);  // the window past the bitmap was used
+    CHECK(s.max_in_flight() <= c.window);
+    CHECK(s.total(&ReliableCounters::out_of_window) == 0);
+    CHECK(s.total(&ReliableCounters::retransmissions) > 0);
+    CHECK(s.total(&ReliableCounters::fast_retransmits) > 0);
+    CHECK(s.total(&ReliableCounters::duplicates) > 0);
+    CHECK(s.rejected(DecodeError::CrcMismatch) > 0);
+    const double loss = static_cast<double>(s.net().stats().lost) / static_cast<double>(s.net().stats().sent);
+    CHECK(loss > 0.2);
+  }
+}
+
+TEST_CASE("large windows wrap the 32-bit sequence space", "[ovp_reliable]") {
+  // 1000 is not a power of two: its slot ring has 1024 slots, still consistent across 2^32.
+  for (std::uint32_t window : {1000u, 1024u}) {
+    INFO("window " << window);
+    ReliableConfig c;
+    c.window = window;
+    c.first_sequence = 0xFFFFFFFFu - 700;  // the wrap falls inside the first full window
+    FaultConfig f = FaultConfig::bursty_loss(0.3);
+    f.reorder = 0.2;
+    f.reorder_extra = 300us;
+    f.delay_min = 50us;
+    f.delay_max = 300us;
+    Swarm s(2, 2500, f, 51 + window, c);
+    REQUIRE(s.run(1200s));
+    s.check_complete();
+    CHECK(s.max_in_flight() > kSackBits);
+    CHECK(s.total(&ReliableCounters::out_of_window) == 0);
+    CHECK(s.ep(1).peer_stats(2).next_sequence == c.first_sequence + 2500);
+    CHECK(s.ep(2).peer_stats(1).delivered_through == c.first_sequence + 2499);
+  }
+}
+
+namespace {
+
+// Two endpoints on a link with a fixed 50 us one-way delay, stepped in 100 us rounds: a
+// polls, b receives what survives `drop_to_b` and answers, a receives the answers.
+struct Pair {
+  ReliableConfig config;
+  std::vector<std::uint32_t> got;  // sequences b delivered, in order of delivery
+  std::vector<Bytes> got_payloads;
+  ReliableEndpoint a{1, config, [](const Delivery&) {}};
+  ReliableEndpoint b{2, config, [this](const Delivery& d) {
+                       got.push_back(d.sequence);
+                       got_payloads.emplace_back(d.payload.begin(), d.payload.end());
+                     }};
+  std::chrono::nanoseconds now{0};
+  std::uint32_t max_in_flight = 0;
+  std::function<void()> before_b_polls = [] {};  // e.g. b's application pops, credit is set
+
+  explicit Pair(ReliableConfig c) : config(c) {}
+
+  template <class Drop>
+  void round(Drop&& drop_to_b) {
+    std::vector<Bytes> to_b, to_a;
+    a.poll(now, [&](std::uint32_t, std::span<const std::uint8_t> p) { to_b.emplace_back(p.begin(), p.end()); });
+    max_in_flight = std::max(max_in_flight, a.peer_stats(2).in_flight);
+    for (const Bytes& w : to_b) {
+      auto v = decode_ovp(w, {2, {}});
+      REQUIRE(v.has_value());
+      if (v->header.type == FrameType::Data && drop_to_b(v->header.sequence)) continue;
+      REQUIRE(b.on_packet(w, now + 50us).has_value());
+    }
+    before_b_polls();
+    b.poll(now + 50us, [&](std::uint32_t, std::span<const std::uint8_t> p) { to_a.emplace_back(p.begin(), p.end()); });
+    for (const Bytes& w : to_a) REQUIRE(a.on_packet(w, now + 100us).has_value());
+    now += 100us;
+  }
+  // Rounds until both sides are idle (or the simulated limit passes).
+  template <class Drop>
+  bool run(std::chrono::nanoseconds limit, Drop&& drop_to_b) {
+    const auto end = now + limit;
+    while (now < end) {
+      round(drop_to_b);
+      if (a.idle() && b.idle()) return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("losses only beyond the bitmap: only the lost messages are sent again", "[ovp_reliable]") {
+  ReliableConfig c;
+  c.window = 512;
+  const auto never = [](std::uint32_t) { return false; };
+  SECTION("holes inside the stream") {
+    Pair pair(c);
+    // Warm up: RTT samples, and the peer's room (a fresh peer gets one bitmap's reach).
+    for (int i = 0; i < 40; ++i) {
+      REQUIRE(pair.a.send(2, 0, Bytes{0}).has_value());
+      pair.round(never);
+    }
+    REQUIRE(pair.run(100ms, never));
+    const std::uint32_t base = pair.a.peer_stats(2).next_sequence;
+    for (std::uint32_t i = 0; i < 512; ++i) {
+      Bytes m(8);
+      store_be32(m.data(), i);
+      REQUIRE(pair.a.send(2, static_cast<std::uint16_t>(i % 3), m).has_value());
+    }
+    // Each hole lies well past the 64 sequences the first ACK's bitmap can describe.
+    const std::vector<std::uint32_t> lost{base + 100, base + 200, base + 300, base + 400};
+    std::set<std::uint32_t> dropped;
+    REQUIRE(pair.run(1s, [&](std::uint32_t seq) {
+      // Only the first transmission of each is lost.
+      return std::find(lost.begin(), lost.end(), seq) != lost.end() && dropped.insert(seq).second;
+    }));
+    CHECK(pair.max_in_flight == 512);  // the whole window went out at once
+    REQUIRE(pair.got.size() == 40 + 512);
+    for (std::uint32_t i = 0; i < 512; ++i) {
+      CHECK(pair.got[40 + i] == base + i);
+      CHECK(load_be32(pair.got_payloads[40 + i].data()) == i);
+    }
+    // Only the four lost messages went twice: nothing the receiver held beyond the bitmap.
+    CHECK(pair.a.counters().retransmissions.value() == lost.size());
+    CHECK(pair.b.counters().duplicates.value() == 0);
+    CHECK(pair.b.counters().out_of_window.value() == 0);
+  }
+  SECTION("a lost tail: the timer, then each ACK, resend what is still missing") {
+    Pair pair(c);
+    for (int i = 0; i < 40; ++i) {
+      REQUIRE(pair.a.send(2, 0, Bytes{0}).has_value());
+      pair.round(never);
+    }
+    REQUIRE(pair.run(100ms, never));
+    const std::uint32_t base = pair.a.peer_stats(2).next_sequence;
+    for (std::uint32_t i = 0; i < 512; ++i) REQUIRE(pair.a.send(2, 0, Bytes{1}).has_value());
+    // The last 212 messages' first transmissions are lost, nothing after them arrives: no
+    // ACK can report them, so the timer has to.
+    std::set<std::uint32_t> seen;
+    REQUIRE(pair.run(2s, [&](std::uint32_t seq) {
+      const bool tail = seq - base >= 300;
+      return tail && seen.insert(seq).second;
+    }));
+    REQUIRE(pair.got.size() == 40 + 512);
+    for (std::uint32_t i = 0; i < 512; ++i) CHECK(pair.got[40 + i] == base + i);
+    CHECK(pair.a.counters().timeouts.value() == 1);  // one timeout; the ACKs carried the rest
+    CHECK(pair.a.counters().retransmissions.value() == 212);
+    CHECK(pair.b.counters().duplicates.value() == 0);
+  }
+}
+
+TEST_CASE("a receiver that stops consuming holds a large window back, then resumes", "[ovp_reliable]") {
+  ReliableConfig c;
+  c.window = 1024;
+  constexpr std::size_t kRoom = 100;   // the receiver's application queue
+  constexpr std::uint32_t kCount = 5000;
+  Pair pair(c);
+  std::size_t popped = 0;
+  auto credit = [&] { return static_cast<std::uint32_t>(kRoom - std::min(kRoom, pair.got.size() - popped)); };
+  for (std::uint32_t i = 0; i < kCount; ++i) {
+    Bytes m(4);
+    store_be32(m.data(), i);
+    REQUIRE(pair.a.send(2, 0, m).has_value());
+  }
+  const auto never = [](std::uint32_t) { return false; };
+  std::size_t max_waiting = 0;
+  pair.before_b_polls = [&] { pair.b.set_receive_credit(credit()); };
+  // Phase 1: nobody pops. Credit reaches 0; the sender stops sending new messages.
+  for (int i = 0; i < 200; ++i) {  // 20 ms
+    pair.round(never);
+    max_waiting = std::max(max_waiting, pair.got.size() - popped);
+  }
+  CHECK(credit() == 0);
+  const std::uint64_t sent_stalled = pair.a.counters().data_sent.value();
+  const std::uint64_t timeouts_stalled = pair.a.counters().timeouts.value();
+  for (int i = 0; i < 2000; ++i) {  // 200 ms more: only probes on the backed-off timer
+    pair.round(never);
+    max_waiting = std::max(max_waiting, pair.got.size() - popped);
+  }
+  const std::uint64_t probes = pair.a.counters().data_sent.value() - sent_stalled;
+  CHECK(probes <= pair.a.counters().timeouts.value() - timeouts_stalled);
+  CHECK(probes < 10);
+  CHECK(pair.a.counters().retransmissions.value() == 0);  // a full receiver costs no resends
+  // Bounded: the room plus what was already under way when it ran out (the first flight
+  // is one bitmap's reach), plus the probes.
+  CHECK(max_waiting <= kRoom + kSackBits + probes);
+  // Phase 2: the application consumes again; the next probe's ACK reopens the window.
+  pair.before_b_polls = [&] {
+    popped = pair.got.size();
+    pair.b.set_receive_credit(credit());
+  };
+  REQUIRE(pair.run(60s, never));
+  REQUIRE(pair.got_payloads.size() == kCount);
+  for (std::uint32_t i = 0; i < kCount; ++i) CHECK(load_be32(pair.got_payloads[i].data()) == i);
+  CHECK(pair.max_in_flight > kSackBits);  // once room came back, the large window was used
+  CHECK(pair.b.counters().duplicates.value() == 0);
+  CHECK(pair.b.counters().out_of_window.value() == 0);
 }
 
 TEST_CASE("Karn's rule: a retransmitted message gives no RTT sample; the backoff stays", "[ovp_reliable]") {

@@ -5,12 +5,12 @@
 // starts on the main thread with the `ws` package (skipped, with a message, when npm ci has
 // not installed it), and a refused connection, a gateway that closes, timeouts and shutdown
 // each resolve what is pending with a clear error.
-#include <emscripten/em_js.h>
-#include <emscripten/threading.h>
-
 #include <omega/base/config.hpp>
 #include <omega/exec/system.hpp>
 #include <omega/io/io_op.hpp>
+
+#include <emscripten/em_js.h>
+#include <emscripten/threading.h>
 
 #include <catch2/catch.hpp>
 

@@ -48,7 +48,10 @@ std::string validate(const EndpointConfig& c) {
   }
   if (c.max_peers == 0) return "max_peers must be at least 1";
   const ReliableConfig& r = c.reliable_config;
-  if (r.window < 1 || r.window > kMaxReliableWindow) return "reliable window must lie in 1..64";
+  if (r.window < 1 || r.window > kMaxReliableWindow) {
+    return "reliable window must lie in 1.." + std::to_string(kMaxReliableWindow) + " messages, got " +
+           std::to_string(r.window);
+  }
   if (r.min_rto <= Nanos(0) || r.min_rto > r.max_rto) return "reliable RTOs need 0 < min_rto <= max_rto";
   if (c.heartbeat_interval < Nanos(0)) return "heartbeat_interval must not be negative";
   return {};
@@ -332,7 +335,7 @@ void Endpoint::send_window_update(std::uint32_t peer) {
   h.destination = peer;
   h.epoch = config_.epoch;
   h.ack = ps.delivered_through;
-  h.sequence = static_cast<std::uint32_t>(credit()) + 1;
+  h.sequence = static_cast<std::uint32_t>(std::min<std::size_t>(credit(), config_.reliable_config.window)) + 1;
   std::uint8_t* out = open_frame(kAckPayloadSize);
   store_be32(out, *ps.epoch);
   store_be64(out + 4, 0);

@@ -11,7 +11,13 @@ namespace {
 constexpr std::int32_t seq_diff(std::uint32_t a, std::uint32_t b) noexcept {
   return static_cast<std::int32_t>(a - b);
 }
-constexpr std::size_t slot_of(std::uint32_t sequence) noexcept { return sequence % kMaxReliableWindow; }
+// Slot rings: a power of two of slots, so that sequence & mask stays consistent across the
+// 2^32 wrap, and at least the window, so that a window's sequences never share a slot.
+constexpr std::uint32_t ring_size(std::uint32_t window) noexcept {
+  std::uint32_t n = 1;
+  while (n < window) n <<= 1;
+  return n;
+}
 
 }  // namespace
 
@@ -73,28 +79,44 @@ struct ReliableEndpoint::Peer {
   explicit Peer(std::uint32_t peer_id, const ReliableConfig& c)
       : id(peer_id),
         snd_una(c.first_sequence),
+        snd_new(c.first_sequence),
         snd_nxt(c.first_sequence),
-        rto(c.initial_rto, c.min_rto, c.max_rto, c.clock_granularity) {}
+        rtx_end(c.first_sequence),
+        rto(c.initial_rto, c.min_rto, c.max_rto, c.clock_granularity),
+        send_limit(c.first_sequence - 1 + std::min(c.window, kSackBits)) {}
 
   std::uint32_t id;
   std::optional<std::uint32_t> epoch;
-  // Sending: [snd_una, snd_nxt) in flight, in out[seq % 64].
+  // Sending: [snd_una, snd_nxt) in flight, in out[seq & mask]; of those, [snd_una, snd_new)
+  // were transmitted at least once and [snd_new, snd_nxt) wait for their first (window
+  // room at the peer). Retransmissions are marked only below rtx_end. The ring is
+  // allocated with the first message, so peers we only hear from cost no slots.
   std::uint32_t snd_una;
+  std::uint32_t snd_new;
   std::uint32_t snd_nxt;
-  std::array<OutSlot, kMaxReliableWindow> out;
+  std::uint32_t rtx_end;
+  std::vector<OutSlot> out;
   std::deque<Queued> queue;
   RtoEstimator rto;
   std::optional<Nanos> rto_deadline;
+  // After a timeout that left messages beyond the bitmap's reach unsent again: until snd_una
+  // reaches `recover`, each ACK that moves snd_una resends what its bitmap now shows missing
+  // among the messages last sent before `recover_since`.
+  std::optional<std::uint32_t> recover;
+  Nanos recover_since{0};
   bool send_pending = false;  // a slot waits for its first transmission or a retransmission
-  // Receiving: delivered through rcv_cum; (rcv_cum, rcv_cum + window] may wait in in[].
+  // Receiving: delivered through rcv_cum; (rcv_cum, rcv_cum + window] may wait in in[]
+  // (allocated with the first early arrival: a peer whose data comes in order needs none).
   std::uint32_t rcv_cum = 0;
   bool rcv_synced = false;  // rcv_cum was set from this sender incarnation's DATA
-  std::array<InSlot, kMaxReliableWindow> in;
+  std::vector<InSlot> in;
   std::uint32_t buffered = 0;  // slots of in[] present: arrived early, waiting for a gap
   bool ack_owed = false;
   std::uint32_t acked_cum = 0;  // rcv_cum as of the last ACK sent
   // Flow control: the highest sequence the peer's last ACK said it has room for (none: it
-  // advertised no limit). New messages past it wait; a timer expiry probes with one.
+  // advertised no limit). New messages past it wait; a timer expiry probes with one. Until
+  // the first ACK tells the peer's room, at most one bitmap's reach (64) goes out: a large
+  // window does not land on a receiver whose queue may be nearly full.
   std::optional<std::uint32_t> send_limit;
   Nanos ack_due{0};
 
@@ -104,9 +126,11 @@ struct ReliableEndpoint::Peer {
 ReliableEndpoint::ReliableEndpoint(std::uint32_t my_id, const ReliableConfig& config, DeliverFn on_deliver)
     : my_id_(my_id), config_(config), on_deliver_(std::move(on_deliver)) {
   OMEGA_ASSERT(my_id != 0 && my_id != kBroadcast, "a drone id is neither 0 nor the broadcast id");
-  OMEGA_ASSERT(config.window >= 1 && config.window <= kMaxReliableWindow, "window must be 1..64");
+  OMEGA_ASSERT(config.window >= 1 && config.window <= kMaxReliableWindow, "window must be 1..kMaxReliableWindow");
   OMEGA_ASSERT(config.min_rto > Nanos(0) && config.min_rto <= config.max_rto, "0 < min_rto <= max_rto");
   OMEGA_ASSERT(static_cast<bool>(on_deliver_), "a delivery callback is required");
+  ring_mask_ = ring_size(config.window) - 1;
+  ack_every_ = config.ack_every != 0 ? std::min(config.ack_every, config.window) : (config.window + 1) / 2;
 }
 
 ReliableEndpoint::~ReliableEndpoint() = default;
@@ -139,7 +163,8 @@ Result<void, SendError> ReliableEndpoint::send(std::uint32_t peer_id, std::uint1
   if (pp == nullptr) return Err(SendError::TooManyPeers);
   Peer& p = *pp;
   if (p.queue.empty() && p.in_flight() < config_.window) {
-    Peer::OutSlot& s = p.out[slot_of(p.snd_nxt)];
+    if (p.out.empty()) p.out.resize(ring_mask_ + 1);
+    Peer::OutSlot& s = p.out[ring_index(p.snd_nxt)];
     s.payload.assign(payload.begin(), payload.end());
     s.channel = channel;
     s.transmissions = 0;
@@ -159,7 +184,8 @@ Result<void, SendError> ReliableEndpoint::send(std::uint32_t peer_id, std::uint1
 
 void ReliableEndpoint::fill_window(Peer& p) {
   while (!p.queue.empty() && p.in_flight() < config_.window) {
-    Peer::OutSlot& s = p.out[slot_of(p.snd_nxt)];
+    if (p.out.empty()) p.out.resize(ring_mask_ + 1);
+    Peer::OutSlot& s = p.out[ring_index(p.snd_nxt)];
     Peer::Queued& q = p.queue.front();
     s.payload.swap(q.payload);
     s.channel = q.channel;
@@ -174,7 +200,7 @@ void ReliableEndpoint::fill_window(Peer& p) {
 }
 
 void ReliableEndpoint::emit_data(Peer& p, std::uint32_t sequence, EmitFn& emit) {
-  const Peer::OutSlot& s = p.out[slot_of(sequence)];
+  const Peer::OutSlot& s = p.out[ring_index(sequence)];
   FrameHeader h;
   h.type = FrameType::Data;
   h.flags = kFlagReliable;
@@ -193,10 +219,11 @@ void ReliableEndpoint::emit_ack(Peer& p, EmitFn& emit) {
   std::array<std::uint8_t, kAckPayloadSize> payload{};
   store_be32(payload.data(), p.epoch.value_or(0));
   std::uint64_t bitmap = 0;
-  // Bit i: rcv_cum + 2 + i is buffered. Only the receive window can hold anything.
-  for (std::uint32_t i = 0; i + 2 <= config_.window && i < 64; ++i) {
+  // Bit i: rcv_cum + 2 + i is buffered. Only the receive window can hold anything; what
+  // waits beyond the bitmap's reach is acknowledged once the cumulative ack comes near.
+  for (std::uint32_t i = 0; p.buffered > 0 && i + 2 <= config_.window && i < kSackBits; ++i) {
     const std::uint32_t seq = p.rcv_cum + 2 + i;
-    const Peer::InSlot& s = p.in[slot_of(seq)];
+    const Peer::InSlot& s = p.in[ring_index(seq)];
     if (s.present && s.sequence == seq) bitmap |= std::uint64_t{1} << i;
   }
   store_be64(payload.data() + 4, bitmap);
@@ -207,13 +234,21 @@ void ReliableEndpoint::emit_ack(Peer& p, EmitFn& emit) {
   h.destination = p.id;
   h.epoch = config_.epoch;
   h.ack = p.rcv_cum;
-  h.sequence = credit_ == kNoCredit ? 0 : std::min(credit_, 0xFFFFFFFEu) + 1;
+  // Never more room than the receive window: a sender with a larger window would send
+  // what this side can only drop.
+  h.sequence = std::min(credit_, config_.window) + 1;
   auto n = encode_ovp(h, payload, scratch_);
   OMEGA_ASSERT(n.has_value(), "ACK frames always fit");
   p.ack_owed = false;
   p.acked_cum = p.rcv_cum;
   counters_.acks_sent.add();
   emit(p.id, std::span<const std::uint8_t>(scratch_.data(), *n));
+}
+
+void ReliableEndpoint::mark_retransmit(Peer& p, std::uint32_t sequence) {
+  p.out[ring_index(sequence)].retransmit = true;
+  if (seq_diff(sequence + 1, p.rtx_end) > 0) p.rtx_end = sequence + 1;
+  p.send_pending = true;
 }
 
 void ReliableEndpoint::poll(Nanos now, EmitFn emit, bool all_acks) {
@@ -228,19 +263,22 @@ void ReliableEndpoint::poll(Nanos now, EmitFn emit, bool all_acks) {
       } else {
         counters_.timeouts.add();
         p.rto.on_timeout();
-        bool marked = false;
-        for (std::uint32_t seq = p.snd_una; seq != p.snd_nxt; ++seq) {
-          Peer::OutSlot& s = p.out[slot_of(seq)];
-          // The oldest goes again even if selectively acked: a receiver may lose what it
-          // buffered (restart), and the stream cannot move on without it.
-          if ((!s.sacked || seq == p.snd_una) && s.transmissions > 0) {
-            s.retransmit = true;
-            marked = true;
-          }
+        // What the ACKs can tell about: the oldest and the bitmap's reach after it. The oldest
+        // goes again even if selectively acked: a receiver may lose what it buffered
+        // (restart), and the stream cannot move on without it. Further messages may sit in
+        // the receiver's buffer unreported; they go again only if the ACKs that answer this
+        // leave them behind (recover_ below), so a late ACK does not cost a whole window.
+        const std::uint32_t reach = p.snd_una + kSackBits + 1;
+        for (std::uint32_t seq = p.snd_una; seq != p.snd_new && seq != reach; ++seq) {
+          if (!p.out[ring_index(seq)].sacked || seq == p.snd_una) mark_retransmit(p, seq);
+        }
+        if (seq_diff(p.snd_new, reach) > 0) {
+          p.recover = p.snd_new;
+          p.recover_since = now;
         }
         // Nothing sent is outstanding: everything waits for room at the peer, whose window
         // update may have been lost. Probe with the first waiting message.
-        probe = !marked;
+        probe = p.snd_new == p.snd_una;
         p.send_pending = true;
         p.rto_deadline = now + p.rto.rto();
       }
@@ -248,24 +286,32 @@ void ReliableEndpoint::poll(Nanos now, EmitFn emit, bool all_acks) {
 
     if (p.send_pending) {
       p.send_pending = false;
-      for (std::uint32_t seq = p.snd_una; seq != p.snd_nxt; ++seq) {
-        Peer::OutSlot& s = p.out[slot_of(seq)];
-        if (s.transmissions == 0) {
-          if (p.send_limit && seq_diff(seq, *p.send_limit) > 0) {
-            if (!probe) continue;  // no room at the peer yet
-            probe = false;
-            s.probed = true;
-          }
-          counters_.data_sent.add();
-        } else if (s.retransmit) {
+      // Retransmissions first (all below snd_new), then first transmissions: sequence order.
+      if (seq_diff(p.rtx_end, p.snd_una) > 0) {
+        for (std::uint32_t seq = p.snd_una; seq != p.rtx_end; ++seq) {
+          Peer::OutSlot& s = p.out[ring_index(seq)];
+          if (!s.retransmit) continue;
           counters_.retransmissions.add();
-        } else {
-          continue;
+          s.retransmit = false;
+          s.sent_at = now;
+          ++s.transmissions;
+          emit_data(p, seq, emit);
         }
+      }
+      p.rtx_end = p.snd_una;
+      while (p.snd_new != p.snd_nxt) {
+        Peer::OutSlot& s = p.out[ring_index(p.snd_new)];
+        if (p.send_limit && seq_diff(p.snd_new, *p.send_limit) > 0) {
+          if (!probe) break;  // no room at the peer yet
+          probe = false;
+          s.probed = true;
+        }
+        counters_.data_sent.add();
         s.retransmit = false;
         s.sent_at = now;
-        ++s.transmissions;
-        emit_data(p, seq, emit);
+        s.transmissions = 1;
+        emit_data(p, p.snd_new, emit);
+        ++p.snd_new;
       }
       // RFC 6298 5.1: start the timer when data goes out and it is not running.
       if (!p.rto_deadline && p.in_flight() > 0) p.rto_deadline = now + p.rto.rto();
@@ -368,13 +414,13 @@ void ReliableEndpoint::restart_streams(Peer& p) {
   // the lowest-unacked field of our DATA frames. What the old incarnation acknowledged was
   // delivered there; everything else is sent again now (its buffer, and with it what it had
   // selectively acked, is gone).
-  for (std::uint32_t seq = p.snd_una; seq != p.snd_nxt; ++seq) {
-    Peer::OutSlot& s = p.out[slot_of(seq)];
-    s.sacked = false;
-    if (s.transmissions > 0) s.retransmit = true;
+  for (std::uint32_t seq = p.snd_una; seq != p.snd_new; ++seq) {
+    p.out[ring_index(seq)].sacked = false;
+    mark_retransmit(p, seq);
   }
   if (p.in_flight() > 0) p.send_pending = true;
   // Its stream to us starts over: the next DATA frame says where.
+  p.recover.reset();
   p.rcv_synced = false;
   p.rcv_cum = 0;
   for (Peer::InSlot& s : p.in) s.present = false;
@@ -388,8 +434,8 @@ void ReliableEndpoint::owe_ack(Peer& p, Nanos due) {
 }
 
 void ReliableEndpoint::deliver_waiting(Peer& p) {
-  for (;;) {
-    Peer::InSlot& s = p.in[slot_of(p.rcv_cum + 1)];
+  while (p.buffered > 0) {
+    Peer::InSlot& s = p.in[ring_index(p.rcv_cum + 1)];
     if (!s.present || s.sequence != p.rcv_cum + 1) return;
     s.present = false;
     --p.buffered;
@@ -411,6 +457,7 @@ void ReliableEndpoint::on_data(Peer& p, const FrameView& frame, Nanos now) {
     p.rcv_synced = true;
     p.rcv_cum = sender_una - 1;
     for (Peer::InSlot& s : p.in) {
+      if (p.buffered == 0) break;
       if (s.present && seq_diff(s.sequence, p.rcv_cum) <= 0) {
         s.present = false;
         --p.buffered;
@@ -437,17 +484,18 @@ void ReliableEndpoint::on_data(Peer& p, const FrameView& frame, Nanos now) {
     deliver_waiting(p);
     // In order and nothing else waiting: the ack may wait for ack_delay; otherwise the
     // sender needs the selective-ack picture now.
-    // Half a window delivered since the last ACK: ack now, or a sender limited by the
+    // ack_every messages delivered since the last ACK: ack now, or a sender limited by the
     // window waits for the delay on every window.
-    const bool half_window = p.rcv_cum - p.acked_cum >= (config_.window + 1) / 2;
-    owe_ack(p, p.buffered > 0 || half_window ? now : now + config_.ack_delay);
+    const bool enough = p.rcv_cum - p.acked_cum >= ack_every_;
+    owe_ack(p, p.buffered > 0 || enough ? now : now + config_.ack_delay);
     return;
   }
-  Peer::InSlot& s = p.in[slot_of(seq)];
+  if (p.in.empty()) p.in.resize(ring_mask_ + 1);
+  Peer::InSlot& s = p.in[ring_index(seq)];
   if (s.present && s.sequence == seq) {
     counters_.duplicates.add();
   } else {
-    // Slots hold sequences in (rcv_cum, rcv_cum + window], distinct modulo 64.
+    // Slots hold sequences in (rcv_cum, rcv_cum + window], distinct modulo the ring size.
     OMEGA_DASSERT(!s.present, "receive slot aliased");
     s.payload.assign(frame.payload.begin(), frame.payload.end());
     s.channel = frame.header.channel;
@@ -468,7 +516,7 @@ void ReliableEndpoint::on_ack(Peer& p, const FrameView& frame, Nanos now) {
     return;
   }
   const std::uint32_t cum = frame.header.ack;
-  if (seq_diff(cum, p.snd_nxt - 1) > 0) {
+  if (seq_diff(cum, p.snd_new - 1) > 0) {
     counters_.invalid_acks.add();  // acknowledges what was never sent
     return;
   }
@@ -483,18 +531,18 @@ void ReliableEndpoint::on_ack(Peer& p, const FrameView& frame, Nanos now) {
     }
   };
   bool advanced = false;
-  while (seq_diff(cum, p.snd_una) >= 0 && p.snd_una != p.snd_nxt) {
-    Peer::OutSlot& s = p.out[slot_of(p.snd_una)];
+  while (seq_diff(cum, p.snd_una) >= 0 && p.snd_una != p.snd_new) {
+    Peer::OutSlot& s = p.out[ring_index(p.snd_una)];
     sample(s);
     s.retransmit = false;
     ++p.snd_una;
     advanced = true;
   }
-  for (std::uint32_t i = 0; i < 64 && bitmap != 0; ++i) {
+  for (std::uint32_t i = 0; i < kSackBits && bitmap != 0; ++i) {
     if ((bitmap >> i & 1u) == 0) continue;
     const std::uint32_t seq = cum + 2 + i;
-    if (seq_diff(seq, p.snd_una) < 0 || seq_diff(seq, p.snd_nxt) >= 0) continue;
-    Peer::OutSlot& s = p.out[slot_of(seq)];
+    if (seq_diff(seq, p.snd_una) < 0 || seq_diff(seq, p.snd_new) >= 0) continue;
+    Peer::OutSlot& s = p.out[ring_index(seq)];
     if (!s.sacked) {
       sample(s);
       s.sacked = true;
@@ -502,6 +550,18 @@ void ReliableEndpoint::on_ack(Peer& p, const FrameView& frame, Nanos now) {
     }
   }
   if (sample_sent_at) p.rto.on_sample(now - *sample_sent_at);
+
+  if (p.recover) {
+    if (seq_diff(p.snd_una, *p.recover) >= 0) {
+      p.recover.reset();
+    } else if (advanced) {
+      const std::uint32_t reach = p.snd_una + kSackBits + 1;
+      for (std::uint32_t seq = p.snd_una; seq != *p.recover && seq != reach; ++seq) {
+        Peer::OutSlot& s = p.out[ring_index(seq)];
+        if (!s.sacked && !s.retransmit && s.sent_at < p.recover_since) mark_retransmit(p, seq);
+      }
+    }
+  }
 
   // The peer's room (ACK sequence field: credit + 1; 0: no limit). More room than before
   // lets waiting messages go.
@@ -517,17 +577,20 @@ void ReliableEndpoint::on_ack(Peer& p, const FrameView& frame, Nanos now) {
   // Fast retransmit: a message with enough selectively acked successors is presumed lost
   // once it is older than SRTT + RTTVAR (jitter reorders frames sent together; the margin
   // keeps that from looking like loss), and resent at most once per such period.
-  if (config_.fast_retransmit_after > 0 && p.in_flight() > 0) {
+  // Only the bitmap's reach can be selectively acked (every mark was made within 65 of a
+  // cumulative ack at or below today's), so the scan starts there, not at the window's end.
+  if (config_.fast_retransmit_after > 0 && p.snd_new != p.snd_una) {
     std::uint32_t sacked_above = 0;
     const Nanos min_age = p.rto.has_sample() ? p.rto.srtt() + p.rto.rttvar() : p.rto.rto();
-    for (std::uint32_t seq = p.snd_nxt - 1;; --seq) {
-      Peer::OutSlot& s = p.out[slot_of(seq)];
+    const std::uint32_t top = seq_diff(p.snd_new, p.snd_una) > static_cast<std::int32_t>(kSackBits + 2)
+                                  ? p.snd_una + kSackBits + 1
+                                  : p.snd_new - 1;
+    for (std::uint32_t seq = top;; --seq) {
+      Peer::OutSlot& s = p.out[ring_index(seq)];
       if (s.sacked) {
         ++sacked_above;
-      } else if (sacked_above >= config_.fast_retransmit_after && s.transmissions > 0 && !s.retransmit &&
-                 now - s.sent_at >= min_age) {
-        s.retransmit = true;
-        p.send_pending = true;
+      } else if (sacked_above >= config_.fast_retransmit_after && !s.retransmit && now - s.sent_at >= min_age) {
+        mark_retransmit(p, seq);
         counters_.fast_retransmits.add();
       }
       if (seq == p.snd_una) break;

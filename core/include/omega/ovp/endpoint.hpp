@@ -31,7 +31,7 @@
 //   new message beyond it, and an ACK that says "no room" is counted (receive_backpressure).
 //   Messages already in flight still arrive (and a sender that has not heard the room yet
 //   may send a whole window), so the queue may exceed receive_buffer by up to
-//   kMaxReliableWindow per peer, plus one message per window probe (a stalled sender's
+//   reliable_config.window per peer, plus one message per window probe (a stalled sender's
 //   timer, backing off exponentially). When pop() brings the queue below half, the peers told
 //   "no room" get an ACK with the new room at the next flush (a window update), so they
 //   resume at once rather than at their next probe.
@@ -81,13 +81,19 @@ struct EndpointConfig {
   // state for; beyond it, new ones are refused and counted (forged ids cannot grow memory).
   std::size_t max_peers = 1024;
   Nanos heartbeat_interval{0};            // > 0: a HEARTBEAT broadcast this often
-  // The reliable mode's settings (epoch and max_peers come from the fields above). An ack
-  // may wait 40 us: a reply emitted within that carries it in the same send call (every
-  // flush sends all owed acks), and one-way streams ack every few messages, not each. The
-  // timer never fires sooner than 5 ms: on a busy host the threads that answer are late by
-  // milliseconds now and then, and a timeout resends the whole window (losses inside a
-  // stream are repaired sooner, by selective acks).
-  ReliableConfig reliable_config{.min_rto = std::chrono::milliseconds(5), .ack_delay = std::chrono::microseconds(40)};
+  // The reliable mode's settings (epoch and max_peers come from the fields above). 1024
+  // messages in flight per peer: a window of only the selective-ack bitmap's 64 allowed one
+  // 64-message window per round trip through both reactors, far below best effort for
+  // small messages. An ack may wait 40 us: a reply emitted within that carries it in the
+  // same send call (every flush sends all owed acks), and one-way streams ack every few
+  // messages, not each (at the latest every 128). The timer never fires sooner than 5 ms:
+  // on a busy host the threads that answer are late by milliseconds now and then, and a
+  // timeout resends every unacknowledged message (losses inside a stream are repaired
+  // sooner, by selective acks).
+  ReliableConfig reliable_config{.window = 1024,
+                                 .min_rto = std::chrono::milliseconds(5),
+                                 .ack_delay = std::chrono::microseconds(40),
+                                 .ack_every = 128};
 };
 
 // An epoch for an incarnation that starts at `unix_ms` (wall clock, milliseconds since

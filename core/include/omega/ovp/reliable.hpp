@@ -10,11 +10,14 @@
 // - The receiver delivers each message exactly once and in order per sender; messages that
 //   arrive early (within the receive window) wait in a buffer of `window` slots; later ones
 //   are dropped and counted. It answers with ACK frames: cumulative ack in the header, the
-//   acked stream's epoch and a 64-bit selective-ack bitmap in the payload.
+//   acked stream's epoch and a 64-bit selective-ack bitmap in the payload (the 64 sequences
+//   after ack + 1; a larger window is acknowledged cumulatively beyond them).
 // - The sender keeps at most `window` messages in flight, queues up to `send_buffer` more,
 //   and retransmits: on timeout (RFC 6298 SRTT/RTTVAR/RTO, exponential backoff, Karn's rule:
-//   no RTT sample from a retransmitted message), every unacknowledged message not yet
-//   selectively acked; and early ("fast retransmit") a message that `fast_retransmit_after`
+//   no RTT sample from a retransmitted message), the oldest unacknowledged message and
+//   those not selectively acked within the bitmap's reach after it; beyond that reach,
+//   until the stream passes where the timeout found it, what each cumulative-ack advance
+//   shows missing; and early ("fast retransmit") a message that `fast_retransmit_after`
 //   later messages were selectively acked past, once per smoothed RTT.
 // - Session epochs: every frame carries its sender's epoch, which must grow across restarts.
 //   A larger epoch from a peer means the peer restarted: its stream to us starts over. Our
@@ -88,11 +91,21 @@ class RtoEstimator {
   bool has_sample_ = false;
 };
 
-inline constexpr std::uint32_t kMaxReliableWindow = 64;  // the selective-ack bitmap's reach
+// The ACK's selective-ack bitmap covers the 64 sequences after cumulative ack + 1. The
+// window may be larger: messages beyond the bitmap's reach are acknowledged cumulatively
+// only, and their losses are repaired once the cumulative ack comes within 64 of them (fast
+// retransmit) or by the retransmission timer.
+inline constexpr std::uint32_t kSackBits = 64;
+// Largest window: each peer with data in flight, or arrivals waiting for a gap, holds that
+// many slots (and up to that many payloads) per direction.
+inline constexpr std::uint32_t kMaxReliableWindow = 16384;
 
 struct ReliableConfig {
   std::uint32_t epoch = 1;        // this incarnation; must be larger after every restart
-  std::uint32_t window = 64;      // messages in flight per peer, and the receive buffer: 1..64
+  // Messages in flight per peer, and the receive buffer for early arrivals: 1..16384. Both
+  // sides should agree; a receiver never advertises more room than its window, so a sender
+  // with a larger one is held to the receiver's after the first ACK.
+  std::uint32_t window = 64;
   std::size_t send_buffer = 4096;  // messages queued per peer behind a full window
   // RFC 6298 asks for 1 s initial and minimum RTOs, for the Internet. OVP runs on one
   // Ethernet segment with RTTs in microseconds, so the defaults are LAN-sized.
@@ -104,6 +117,10 @@ struct ReliableConfig {
   // in-order data that completes half a window since the last ACK, are acked at the next
   // poll regardless.
   Nanos ack_delay = Nanos(0);
+  // In-order messages delivered since the last ACK that make the next ACK due at once,
+  // whatever ack_delay says (0: half the window). A sender limited by its window then
+  // hears back before it runs dry, without an ACK per message.
+  std::uint32_t ack_every = 0;
   std::uint32_t fast_retransmit_after = 3;  // selectively acked successors; 0 disables
   // Sequence number of the first message to each peer. Receivers start wherever the sender
   // does (they sync on its lowest unacked sequence), so any value works; tests start near
@@ -191,10 +208,11 @@ class ReliableEndpoint {
   // or nullopt when nothing is pending.
   [[nodiscard]] std::optional<Nanos> next_timeout() const noexcept;
 
-  // Flow control: how many more messages the owner can take (its receive queue's room),
-  // advertised in every ACK (header sequence field = credit + 1; 0 = no limit, the
-  // default). Senders send no new message past the acked sequence + credit; when only
-  // such messages are waiting, their retransmission timer sends one as a probe.
+  // Flow control: how many more messages the owner can take (its receive queue's room; no
+  // limit by default), advertised in every ACK, capped at the window (header sequence field
+  // = min(credit, window) + 1; a received 0 still means no limit). Senders send no new
+  // message past the acked sequence + that; when only such messages are waiting, their
+  // retransmission timer sends one as a probe.
   static constexpr std::uint32_t kNoCredit = 0xFFFFFFFFu;
   void set_receive_credit(std::uint32_t credit) noexcept { credit_ = credit; }
 
@@ -220,6 +238,9 @@ class ReliableEndpoint {
   void owe_ack(Peer& p, Nanos due);
   void emit_ack(Peer& p, EmitFn& emit);
   void emit_data(Peer& p, std::uint32_t sequence, EmitFn& emit);
+  void mark_retransmit(Peer& p, std::uint32_t sequence);
+
+  [[nodiscard]] std::uint32_t ring_index(std::uint32_t sequence) const noexcept { return sequence & ring_mask_; }
 
   std::uint32_t my_id_;
   ReliableConfig config_;
@@ -229,6 +250,8 @@ class ReliableEndpoint {
   DecoderCounters decoder_;
   std::array<std::uint8_t, kMaxOvpSize> scratch_{};  // frames are encoded here for emit
   std::uint32_t credit_ = kNoCredit;
+  std::uint32_t ring_mask_ = 0;    // slot rings hold a power of two >= window slots
+  std::uint32_t ack_every_ = 1;    // config.ack_every, resolved
 };
 
 // Best-effort receive accounting per source: what arrived, what was duplicated or late, and
