@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/system_metrics.hpp"
 #include "../support/threads.hpp"
 
 using omega::IoOp;
@@ -35,19 +36,8 @@ const char* const kLoopback = "127.0.0.1";
 
 UltraOmegaSystem io_system() { return UltraOmegaSystem::builder().with_nodes(4).with_super_nodes(1).build(); }
 
-std::uint64_t counter(const UltraOmegaSystem& system, const char* name) {
-  const omega::MetricsSnapshot snap = system.metrics();
-  const auto* family = snap.find(name);
-  REQUIRE(family != nullptr);
-  REQUIRE(family->series.size() == 1);
-  return std::get<std::uint64_t>(family->series[0].value);
-}
-double gauge(const UltraOmegaSystem& system, const char* name) {
-  const omega::MetricsSnapshot snap = system.metrics();
-  const auto* family = snap.find(name);
-  REQUIRE(family != nullptr);
-  return std::get<double>(family->series[0].value);
-}
+using omega::test::counter;
+using omega::test::gauge;
 
 std::vector<std::uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
 std::vector<std::uint8_t> pattern(std::size_t n, std::uint32_t seed) {

@@ -14,6 +14,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "../support/system_metrics.hpp"
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -82,20 +84,8 @@ namespace {
 
 UltraOmegaSystem io_system() { return UltraOmegaSystem::builder().with_nodes(2).with_super_nodes(1).build(); }
 
-std::uint64_t counter(const UltraOmegaSystem& system, const char* name) {
-  const omega::MetricsSnapshot snap = system.metrics();
-  const auto* family = snap.find(name);
-  REQUIRE(family != nullptr);
-  REQUIRE(family->series.size() == 1);
-  return std::get<std::uint64_t>(family->series[0].value);
-}
-
-double gauge(const UltraOmegaSystem& system, const char* name) {
-  const omega::MetricsSnapshot snap = system.metrics();
-  const auto* family = snap.find(name);
-  REQUIRE(family != nullptr);
-  return std::get<double>(family->series[0].value);
-}
+using omega::test::counter;
+using omega::test::gauge;
 
 struct Io {
   UltraOmegaSystem& system;
