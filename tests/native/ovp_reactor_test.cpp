@@ -291,6 +291,47 @@ TEST_CASE("OVP keeps emit order when spaced emits go inline and bursts go throug
   }
 }
 
+TEST_CASE("OVP reliable: an inline-sent message that is lost is retransmitted, in order with later emits",
+          "[ovp_netns]") {
+  if (skip_unless_netns()) return;
+  VethPair veth;
+  REQUIRE(veth.ok());
+  auto a = Drone::join(veth.ns_a(), veth.if_a(), 1, /*reliable=*/true);
+  // The first emit finds A's endpoint quiet, so A's submitting thread sends it; nobody
+  // listens on the other end yet, so that frame is lost and only A's timer can deliver it.
+  REQUIRE(a->emit(std::vector<std::uint32_t>{2}, message(1, 0, 40)));
+  REQUIRE(metric(*a->system, "omega_ovp_inline_emits_total") == 1);
+  // Nothing else happens on A, so only a reactor that learned of the inline-sent message
+  // (its retransmission timer) sends it again.
+  for (int spins = 0; spins < 5000 && metric(*a->system, "omega_ovp_reliable_retransmissions_total") == 0; ++spins) {
+    ::usleep(1000);
+  }
+  REQUIRE(metric(*a->system, "omega_ovp_reliable_retransmissions_total") > 0);
+  auto b = Drone::join(veth.ns_b(), veth.if_b(), 2, /*reliable=*/true);
+  // Later emits mix both paths: after a pause (inline) and back to back (the reactor).
+  constexpr std::uint32_t kCount = 200;
+  std::vector<TaskHandle<IoOutput>> emits;
+  for (std::uint32_t i = 1; i < kCount; ++i) {
+    if (i % 10 == 0) {
+      for (auto& e : emits) REQUIRE(e.recv_result());
+      emits.clear();
+      ::usleep(200);
+    }
+    emits.push_back(a->start(IoOp::OvpEmit{a->token, std::vector<std::uint32_t>{2}, message(1, i, 40)}));
+  }
+  for (auto& e : emits) REQUIRE(e.recv_result());
+  for (std::uint32_t i = 0; i < kCount; ++i) {
+    auto got = b->receive();
+    REQUIRE(got);
+    INFO("message " << i);
+    REQUIRE(index_of(got->data) == i);
+    CHECK(got->data == message(1, i, 40));
+  }
+  CHECK_FALSE(b->receive(100ms));  // exactly once
+  CHECK(metric(*a->system, "omega_ovp_inline_emits_total") >= kCount / 10);
+  CHECK(metric(*b->system, "omega_ovp_reliable_delivered_total") == kCount);
+}
+
 TEST_CASE("OVP groups: members get group frames, others count them as not for them", "[ovp_netns]") {
   if (skip_unless_netns()) return;
   VethPair veth;

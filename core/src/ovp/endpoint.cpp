@@ -360,10 +360,9 @@ void Endpoint::flush(Nanos now, FrameSink sink) {
     for (std::uint32_t peer : withheld_) send_window_update(peer);
     withheld_.clear();
   }
-  // Acks owed but not due yet (ack_delay) go now: this flush makes a send call anyway.
-  reliable_->poll(
-      now, [this](std::uint32_t peer, std::span<const std::uint8_t> packet) { on_reliable_packet(peer, packet); },
-      /*all_acks=*/true);
+  // Only the acks that are due: one owed but not due yet waits for its delay, so it covers
+  // every message that arrives meanwhile (see EndpointConfig::reliable_config).
+  reliable_->poll(now, [this](std::uint32_t peer, std::span<const std::uint8_t> packet) { on_reliable_packet(peer, packet); });
   close_reliable_batch();
   if (frames_.empty()) return;
   counters_.frames_sent.add(frames_.size());

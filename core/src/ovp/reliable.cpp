@@ -485,8 +485,11 @@ void ReliableEndpoint::on_data(Peer& p, const FrameView& frame, Nanos now) {
     // In order and nothing else waiting: the ack may wait for ack_delay; otherwise the
     // sender needs the selective-ack picture now.
     // ack_every messages delivered since the last ACK: ack now, or a sender limited by the
-    // window waits for the delay on every window.
-    const bool enough = p.rcv_cum - p.acked_cum >= ack_every_;
+    // window waits for the delay on every window. Likewise once as many arrived since the
+    // last ACK as our receive queue still has room for: a sender limited by the room we
+    // advertised needs to hear the new room now, not after the delay.
+    const std::uint32_t since = p.rcv_cum - p.acked_cum;
+    const bool enough = since >= ack_every_ || since >= credit_;
     owe_ack(p, p.buffered > 0 || enough ? now : now + config_.ack_delay);
     return;
   }

@@ -119,7 +119,9 @@ struct ReliableConfig {
   Nanos ack_delay = Nanos(0);
   // In-order messages delivered since the last ACK that make the next ACK due at once,
   // whatever ack_delay says (0: half the window). A sender limited by its window then
-  // hears back before it runs dry, without an ACK per message.
+  // hears back before it runs dry, without an ACK per message. An ACK is also due at once
+  // when as many messages arrived since the last one as set_receive_credit's room still
+  // allows: a sender limited by the room it was told hears the new room without the delay.
   std::uint32_t ack_every = 0;
   std::uint32_t fast_retransmit_after = 3;  // selectively acked successors; 0 disables
   // Sequence number of the first message to each peer. Receivers start wherever the sender
