@@ -323,25 +323,6 @@ void Endpoint::send_control(FrameType type, Nanos) {
   counters_.control_sent.add();
 }
 
-void Endpoint::send_window_update(std::uint32_t peer) {
-  // The ACK the reliable layer would send now, with the room we have again, without
-  // selective acks (they only ever add information; the next regular ACK carries them).
-  const PeerStats ps = reliable_->peer_stats(peer);
-  if (!ps.epoch) return;
-  FrameHeader h;
-  h.type = FrameType::Ack;
-  h.flags = kFlagAckValid;
-  h.source = config_.my_drone_id;
-  h.destination = peer;
-  h.epoch = config_.epoch;
-  h.ack = ps.delivered_through;
-  h.sequence = static_cast<std::uint32_t>(std::min<std::size_t>(credit(), config_.reliable_config.window)) + 1;
-  std::uint8_t* out = open_frame(kAckPayloadSize);
-  store_be32(out, *ps.epoch);
-  store_be64(out + 4, 0);
-  close_frame(peer, h, kAckPayloadSize);
-}
-
 void Endpoint::flush(Nanos now, FrameSink sink) {
   arena_.clear();
   frames_.clear();
@@ -357,7 +338,8 @@ void Endpoint::flush(Nanos now, FrameSink sink) {
   dirty_.clear();
   if (window_update_due_) {
     window_update_due_ = false;
-    for (std::uint32_t peer : withheld_) send_window_update(peer);
+    // The reliable layer's own ACK, due now: it carries the room we have again.
+    for (std::uint32_t peer : withheld_) reliable_->request_ack(peer, now);
     withheld_.clear();
   }
   // Only the acks that are due: one owed but not due yet waits for its delay, so it covers

@@ -428,6 +428,11 @@ void ReliableEndpoint::restart_streams(Peer& p) {
   p.ack_owed = false;
 }
 
+void ReliableEndpoint::request_ack(std::uint32_t peer_id, Nanos now) {
+  Peer* p = peer(peer_id, false);
+  if (p && p->epoch) owe_ack(*p, now);
+}
+
 void ReliableEndpoint::owe_ack(Peer& p, Nanos due) {
   if (!p.ack_owed || due < p.ack_due) p.ack_due = due;
   p.ack_owed = true;

@@ -235,7 +235,6 @@ class Endpoint {
   void on_reliable_packet(std::uint32_t peer, std::span<const std::uint8_t> packet);
   void close_reliable_batch();
   void send_control(FrameType type, Nanos now);
-  void send_window_update(std::uint32_t peer);
 
   EndpointConfig config_;
   std::size_t max_payload_;

@@ -217,6 +217,10 @@ class ReliableEndpoint {
   // retransmission timer sends one as a probe.
   static constexpr std::uint32_t kNoCredit = 0xFFFFFFFFu;
   void set_receive_credit(std::uint32_t credit) noexcept { credit_ = credit; }
+  // Owes `peer` an ACK due at `now` (the next poll sends it, with the current credit): a
+  // window update for a sender that was told there was no room. No-op for a peer we have
+  // not heard from.
+  void request_ack(std::uint32_t peer, Nanos now);
 
   // Nothing in flight, queued or owed to anyone.
   [[nodiscard]] bool idle() const noexcept;
