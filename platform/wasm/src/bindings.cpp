@@ -415,31 +415,14 @@ class JsSystem {
   // Finished tasks since the last call, as [id, ok, value-or-error] triples. In the
   // single-threaded build this is also where queued work runs (up to `budget` tasks).
   val poll(const val& budget) {
-    val out = val::array();
-    if (!system_) return out;
+    if (!system_) return val::array();
     if constexpr (!kHasThreads) {
       const double b = number_arg(budget);
       system_->run_pending(b >= 1 ? static_cast<std::size_t>(b) : 64);
     } else {
       (void)budget;
     }
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      auto r = it->second.try_result();
-      if (!r) {
-        ++it;
-        continue;
-      }
-      val triple = val::array();
-      triple.call<void>("push", it->first);
-      if (*r) {
-        triple.call<void>("push", true, **r);
-      } else {
-        triple.call<void>("push", false, to_string(r->error()));
-      }
-      out.call<void>("push", triple);
-      it = pending_.erase(it);
-    }
-    return out;
+    return take_finished(pending_, [](double value) { return val(value); });
   }
 
   double pending() const { return static_cast<double>(pending_.size() + io_pending_.size()); }
@@ -544,32 +527,16 @@ class JsSystem {
   // Finished I/O operations since the last call, as [id, ok, value-or-error] triples; value:
   // {socket, bytes, data (Uint8Array), sourceDrone, channel}. Never runs CPU work.
   val poll_io() {
-    val out = val::array();
-    for (auto it = io_pending_.begin(); it != io_pending_.end();) {
-      auto r = it->second.try_result();
-      if (!r) {
-        ++it;
-        continue;
-      }
-      val triple = val::array();
-      triple.call<void>("push", it->first);
-      if (*r) {
-        const IoOutput& o = **r;
-        val v = val::object();
-        if (o.socket) v.set("socket", static_cast<double>(o.socket->value));
-        v.set("bytes", static_cast<double>(o.bytes));
-        // A copy that owns its bytes (the heap view would change under it).
-        v.set("data", val(emscripten::typed_memory_view(o.data.size(), o.data.data())).call<val>("slice"));
-        v.set("sourceDrone", static_cast<double>(o.source_drone));
-        v.set("channel", static_cast<double>(o.channel));
-        triple.call<void>("push", true, v);
-      } else {
-        triple.call<void>("push", false, to_string(r->error()));
-      }
-      out.call<void>("push", triple);
-      it = io_pending_.erase(it);
-    }
-    return out;
+    return take_finished(io_pending_, [](const IoOutput& o) {
+      val v = val::object();
+      if (o.socket) v.set("socket", static_cast<double>(o.socket->value));
+      v.set("bytes", static_cast<double>(o.bytes));
+      // A copy that owns its bytes (the heap view would change under it).
+      v.set("data", val(emscripten::typed_memory_view(o.data.size(), o.data.data())).call<val>("slice"));
+      v.set("sourceDrone", static_cast<double>(o.source_drone));
+      v.set("channel", static_cast<double>(o.channel));
+      return v;
+    });
   }
 
   val stats() const {
@@ -620,6 +587,30 @@ class JsSystem {
   }
 
  private:
+  // Takes the finished handles out of `pending`, as [id, ok, value-or-error] triples; value:
+  // to_js(the result).
+  template <class T, class ToJs>
+  static val take_finished(std::unordered_map<std::uint32_t, TaskHandle<T>>& pending, ToJs&& to_js) {
+    val out = val::array();
+    for (auto it = pending.begin(); it != pending.end();) {
+      auto r = it->second.try_result();
+      if (!r) {
+        ++it;
+        continue;
+      }
+      val triple = val::array();
+      triple.call<void>("push", it->first);
+      if (*r) {
+        triple.call<void>("push", true, to_js(**r));
+      } else {
+        triple.call<void>("push", false, to_string(r->error()));
+      }
+      out.call<void>("push", triple);
+      it = pending.erase(it);
+    }
+    return out;
+  }
+
   std::unique_ptr<UltraOmegaSystem> system_;
   OmegaRng rng_ = OmegaRng::from_entropy();
   std::unordered_map<std::uint32_t, TaskHandle<double>> pending_;
