@@ -177,14 +177,14 @@ Result<TaskHandle<IoOutput>, NodeError> UltraOmegaSystem::submit_io_task(IoOp op
 }
 
 void UltraOmegaSystem::shutdown_all() {
-  impl_->stopping.store(true, std::memory_order_release);
-  impl_->io.shutdown();  // first: I/O completions never wait on the nodes
-  impl_->stop_nodes();
+  begin_shutdown();
+  for (auto& node : impl_->nodes) node->shutdown();  // joins (each node's close is idempotent)
 }
 
 void UltraOmegaSystem::begin_shutdown() noexcept {
   impl_->stopping.store(true, std::memory_order_release);
-  impl_->io.shutdown();
+  impl_->io.shutdown();  // first: I/O completions never wait on the nodes
+  // Every node closes before any is joined: workers take work from other nodes' queues.
   for (auto& node : impl_->nodes) node->begin_shutdown();
 }
 
