@@ -21,6 +21,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__linux__) && !defined(__EMSCRIPTEN__)
+#include <sys/resource.h>
+#endif
+
 #include "bench_util.hpp"
 #include "peers.hpp"
 
@@ -272,7 +276,19 @@ struct OpenLoop {
   omega::HistogramSnapshot pacer_late;  // how late the pacer itself submitted (the machine's stalls)
   double offered_per_s;
   std::uint64_t refused;
+  long preempted;  // involuntary context switches of the process during the run, -1: unknown
 };
+
+// How often the kernel took a CPU from one of this process's threads that still wanted it.
+// The pacer and the workers are busy threads, so any such switch is a stall of the
+// measurement itself (on the 2-CPU VM: the kernel's DAMON thread, 1-3 ms at a time).
+long involuntary_switches() {
+#if defined(__linux__) && !defined(__EMSCRIPTEN__)
+  rusage r{};
+  if (getrusage(RUSAGE_SELF, &r) == 0) return r.ru_nivcsw;
+#endif
+  return -1;
+}
 
 // Arrivals every 1/rate seconds (paced on the clock, not on completions); each task spins
 // `work_ns` and records its own latencies.
@@ -282,6 +298,7 @@ OpenLoop open_loop(double rate, std::uint64_t n, std::int64_t work_ns, Submit&& 
   std::atomic<std::uint64_t> done{0};
   std::uint64_t refused = 0;
   const double gap = 1e9 / rate;
+  const long switches_before = involuntary_switches();
   const std::int64_t t0 = omega::now_ns();
   for (std::uint64_t i = 0; i < n; ++i) {
     const auto due = t0 + static_cast<std::int64_t>(static_cast<double>(i) * gap);
@@ -298,7 +315,9 @@ OpenLoop open_loop(double rate, std::uint64_t n, std::int64_t work_ns, Submit&& 
     if (!submit(task)) ++refused;
   }
   wait_for(done, n - refused);
-  return OpenLoop{to_start.snapshot(), to_complete.snapshot(), pacer_late.snapshot(), rate, refused};
+  const long switches_after = involuntary_switches();
+  return OpenLoop{to_start.snapshot(), to_complete.snapshot(), pacer_late.snapshot(), rate, refused,
+                  switches_before < 0 ? -1 : switches_after - switches_before};
 }
 
 void print_latency(const char* name, const OpenLoop& r) {
@@ -310,7 +329,9 @@ void print_latency(const char* name, const OpenLoop& r) {
               r.refused ? " (some refused)" : "");
   // A pacer that is itself late by milliseconds was stalled by the machine, and its catch-up
   // burst queues behind any pool: read the P99 above together with this line.
-  std::printf("  %-22s pacer late P99 %7.1f max %8.1f us\n", "", l.p99 / 1e3, l.max / 1e3);
+  std::printf("  %-22s pacer late P99 %7.1f max %8.1f us", "", l.p99 / 1e3, l.max / 1e3);
+  if (r.preempted >= 0) std::printf("; involuntary context switches during the run: %ld", r.preempted);
+  std::printf("\n");
 }
 
 }  // namespace
