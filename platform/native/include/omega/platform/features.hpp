@@ -4,4 +4,6 @@ namespace omega::platform {
 inline constexpr bool kHasThreads = true;
 inline constexpr const char* kName = "native-linux";
 inline constexpr bool kHasTcp = true;  // the epoll reactor
+// NodeConfig::timing_sample_every's default (a clock read is an rdtsc, about 8 ns).
+inline constexpr unsigned kDefaultTimingSampleEvery = 8;
 }  // namespace omega::platform
