@@ -272,13 +272,12 @@ std::size_t OmegaNode::try_submit_bulk(Task* tasks, std::size_t n, Priority prio
   OMEGA_DASSERT(n <= kBulkMax, "try_submit_bulk takes at most kBulkMax tasks");
   if (n == 0) return 0;
   std::int64_t now = 0;  // one clock read per chunk at most
-  std::array<Item, kBulkMax> items;
-  for (std::size_t i = 0; i < n; ++i) items[i] = Item{std::move(tasks[i]), sample_stamp(config_.timing_sample_every, now)};
-  const std::size_t pushed = queue_.try_push_bulk(items.data(), n, priority);
-  for (std::size_t i = n; i-- > pushed;) {
-    unsample(items[i]);  // in reverse: the count is back where it stood before item `pushed`
-    tasks[i] = std::move(items[i].task);  // hand back the rest
-  }
+  const unsigned every = config_.timing_sample_every;
+  // Each accepted task moves once, straight into its slot; only accepted ones are stamped,
+  // so a refused rest needs no undoing.
+  const std::size_t pushed = queue_.try_emplace_bulk(n, priority, [&](std::size_t i, void* where) noexcept {
+    ::new (where) Item{std::move(tasks[i]), sample_stamp(every, now)};
+  });
   if (pushed < n) rejected_.add(n - pushed);
   if (pushed > 0) notify_pushed(pushed);
   return pushed;
@@ -347,12 +346,30 @@ OmegaNode* OmegaNode::steal_one(std::size_t& cursor, Item& out) noexcept {
 }
 
 void OmegaNode::worker_loop(unsigned index) {
-  detail::WorkerGroup::Parker& me = parkers_[index];
-  bool counted = false;  // in the group's awake count
-  Item item;
-  std::size_t cursor = id_ + 1 + index;  // where stealing starts: spread over the group
-  unsigned spins = 0;
-  bool spinning = false;  // holds a token from g_spin_budget
+  WorkerState state;
+  state.parker = &parkers_[index];
+  state.index = index;
+  state.cursor = id_ + 1 + index;
+  // Called through a volatile pointer: Binaryen (which Emscripten runs after LLVM) inlines a
+  // function called from one place whatever its attributes say.
+  bool (OmegaNode::*volatile pass)(WorkerState&) = &OmegaNode::worker_pass;
+  while ((this->*pass)(state)) {
+  }
+}
+
+// One stretch of a worker's life: at most kPassIterations turns of its loop, fewer when it
+// parks or exits. worker_loop calls it again and again instead of looping here for the
+// thread's lifetime because WebAssembly engines optimise a function for its next call: V8
+// has no on-stack replacement for wasm, so a loop that never returns would keep running
+// its first, baseline-compiled code (so it must not be inlined into worker_loop either).
+[[gnu::noinline]] bool OmegaNode::worker_pass(WorkerState& st) {
+  detail::WorkerGroup::Parker& me = *st.parker;
+  const unsigned index = st.index;
+  bool& counted = st.counted;
+  Item& item = st.item;
+  std::size_t& cursor = st.cursor;
+  unsigned& spins = st.spins;
+  bool& spinning = st.spinning;
   // found_work: the spin ends because this worker is about to run a task (which may be
   // long), not because it will park.
   auto stop_spinning = [&](bool found_work = false) {
@@ -367,7 +384,7 @@ void OmegaNode::worker_loop(unsigned index) {
     spinning = false;
     spins = 0;
   };
-  for (;;) {
+  for (unsigned turn = 0; turn < kPassIterations; ++turn) {
     if (index >= active_.load(std::memory_order_acquire)) {
       // Inactive: wait to be activated (or for shutdown, which activates everyone).
       stop_spinning();
@@ -387,7 +404,7 @@ void OmegaNode::worker_loop(unsigned index) {
     if (stopping_.load(std::memory_order_acquire) && queue_.reserved() == 0) {
       stop_spinning();
       group_->count_asleep();
-      return;
+      return false;
     }
     if (OmegaNode* victim = steal_one(cursor, item)) {
       stop_spinning(true);  // before running: pushes skip their wake-ups while anyone searches
@@ -440,6 +457,7 @@ void OmegaNode::worker_loop(unsigned index) {
       }
     }
   }
+  return true;
 }
 
 std::size_t OmegaNode::run_pending(std::size_t max_tasks) {

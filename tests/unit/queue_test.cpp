@@ -189,3 +189,35 @@ TEST_CASE("concurrent producers and consumers: every item exactly once", "[queue
     INFO("full-queue refusals (backpressure) during the run: " << refused.load());
   }
 }
+
+TEST_CASE("try_emplace_bulk builds only the items that fit, in order, in place", "[queue]") {
+  OmegaQueue<std::unique_ptr<int>> q(5);
+  std::unique_ptr<int> first = std::make_unique<int>(-1);
+  REQUIRE(q.try_push(first, Priority::Normal));
+  std::vector<std::size_t> built;
+  omega::PushStatus status{};
+  const std::size_t in = q.try_emplace_bulk(6, Priority::Normal, [&](std::size_t i, void* where) noexcept {
+    built.push_back(i);
+    ::new (where) std::unique_ptr<int>(std::make_unique<int>(static_cast<int>(i)));
+  }, &status);
+  CHECK(in == 4);
+  CHECK(status == omega::PushStatus::Full);
+  CHECK(built == std::vector<std::size_t>{0, 1, 2, 3});  // the two refused were never built
+  CHECK(q.size() == 5);
+  std::unique_ptr<int> out;
+  for (int expect = -1; expect < 4; ++expect) {
+    REQUIRE(q.try_pop(out));
+    CHECK(*out == expect);
+  }
+  CHECK_FALSE(q.try_pop(out));
+
+  q.close();
+  built.clear();
+  CHECK(q.try_emplace_bulk(2, Priority::High, [&](std::size_t i, void* where) noexcept {
+    built.push_back(i);
+    ::new (where) std::unique_ptr<int>();
+  }, &status) == 0);
+  CHECK(status == omega::PushStatus::Closed);
+  CHECK(built.empty());
+  CHECK(q.reserved() == 0);
+}

@@ -66,6 +66,29 @@ TEST_CASE("tasks move, run once per call and destroy their callable exactly once
   CHECK(watch.expired());
 }
 
+TEST_CASE("emplace replaces the callable in place and destroys the old one once", "[task]") {
+  int hits = 0;
+  omega::Task t;
+  t.emplace(Tracked(&hits));
+  CHECK(Tracked::alive == 1);
+  CHECK(t.is_inline());
+  t();
+  CHECK(hits == 1);
+  std::array<char, 200> big{};
+  big[0] = 7;
+  t.emplace([big, &hits] { hits += big[0]; });  // the Tracked one is destroyed first
+  CHECK(Tracked::alive == 0);
+  CHECK_FALSE(t.is_inline());
+  t();
+  CHECK(hits == 8);
+  t.emplace(Tracked(&hits));  // the heap one is freed (ASan would see a leak otherwise)
+  CHECK(Tracked::alive == 1);
+  t();
+  CHECK(hits == 9);
+  t.reset();
+  CHECK(Tracked::alive == 0);
+}
+
 TEST_CASE("exceptions from a task reach the caller", "[task]") {
   omega::Task t = [] { throw std::runtime_error("boom"); };
   CHECK_THROWS_WITH(t(), "boom");

@@ -33,6 +33,7 @@
 
 #include <omega/base/cache.hpp>
 #include <omega/base/clock.hpp>
+#include <omega/base/config.hpp>
 #include <omega/base/error.hpp>
 #include <omega/base/histogram.hpp>
 #include <omega/base/metrics.hpp>
@@ -133,7 +134,8 @@ struct NodeConfig {
   // Each submitting thread marks 1 task in this many to be timed (queue wait and run time
   // histograms): three clock reads and two histogram records would be a third of a trivial
   // task's cost. 1 times every task. Counters (submitted, completed, ...) are always exact.
-  unsigned timing_sample_every = 8;
+  // Default 8 natively, 64 in WASM, where a clock read costs about 7 times as much.
+  unsigned timing_sample_every = platform::kDefaultTimingSampleEvery;
   Nanos scale_down_after = std::chrono::milliseconds(20);
 
   // Seed 000 defaults: regular nodes queue 10, 1-4 threads; super nodes twice both.
@@ -221,7 +223,20 @@ class OmegaNode {
     std::int64_t enqueued_ns = 0;  // 0: not timed (see timing_sample_every)
   };
   friend class detail::WorkerGroup;
+  // A worker's state between worker_pass calls.
+  struct WorkerState {
+    detail::WorkerGroup::Parker* parker = nullptr;
+    unsigned index = 0;
+    bool counted = false;  // in the group's awake count
+    Item item;
+    std::size_t cursor = 0;  // where stealing starts: spread over the group
+    unsigned spins = 0;
+    bool spinning = false;  // holds a token from g_spin_budget
+  };
+  static constexpr unsigned kPassIterations = 4096;
   void worker_loop(unsigned index);
+  // Runs the worker's loop for a while; false once the worker must exit.
+  bool worker_pass(WorkerState& state);
   void run(Item& item) noexcept;
   // Takes one task into `out` from the node at `cursor` (advanced) if it is another node
   // with work; returns that node, which the task must run on (its metrics), or nullptr.

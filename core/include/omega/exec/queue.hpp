@@ -109,18 +109,27 @@ class OmegaQueue {
   std::size_t try_push_bulk(T* items, std::size_t n, Priority priority, PushStatus* status = nullptr) noexcept {
     if (status) *status = PushStatus::Pushed;
     if (n == 0) return 0;
-    const std::size_t before = size_.fetch_add(n, std::memory_order_seq_cst);
-    if (before & kClosedBit) [[unlikely]] {
-      size_.fetch_sub(n, std::memory_order_relaxed);
-      if (status) *status = PushStatus::Closed;
-      return 0;
+    const std::size_t granted = reserve(n, status);
+    if (granted > 0) {
+      lanes_[static_cast<std::size_t>(priority)].emplace_reserved(granted, [items](std::size_t i, void* where) noexcept {
+        ::new (where) T(std::move(items[i]));
+      });
     }
-    const std::size_t granted = before >= capacity_ ? 0 : std::min(n, capacity_ - before);
-    if (granted < n) {
-      size_.fetch_sub(n - granted, std::memory_order_relaxed);
-      if (status) *status = PushStatus::Full;
-    }
-    if (granted > 0) lanes_[static_cast<std::size_t>(priority)].push_reserved(items, granted);
+    return granted;
+  }
+
+  // try_push_bulk without an array of items to move from: emplace(i, where) constructs
+  // item i (i = 0, 1, ... in order) in the queue's own storage at `where`, and is called
+  // only for the items that go in, so a caller builds each item once, in place. Returns how
+  // many went in; `status` as for try_push_bulk.
+  template <class Emplace>
+  std::size_t try_emplace_bulk(std::size_t n, Priority priority, Emplace&& emplace,
+                               PushStatus* status = nullptr) noexcept {
+    static_assert(std::is_nothrow_invocable_v<Emplace&, std::size_t, void*>, "emplace must not throw");
+    if (status) *status = PushStatus::Pushed;
+    if (n == 0) return 0;
+    const std::size_t granted = reserve(n, status);
+    if (granted > 0) lanes_[static_cast<std::size_t>(priority)].emplace_reserved(granted, emplace);
     return granted;
   }
 
@@ -167,6 +176,23 @@ class OmegaQueue {
   }
 
  private:
+  // Reserves capacity for up to n items; returns how many were granted (a prefix) and sets
+  // `status` when not all were (Full, or Closed with none granted).
+  std::size_t reserve(std::size_t n, PushStatus* status) noexcept {
+    const std::size_t before = size_.fetch_add(n, std::memory_order_seq_cst);
+    if (before & kClosedBit) [[unlikely]] {
+      size_.fetch_sub(n, std::memory_order_relaxed);
+      if (status) *status = PushStatus::Closed;
+      return 0;
+    }
+    const std::size_t granted = before >= capacity_ ? 0 : std::min(n, capacity_ - before);
+    if (granted < n) {
+      size_.fetch_sub(n - granted, std::memory_order_relaxed);
+      if (status) *status = PushStatus::Full;
+    }
+    return granted;
+  }
+
   // Vyukov's bounded MPMC queue: each slot's sequence number says whose turn it is.
   class Lane {
    public:
@@ -195,14 +221,23 @@ class OmegaQueue {
     // capacity reservation for all n (see the class comment for why the slots are free or
     // about to be).
     void push_reserved(T* items, std::size_t n) noexcept {
+      emplace_reserved(n, [items](std::size_t i, void* where) noexcept { ::new (where) T(std::move(items[i])); });
+    }
+    // The same, with emplace(i, where) constructing item i in slot storage `where`.
+    template <class Emplace>
+    void emplace_reserved(std::size_t n, Emplace& emplace) noexcept {
       const std::size_t first = enqueue_pos_->fetch_add(n, std::memory_order_relaxed);
       for (std::size_t i = 0; i < n; ++i) {
         const std::size_t pos = first + i;
         Slot& slot = slots_[pos & mask_];
         while (slot.seq.load(std::memory_order_acquire) != pos) cpu_relax();  // a pop is finishing
-        ::new (static_cast<void*>(slot.storage)) T(std::move(items[i]));
+        emplace(i, static_cast<void*>(slot.storage));
         slot.seq.store(pos + 1, std::memory_order_release);
       }
+    }
+    template <class Emplace>
+    void emplace_reserved(std::size_t n, Emplace&& emplace) noexcept {
+      emplace_reserved(n, emplace);
     }
     [[nodiscard]] std::uint64_t claimed() const noexcept { return enqueue_pos_->load(std::memory_order_relaxed); }
 

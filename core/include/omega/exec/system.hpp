@@ -162,7 +162,7 @@ class UltraOmegaSystem {
     std::array<Task, OmegaNode::kBulkMax> chunk;
     while (result.accepted < n) {
       const std::size_t m = std::min(OmegaNode::kBulkMax, n - result.accepted);
-      for (std::size_t i = 0; i < m; ++i) chunk[i] = Task(make(result.accepted + i));
+      for (std::size_t i = 0; i < m; ++i) chunk[i].emplace(make(result.accepted + i));
       const auto r = route_bulk(chunk.data(), m, priority, cost, rng);
       result.accepted += r.accepted;
       if (r.error) {
@@ -189,7 +189,7 @@ class UltraOmegaSystem {
       const std::size_t m = std::min(OmegaNode::kBulkMax, n - result.accepted);
       for (std::size_t i = 0; i < m; ++i) {
         states[i] = detail::TaskState<T>::acquire(&UltraOmegaSystem::drive, impl_.get());
-        chunk[i] = Task(Job<T, F>(states[i], make(result.accepted + i)));
+        chunk[i].emplace(Job<T, F>(states[i], make(result.accepted + i)));
       }
       const auto r = route_bulk(chunk.data(), m, priority, cost, rng, placed.data());
       for (std::size_t i = 0; i < m; ++i) {

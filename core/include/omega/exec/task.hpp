@@ -24,13 +24,16 @@ class Task {
   template <class F, class Fn = std::decay_t<F>>
     requires(!std::is_same_v<Fn, Task> && std::is_invocable_r_v<void, Fn&>)
   Task(F&& f) {  // NOLINT: implicit, so a lambda converts where a Task is expected
-    if constexpr (fits_inline<Fn>()) {
-      ::new (static_cast<void*>(storage_)) Fn(std::forward<F>(f));
-      ops_ = &kInlineOps<Fn>;
-    } else {
-      *reinterpret_cast<Fn**>(storage_) = new Fn(std::forward<F>(f));
-      ops_ = &kHeapOps<Fn>;
-    }
+    construct<Fn>(std::forward<F>(f));
+  }
+
+  // Replaces the callable with `f`, built in place: `task.emplace(f)` skips the temporary
+  // Task and the move that `task = Task(f)` costs. If building `f` throws, the Task is empty.
+  template <class F, class Fn = std::decay_t<F>>
+    requires(!std::is_same_v<Fn, Task> && std::is_invocable_r_v<void, Fn&>)
+  void emplace(F&& f) {
+    reset();
+    construct<Fn>(std::forward<F>(f));
   }
 
   Task(Task&& other) noexcept : ops_(other.ops_) {
@@ -88,6 +91,17 @@ class Task {
     bool trivial;  // inline and trivially copyable: move is a copy, destroy is nothing
     bool nothrow;  // calling it cannot throw
   };
+
+  template <class Fn, class F>
+  void construct(F&& f) {
+    if constexpr (fits_inline<Fn>()) {
+      ::new (static_cast<void*>(storage_)) Fn(std::forward<F>(f));
+      ops_ = &kInlineOps<Fn>;
+    } else {
+      *reinterpret_cast<Fn**>(storage_) = new Fn(std::forward<F>(f));
+      ops_ = &kHeapOps<Fn>;
+    }
+  }
 
   // Takes other's callable (ops_ already copied from it) and leaves other empty.
   void relocate_from(Task& other) noexcept {
