@@ -1,7 +1,8 @@
 // The CPU circulation against the pools users would otherwise reach for, same process, same
 // worker count, one submitting thread (fewer submitters than workers, as seed 000 advises).
 //   1. trivial tasks, fire-and-forget: tasks/s
-//   2. trivial tasks with a result each (submit a batch of 1000, then receive each): tasks/s
+//   2. trivial tasks with a result each (submit a batch of 1000, then receive each): tasks/s,
+//      against the same peers, each with its own idiom for a result
 //   3. seed 000's benchmark_throughput: 64 nodes + 32 super nodes, 100k tasks with handles
 //      (3b: the same shape at 8 + 4 single-thread nodes, which WASM can run too)
 //   4. open loop at 50% load, 2 us tasks: submit-to-start and submit-to-complete percentiles
@@ -29,11 +30,13 @@
 #include "peers.hpp"
 
 #if OMEGA_BENCH_HAVE_PEERS
+#include <tbb/global_control.h>
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
 #include <concurrentqueue/blockingconcurrentqueue.h>
 #endif
 
@@ -281,6 +284,94 @@ Stat future_with_results(unsigned workers, std::uint64_t n) {
   });
 }
 
+#if OMEGA_BENCH_HAVE_PEERS
+// oneTBB has no per-task handle: its users write each result to a slot and wait for the
+// task_group, here per batch of kBatch as omega's rows collect theirs.
+Stat tbb_with_results(unsigned workers, std::uint64_t n) {
+  tbb::task_arena arena(static_cast<int>(workers) + 1, 1);
+  std::vector<std::uint64_t> results(kBatch);
+  return repeat(kRuns, [&] {
+    std::uint64_t sum = 0;
+    const double ns = time_ns([&] {
+      arena.execute([&] {
+        tbb::task_group tg;
+        for (std::uint64_t base = 0; base < n; base += kBatch) {
+          const std::uint64_t m = std::min<std::uint64_t>(kBatch, n - base);
+          for (std::uint64_t i = 0; i < m; ++i) tg.run([&results, i, v = base + i] { results[i] = v; });
+          tg.wait();
+          for (std::uint64_t i = 0; i < m; ++i) sum += results[i];
+        }
+      });
+    });
+    keep(sum);
+    if (sum != n * (n - 1) / 2) std::printf("  !! oneTBB results wrong\n");
+    return per_second(n, ns);
+  });
+}
+
+// Boost.Asio's own way to a result: post(pool, use_future(f)) returns a std::future.
+Stat asio_with_futures(unsigned workers, std::uint64_t n) {
+  boost::asio::thread_pool pool(workers);
+  std::vector<std::future<std::uint64_t>> futures;
+  futures.reserve(kBatch);
+  Stat s = repeat(kRuns, [&] {
+    std::uint64_t sum = 0;
+    const double ns = time_ns([&] {
+      for (std::uint64_t base = 0; base < n; base += kBatch) {
+        for (std::uint64_t i = base; i < base + kBatch && i < n; ++i) {
+          futures.push_back(boost::asio::post(pool, boost::asio::use_future([i] { return i; })));
+        }
+        for (auto& f : futures) sum += f.get();
+        futures.clear();
+      }
+    });
+    keep(sum);
+    if (sum != n * (n - 1) / 2) std::printf("  !! Boost.Asio results wrong\n");
+    return per_second(n, ns);
+  });
+  pool.join();
+  return s;
+}
+
+// The moodycamel pool of section 1 with a std::packaged_task per task.
+Stat moodycamel_with_futures(unsigned workers, std::uint64_t n) {
+  moodycamel::BlockingConcurrentQueue<std::function<void()>> q;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < workers; ++i) {
+    threads.emplace_back([&] {
+      std::function<void()> f;
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (q.wait_dequeue_timed(f, 10'000)) f();
+      }
+    });
+  }
+  std::vector<std::future<std::uint64_t>> futures;
+  futures.reserve(kBatch);
+  Stat s = repeat(kRuns, [&] {
+    std::uint64_t sum = 0;
+    moodycamel::ProducerToken token(q);
+    const double ns = time_ns([&] {
+      for (std::uint64_t base = 0; base < n; base += kBatch) {
+        for (std::uint64_t i = base; i < base + kBatch && i < n; ++i) {
+          auto task = std::make_shared<std::packaged_task<std::uint64_t()>>([i] { return i; });
+          futures.push_back(task->get_future());
+          q.enqueue(token, [task] { (*task)(); });
+        }
+        for (auto& f : futures) sum += f.get();
+        futures.clear();
+      }
+    });
+    keep(sum);
+    if (sum != n * (n - 1) / 2) std::printf("  !! moodycamel results wrong\n");
+    return per_second(n, ns);
+  });
+  stop.store(true);
+  for (auto& t : threads) t.join();
+  return s;
+}
+#endif
+
 // ---- 4. open loop -------------------------------------------------------------------------
 
 void spin_for(std::int64_t ns) {
@@ -363,6 +454,15 @@ int main(int argc, char** argv) {
   std::printf("circulation_bench (%s): %u workers, 1 submitter, %llu tasks per run, median of %d runs\n",
               omega::kPlatformName, workers, static_cast<unsigned long long>(n), kRuns);
 
+#if OMEGA_BENCH_HAVE_PEERS
+  // oneTBB caps its workers at the hardware threads minus one (the submitting thread takes
+  // the last); the issue compares at the same worker count, so the cap is lifted to W
+  // workers plus the submitting thread (OMEGA_BENCH_TBB_CAPPED=1 keeps TBB's default).
+  std::optional<tbb::global_control> tbb_threads;
+  if (!std::getenv("OMEGA_BENCH_TBB_CAPPED")) {
+    tbb_threads.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(workers) + 1);
+  }
+#endif
   if (wanted('1')) {
     std::printf("1. trivial tasks, fire-and-forget\n");
     // Ratios in this section are against omega's batch path, its fastest fire-and-forget.
@@ -386,6 +486,11 @@ int main(int argc, char** argv) {
     const Stat omega_h = omega_with_handles(system, n);
     print_rate("omega submit_cpu_batch + recv_result", omega_hb, omega_hb.median);
     print_rate("omega submit_cpu_task + recv_result", omega_h, omega_hb.median);
+#if OMEGA_BENCH_HAVE_PEERS
+    print_rate("oneTBB task_group, result slots", tbb_with_results(workers, n), omega_hb.median);
+    print_rate("Boost.Asio thread_pool + use_future", asio_with_futures(workers, n), omega_hb.median);
+    print_rate("moodycamel pool + std::future", moodycamel_with_futures(workers, n), omega_hb.median);
+#endif
     print_rate("mutex+condvar pool + std::future", future_with_results(workers, n), omega_hb.median);
   }
 
