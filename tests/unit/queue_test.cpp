@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <thread>
@@ -220,4 +221,134 @@ TEST_CASE("try_emplace_bulk builds only the items that fit, in order, in place",
   CHECK(status == omega::PushStatus::Closed);
   CHECK(built.empty());
   CHECK(q.reserved() == 0);
+}
+
+TEST_CASE("capacity is exact across many fill and drain cycles, single and bulk", "[queue]") {
+  // Producers and consumers each cache the other side's counter: a stale copy must never
+  // refuse a push that fits, nor grant one that does not.
+  for (std::size_t cap : {1u, 2u, 3u, 7u, 64u}) {
+    OmegaQueue<int> q(cap);
+    int next = 0;
+    int expect = 0;
+    for (int cycle = 0; cycle < 50; ++cycle) {
+      // Fill to capacity, alternating single and bulk pushes.
+      while (q.size() < cap) {
+        if ((next & 1) != 0) {
+          int v = next;
+          REQUIRE(q.push(v, Priority::Normal) == omega::PushStatus::Pushed);
+          ++next;
+        } else {
+          int items[3] = {next, next + 1, next + 2};
+          const std::size_t want = std::min<std::size_t>(3, cap - q.size());
+          omega::PushStatus status{};
+          const std::size_t in = q.try_push_bulk(items, 3, Priority::Normal, &status);
+          REQUIRE(in == want);
+          CHECK(status == (in == 3 ? omega::PushStatus::Pushed : omega::PushStatus::Full));
+          next += static_cast<int>(in);
+        }
+      }
+      CHECK(q.size() == cap);
+      CHECK(q.reserved() == cap);
+      int v = -1;
+      CHECK(q.push(v, Priority::High) == omega::PushStatus::Full);
+      // Drain a varying amount, then the freed room is usable at once.
+      const std::size_t drain = 1 + static_cast<std::size_t>(cycle) % cap;
+      int out = 0;
+      for (std::size_t i = 0; i < drain; ++i) {
+        REQUIRE(q.try_pop(out));
+        CHECK(out == expect++);
+      }
+      CHECK(q.size() == cap - drain);
+    }
+    int out = 0;
+    while (q.try_pop(out)) CHECK(out == expect++);
+    CHECK(expect == next);
+    CHECK(q.size() == 0);
+    CHECK(q.reserved() == 0);
+    CHECK(q.pushed_total() == static_cast<std::uint64_t>(next));
+  }
+}
+
+TEST_CASE("refused pushes leave every count unchanged", "[queue]") {
+  OmegaQueue<int> q(2);
+  int a = 1;
+  int b = 2;
+  REQUIRE(q.push(a, Priority::Low) == omega::PushStatus::Pushed);
+  REQUIRE(q.push(b, Priority::Low) == omega::PushStatus::Pushed);
+  int items[4] = {3, 4, 5, 6};
+  for (int i = 0; i < 10; ++i) {
+    int v = 9;
+    CHECK(q.push(v, Priority::High) == omega::PushStatus::Full);
+    omega::PushStatus status{};
+    CHECK(q.try_push_bulk(items, 4, Priority::Normal, &status) == 0);
+    CHECK(status == omega::PushStatus::Full);
+    CHECK(q.size() == 2);
+    CHECK(q.reserved() == 2);
+    CHECK(q.pushed_total() == 2);
+  }
+  q.close();
+  for (int i = 0; i < 10; ++i) {
+    int v = 9;
+    CHECK(q.push(v, Priority::High) == omega::PushStatus::Closed);
+    CHECK(q.size() == 2);
+    CHECK(q.reserved() == 2);
+  }
+  int out = 0;
+  REQUIRE(q.try_pop(out));
+  // Room now, but closed: still refused, still uncounted.
+  int v = 9;
+  CHECK(q.push(v, Priority::High) == omega::PushStatus::Closed);
+  CHECK(q.reserved() == 1);
+  CHECK(q.pushed_total() == 2);
+  REQUIRE(q.try_pop(out));
+  CHECK(q.reserved() == 0);
+  CHECK(q.closed());
+}
+
+TEST_CASE("reserved() never under-reports while pushes and pops run", "[queue][concurrency]") {
+  // What a parking worker relies on: pushes completed before the look, less pops that may
+  // have happened up to the end of it, is at most what reserved() says.
+  if constexpr (!omega::kHasThreads) {
+    SUCCEED("single-threaded build");
+  } else {
+    constexpr int kItems = 200'000;
+    OmegaQueue<int> q(8);
+    std::atomic<int> pushed{0};      // pushes that returned Pushed
+    std::atomic<int> pop_claims{0};  // pops completed or in progress (>= pops completed)
+    std::atomic<bool> done{false};
+    std::atomic<int> under{0};
+    std::atomic<int> looks{0};
+    omega::test::run_threads(3, [&](int id) {
+      if (id == 0) {
+        for (int i = 0; i < kItems; ++i) {
+          int v = i;
+          while (!q.try_push(v, static_cast<Priority>(i % 3))) std::this_thread::yield();
+          pushed.fetch_add(1, std::memory_order_seq_cst);
+        }
+      } else if (id == 1) {
+        int out = 0;
+        for (int got = 0; got < kItems;) {
+          pop_claims.fetch_add(1, std::memory_order_seq_cst);
+          if (q.try_pop(out)) {
+            ++got;
+          } else {
+            pop_claims.fetch_sub(1, std::memory_order_seq_cst);
+            std::this_thread::yield();
+          }
+        }
+        done.store(true);
+      } else {
+        while (!done.load()) {
+          const int before = pushed.load(std::memory_order_seq_cst);
+          const std::size_t r = q.reserved();
+          const int after = pop_claims.load(std::memory_order_seq_cst);
+          if (static_cast<long>(r) < static_cast<long>(before) - after) under.fetch_add(1);
+          looks.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    });
+    CHECK(under.load() == 0);
+    CHECK(q.reserved() == 0);
+    INFO("looks: " << looks.load());
+  }
 }
