@@ -167,20 +167,33 @@ Stat asio_fire_and_forget(unsigned workers, std::uint64_t n) {
   return s;
 }
 
-// Workers block in wait_dequeue on moodycamel's lock-free queue (its own semaphore).
-Stat moodycamel_fire_and_forget(unsigned workers, std::uint64_t n) {
+// W workers blocking in wait_dequeue on moodycamel's lock-free queue (its own semaphore).
+struct MoodycamelPool {
   moodycamel::BlockingConcurrentQueue<std::function<void()>> q;
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
-  for (unsigned i = 0; i < workers; ++i) {
-    threads.emplace_back([&] {
-      std::function<void()> f;
-      while (!stop.load(std::memory_order_relaxed)) {
-        if (q.wait_dequeue_timed(f, 10'000)) f();
-      }
-    });
+  explicit MoodycamelPool(unsigned workers) {
+    for (unsigned i = 0; i < workers; ++i) {
+      threads.emplace_back([this] {
+        std::function<void()> f;
+        while (!stop.load(std::memory_order_relaxed)) {
+          if (q.wait_dequeue_timed(f, 10'000)) f();
+        }
+      });
+    }
   }
-  Stat s = repeat(kRuns, [&] {
+  MoodycamelPool(const MoodycamelPool&) = delete;
+  MoodycamelPool& operator=(const MoodycamelPool&) = delete;
+  ~MoodycamelPool() {
+    stop.store(true);
+    for (auto& t : threads) t.join();
+  }
+};
+
+Stat moodycamel_fire_and_forget(unsigned workers, std::uint64_t n) {
+  MoodycamelPool pool(workers);
+  auto& q = pool.q;
+  return repeat(kRuns, [&] {
     std::atomic<std::uint64_t> done{0};
     moodycamel::ProducerToken token(q);
     const double ns = time_ns([&] {
@@ -197,9 +210,6 @@ Stat moodycamel_fire_and_forget(unsigned workers, std::uint64_t n) {
     });
     return per_second(n, ns);
   });
-  stop.store(true);
-  for (auto& t : threads) t.join();
-  return s;
 }
 #endif
 
@@ -335,20 +345,11 @@ Stat asio_with_futures(unsigned workers, std::uint64_t n) {
 
 // The moodycamel pool of section 1 with a std::packaged_task per task.
 Stat moodycamel_with_futures(unsigned workers, std::uint64_t n) {
-  moodycamel::BlockingConcurrentQueue<std::function<void()>> q;
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> threads;
-  for (unsigned i = 0; i < workers; ++i) {
-    threads.emplace_back([&] {
-      std::function<void()> f;
-      while (!stop.load(std::memory_order_relaxed)) {
-        if (q.wait_dequeue_timed(f, 10'000)) f();
-      }
-    });
-  }
+  MoodycamelPool pool(workers);
+  auto& q = pool.q;
   std::vector<std::future<std::uint64_t>> futures;
   futures.reserve(kBatch);
-  Stat s = repeat(kRuns, [&] {
+  return repeat(kRuns, [&] {
     std::uint64_t sum = 0;
     moodycamel::ProducerToken token(q);
     const double ns = time_ns([&] {
@@ -366,9 +367,6 @@ Stat moodycamel_with_futures(unsigned workers, std::uint64_t n) {
     if (sum != n * (n - 1) / 2) std::printf("  !! moodycamel results wrong\n");
     return per_second(n, ns);
   });
-  stop.store(true);
-  for (auto& t : threads) t.join();
-  return s;
 }
 #endif
 
