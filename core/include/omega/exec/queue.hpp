@@ -86,17 +86,8 @@ class OmegaQueue {
 
   // Moves `item` in (Pushed), or refuses (Full, Closed) with `item` untouched.
   PushStatus push(T& item, Priority priority) noexcept {
-    // seq_cst: parking consumers rely on it (a push's reservation and a consumer's
-    // "about to sleep" announcement are ordered; one of them sees the other).
-    const std::size_t before = size_.fetch_add(1, std::memory_order_seq_cst);
-    if (before & kClosedBit) [[unlikely]] {
-      size_.fetch_sub(1, std::memory_order_relaxed);
-      return PushStatus::Closed;
-    }
-    if (before >= capacity_) {
-      size_.fetch_sub(1, std::memory_order_relaxed);
-      return PushStatus::Full;
-    }
+    PushStatus status = PushStatus::Pushed;
+    if (reserve(1, &status) == 0) return status;
     lanes_[static_cast<std::size_t>(priority)].push_reserved(&item, 1);
     return PushStatus::Pushed;
   }
@@ -110,11 +101,7 @@ class OmegaQueue {
     if (status) *status = PushStatus::Pushed;
     if (n == 0) return 0;
     const std::size_t granted = reserve(n, status);
-    if (granted > 0) {
-      lanes_[static_cast<std::size_t>(priority)].emplace_reserved(granted, [items](std::size_t i, void* where) noexcept {
-        ::new (where) T(std::move(items[i]));
-      });
-    }
+    if (granted > 0) lanes_[static_cast<std::size_t>(priority)].push_reserved(items, granted);
     return granted;
   }
 
@@ -179,6 +166,8 @@ class OmegaQueue {
   // Reserves capacity for up to n items; returns how many were granted (a prefix) and sets
   // `status` when not all were (Full, or Closed with none granted).
   std::size_t reserve(std::size_t n, PushStatus* status) noexcept {
+    // seq_cst: parking consumers rely on it (a push's reservation and a consumer's
+    // "about to sleep" announcement are ordered; one of them sees the other).
     const std::size_t before = size_.fetch_add(n, std::memory_order_seq_cst);
     if (before & kClosedBit) [[unlikely]] {
       size_.fetch_sub(n, std::memory_order_relaxed);
@@ -225,7 +214,7 @@ class OmegaQueue {
     }
     // The same, with emplace(i, where) constructing item i in slot storage `where`.
     template <class Emplace>
-    void emplace_reserved(std::size_t n, Emplace& emplace) noexcept {
+    void emplace_reserved(std::size_t n, Emplace&& emplace) noexcept {
       const std::size_t first = enqueue_pos_->fetch_add(n, std::memory_order_relaxed);
       for (std::size_t i = 0; i < n; ++i) {
         const std::size_t pos = first + i;
@@ -234,10 +223,6 @@ class OmegaQueue {
         emplace(i, static_cast<void*>(slot.storage));
         slot.seq.store(pos + 1, std::memory_order_release);
       }
-    }
-    template <class Emplace>
-    void emplace_reserved(std::size_t n, Emplace&& emplace) noexcept {
-      emplace_reserved(n, emplace);
     }
     [[nodiscard]] std::uint64_t claimed() const noexcept { return enqueue_pos_->load(std::memory_order_relaxed); }
 
