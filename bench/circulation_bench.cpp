@@ -276,22 +276,30 @@ Stat omega_with_handles_batch(UltraOmegaSystem& system, std::uint64_t n) {
   });
 }
 
-Stat future_with_results(unsigned workers, std::uint64_t n) {
-  MutexPool pool(workers);
+// A result-per-task peer: submit(i) queues a task returning i and gives its std::future;
+// kBatch are submitted, then each is collected, as omega's rows do with handles.
+template <class Submit>
+Stat futures_rate(const char* peer, std::uint64_t n, Submit&& submit) {
   std::vector<std::future<std::uint64_t>> futures;
   futures.reserve(kBatch);
   return repeat(kRuns, [&] {
     std::uint64_t sum = 0;
     const double ns = time_ns([&] {
       for (std::uint64_t base = 0; base < n; base += kBatch) {
-        for (std::uint64_t i = base; i < base + kBatch && i < n; ++i) futures.push_back(pool.submit([i] { return i; }));
+        for (std::uint64_t i = base; i < base + kBatch && i < n; ++i) futures.push_back(submit(i));
         for (auto& f : futures) sum += f.get();
         futures.clear();
       }
     });
     keep(sum);
+    if (sum != n * (n - 1) / 2) std::printf("  !! %s results wrong\n", peer);
     return per_second(n, ns);
   });
+}
+
+Stat future_with_results(unsigned workers, std::uint64_t n) {
+  MutexPool pool(workers);
+  return futures_rate("mutex pool", n, [&](std::uint64_t i) { return pool.submit([i] { return i; }); });
 }
 
 #if OMEGA_BENCH_HAVE_PEERS
@@ -322,22 +330,8 @@ Stat tbb_with_results(unsigned workers, std::uint64_t n) {
 // Boost.Asio's own way to a result: post(pool, use_future(f)) returns a std::future.
 Stat asio_with_futures(unsigned workers, std::uint64_t n) {
   boost::asio::thread_pool pool(workers);
-  std::vector<std::future<std::uint64_t>> futures;
-  futures.reserve(kBatch);
-  Stat s = repeat(kRuns, [&] {
-    std::uint64_t sum = 0;
-    const double ns = time_ns([&] {
-      for (std::uint64_t base = 0; base < n; base += kBatch) {
-        for (std::uint64_t i = base; i < base + kBatch && i < n; ++i) {
-          futures.push_back(boost::asio::post(pool, boost::asio::use_future([i] { return i; })));
-        }
-        for (auto& f : futures) sum += f.get();
-        futures.clear();
-      }
-    });
-    keep(sum);
-    if (sum != n * (n - 1) / 2) std::printf("  !! Boost.Asio results wrong\n");
-    return per_second(n, ns);
+  Stat s = futures_rate("Boost.Asio", n, [&](std::uint64_t i) {
+    return boost::asio::post(pool, boost::asio::use_future([i] { return i; }));
   });
   pool.join();
   return s;
@@ -346,26 +340,12 @@ Stat asio_with_futures(unsigned workers, std::uint64_t n) {
 // The moodycamel pool of section 1 with a std::packaged_task per task.
 Stat moodycamel_with_futures(unsigned workers, std::uint64_t n) {
   MoodycamelPool pool(workers);
-  auto& q = pool.q;
-  std::vector<std::future<std::uint64_t>> futures;
-  futures.reserve(kBatch);
-  return repeat(kRuns, [&] {
-    std::uint64_t sum = 0;
-    moodycamel::ProducerToken token(q);
-    const double ns = time_ns([&] {
-      for (std::uint64_t base = 0; base < n; base += kBatch) {
-        for (std::uint64_t i = base; i < base + kBatch && i < n; ++i) {
-          auto task = std::make_shared<std::packaged_task<std::uint64_t()>>([i] { return i; });
-          futures.push_back(task->get_future());
-          q.enqueue(token, [task] { (*task)(); });
-        }
-        for (auto& f : futures) sum += f.get();
-        futures.clear();
-      }
-    });
-    keep(sum);
-    if (sum != n * (n - 1) / 2) std::printf("  !! moodycamel results wrong\n");
-    return per_second(n, ns);
+  moodycamel::ProducerToken token(pool.q);
+  return futures_rate("moodycamel", n, [&](std::uint64_t i) {
+    auto task = std::make_shared<std::packaged_task<std::uint64_t()>>([i] { return i; });
+    auto future = task->get_future();
+    pool.q.enqueue(token, [task] { (*task)(); });
+    return future;
   });
 }
 #endif
