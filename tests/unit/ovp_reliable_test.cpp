@@ -499,14 +499,17 @@ TEST_CASE("losses only beyond the bitmap: only the lost messages are sent again"
   ReliableConfig c;
   c.window = 512;
   const auto never = [](std::uint32_t) { return false; };
-  SECTION("holes inside the stream") {
-    Pair pair(c);
-    // Warm up: RTT samples, and the peer's room (a fresh peer gets one bitmap's reach).
+  // Warm up: RTT samples, and the peer's room (a fresh peer gets one bitmap's reach).
+  const auto warm_up = [&](Pair& pair) {
     for (int i = 0; i < 40; ++i) {
       REQUIRE(pair.a.send(2, 0, Bytes{0}).has_value());
       pair.round(never);
     }
     REQUIRE(pair.run(100ms, never));
+  };
+  SECTION("holes inside the stream") {
+    Pair pair(c);
+    warm_up(pair);
     const std::uint32_t base = pair.a.peer_stats(2).next_sequence;
     for (std::uint32_t i = 0; i < 512; ++i) {
       Bytes m(8);
@@ -533,11 +536,7 @@ TEST_CASE("losses only beyond the bitmap: only the lost messages are sent again"
   }
   SECTION("a lost tail: the timer, then each ACK, resend what is still missing") {
     Pair pair(c);
-    for (int i = 0; i < 40; ++i) {
-      REQUIRE(pair.a.send(2, 0, Bytes{0}).has_value());
-      pair.round(never);
-    }
-    REQUIRE(pair.run(100ms, never));
+    warm_up(pair);
     const std::uint32_t base = pair.a.peer_stats(2).next_sequence;
     for (std::uint32_t i = 0; i < 512; ++i) REQUIRE(pair.a.send(2, 0, Bytes{1}).has_value());
     // The last 212 messages' first transmissions are lost, nothing after them arrives: no
