@@ -368,7 +368,9 @@ TEST_CASE("each fault alone: delivered exactly once, in order per sender", "[ovp
   }
 }
 
-TEST_CASE("all faults combined: 30% bursty loss, duplication, reordering, corruption, delay", "[ovp_reliable]") {
+namespace {
+// Every fault at once: 30% bursty loss, duplication, reordering, corruption and delay.
+FaultConfig all_faults() {
   FaultConfig f = FaultConfig::bursty_loss(0.3);
   f.duplicate = 0.1;
   f.reorder = 0.2;
@@ -376,6 +378,12 @@ TEST_CASE("all faults combined: 30% bursty loss, duplication, reordering, corrup
   f.corrupt = 0.05;
   f.delay_min = 100us;
   f.delay_max = 2ms;
+  return f;
+}
+}  // namespace
+
+TEST_CASE("all faults combined: 30% bursty loss, duplication, reordering, corruption, delay", "[ovp_reliable]") {
+  const FaultConfig f = all_faults();
   for (std::uint64_t seed : {11u, 12u, 13u, 14u, 15u}) {
     INFO("seed " << seed);
     ReliableConfig c;
@@ -396,13 +404,7 @@ TEST_CASE("all faults combined: 30% bursty loss, duplication, reordering, corrup
 }
 
 TEST_CASE("a window larger than the selective-ack bitmap: exactly once, in order, under every fault", "[ovp_reliable]") {
-  FaultConfig f = FaultConfig::bursty_loss(0.3);
-  f.duplicate = 0.1;
-  f.reorder = 0.2;
-  f.reorder_extra = 500us;
-  f.corrupt = 0.05;
-  f.delay_min = 100us;
-  f.delay_max = 2ms;
+  const FaultConfig f = all_faults();
   for (std::uint64_t seed : {41u, 42u, 43u}) {
     INFO("seed " << seed);
     ReliableConfig c;
