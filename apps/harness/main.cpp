@@ -4,7 +4,7 @@
 // best effort and OVP reliable, all through UltraOmegaSystem::submit_io_task. Prints a table
 // (or --json) and removes the namespaces on every way out.
 //
-//   sudo build/native-release/platform/native/harness/omega-harness [--seconds 2] [--json]
+//   sudo build/native-release/apps/harness/omega-harness [--seconds 2] [--json]
 //
 // Exit status: 0 every row ran and its checks held; 1 a row failed (the table says why);
 // 2 bad arguments; 77 not root, or not permitted to create network namespaces.
