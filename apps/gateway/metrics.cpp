@@ -1,6 +1,9 @@
 // The gateway's counters, rendered for /metrics (Prometheus text) and /status (JSON).
 #include <nlohmann/json.hpp>
 
+#include <type_traits>
+#include <variant>
+
 #include <omega/base/assert.hpp>
 
 #include "gateway_impl.hpp"
