@@ -176,6 +176,23 @@ void Gateway::Impl::drain(Conn& c) {
   }
 }
 
+Gateway::Impl::Io Gateway::Impl::send_buffered(int fd, std::string& buf, std::size_t& off) {
+  while (off < buf.size()) {
+    const ssize_t n = ::send(fd, buf.data() + off, buf.size() - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<std::size_t>(n);
+      counters_.bytes_out += static_cast<std::uint64_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Io::Pending;
+    return Io::Failed;
+  }
+  buf.clear();
+  off = 0;
+  return Io::Done;
+}
+
 void Gateway::Impl::mark_dirty(Conn& c) {
   if (c.dirty) return;
   c.dirty = true;

@@ -149,6 +149,9 @@ class Gateway::Impl {
   // Our side is done: send FIN after what is queued, discard input until the peer closes.
   void begin_drain(Conn& c);
   void drain(Conn& c);
+  // Sends buf from `off` on until it is all sent (then empties it) or the socket is full;
+  // counts the bytes. The HTTP output and the WebSocket write buffer go out through it.
+  Io send_buffered(int fd, std::string& buf, std::size_t& off);
   // Queues the connection for the end-of-turn flush (flush_dirty, deferred on the loop),
   // which writes every marked WebSocket and the raw frames queued in the turn.
   void mark_dirty(Conn& c);
@@ -184,8 +187,6 @@ class Gateway::Impl {
   // most kWriteBuffer bytes: past that wslay keeps the rest queued (and counted).
   static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const std::uint8_t* data, std::size_t len, int, void* user);
   static void ws_msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg, void* user);
-  // Writes the write buffer to the socket.
-  Io write_wbuf(Conn& c);
   // Bytes queued to a client and not yet taken by the kernel.
   static std::size_t queued_bytes(const Conn& c) {
     return (c.ws ? wslay_event_get_queued_msg_length(c.ws) : 0) + (c.wbuf.size() - c.wbuf_off);

@@ -15,19 +15,7 @@
 namespace omega::gateway {
 
 Gateway::Impl::Io Gateway::Impl::write_out(Conn& c) {
-  while (c.out_off < c.out.size()) {
-    const ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
-    if (n > 0) {
-      c.out_off += static_cast<std::size_t>(n);
-      counters_.bytes_out += static_cast<std::uint64_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Io::Pending;
-    return Io::Failed;
-  }
-  c.out.clear();
-  c.out_off = 0;
+  if (const Io w = send_buffered(c.fd, c.out, c.out_off); w != Io::Done) return w;
   // Then the file being served, straight from the page cache: a client that does not
   // read holds a file descriptor, not a copy of the file.
   while (c.file_left > 0) {

@@ -150,23 +150,6 @@ ssize_t Gateway::Impl::ws_send_cb(wslay_event_context_ptr ctx, const std::uint8_
   return static_cast<ssize_t>(n);
 }
 
-Gateway::Impl::Io Gateway::Impl::write_wbuf(Conn& c) {
-  while (c.wbuf_off < c.wbuf.size()) {
-    const ssize_t n = ::send(c.fd, c.wbuf.data() + c.wbuf_off, c.wbuf.size() - c.wbuf_off, MSG_NOSIGNAL);
-    if (n > 0) {
-      c.wbuf_off += static_cast<std::size_t>(n);
-      counters_.bytes_out += static_cast<std::uint64_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Io::Pending;
-    return Io::Failed;
-  }
-  c.wbuf.clear();
-  c.wbuf_off = 0;
-  return Io::Done;
-}
-
 void Gateway::Impl::ws_msg_cb(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg, void* user) {
   auto& c = *static_cast<Conn*>(user);
   c.owner->on_message(c, *arg);
@@ -221,7 +204,7 @@ void Gateway::Impl::ws_flush(Conn& c) {
   c.dirty = false;
   for (;;) {
     if (wslay_event_send(c.ws) != 0) return teardown(c, c.close_reason ? c.close_reason : "peer_gone");
-    const Io w = write_wbuf(c);
+    const Io w = send_buffered(c.fd, c.wbuf, c.wbuf_off);
     if (w == Io::Failed) return teardown(c, c.close_reason ? c.close_reason : "peer_gone");
     if (w == Io::Pending || !wslay_event_want_write(c.ws)) break;  // EPOLLOUT resumes; or all sent
   }
