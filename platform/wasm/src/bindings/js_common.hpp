@@ -31,8 +31,8 @@ inline constexpr double kMaxSafeInteger = 9007199254740991.0;
 
 // ---- Arguments ------------------------------------------------------------------------
 // JS arguments arrive as val and are checked here: Embind's own conversions would coerce
-// ('123' to 123, undefined to NaN) or throw without counting. None of these count a refusal:
-// the caller decides whether a missing value is one.
+// ('123' to 123, undefined to NaN) or throw without counting. None of these count: the
+// caller counts once when it refuses the call (refuse(), or invalid_arguments().add()).
 
 // The number, or NaN for anything that is not a JS number.
 double number_arg(const val& v);
