@@ -34,7 +34,14 @@ if(EMSCRIPTEN)
     # Every thread a program may use is created at start-up (DESIGN.md, "Threads in the
     # browser"); STRICT=2 turns pool exhaustion into an error instead of a silent deadlock.
     set(OMEGA_WASM_POOL_SIZE 8 CACHE STRING "Web Workers created at start-up in the threaded build")
+    # No memory growth with threads: V8 tells the other threads' instances of a grown shared
+    # memory lazily, and until one has noticed, its atomic accesses (bounds-checked against the
+    # old size) to the new pages trap as "memory access out of bounds". Workers touch what the
+    # main thread allocated just before (the next node's queue while a system is built), so
+    # growth crashed them at random. The memory is fixed at start-up instead; an allocation
+    # beyond it fails like any other (the JS package refuses such a configuration).
+    set(OMEGA_WASM_MEMORY 268435456 CACHE STRING "Bytes of memory of the threaded build (fixed: no growth)")
     add_link_options(-pthread -sPTHREAD_POOL_SIZE=${OMEGA_WASM_POOL_SIZE} -sPTHREAD_POOL_SIZE_STRICT=2
-                     -Wno-pthreads-mem-growth)
+                     -sALLOW_MEMORY_GROWTH=0 -sINITIAL_MEMORY=${OMEGA_WASM_MEMORY})
   endif()
 endif()

@@ -14,6 +14,12 @@
 
 #include "../support/threads.hpp"
 
+#if defined(__linux__) && !defined(__EMSCRIPTEN__)
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
 using omega::NodeError;
 using omega::OmegaRng;
 using omega::Priority;
@@ -636,3 +642,38 @@ TEST_CASE("batch submission with handles: every accepted task's result reaches i
   CHECK(mixed[1].recv_result().error().message() == "middle");
   CHECK(mixed[2].recv_result().value() == 2);
 }
+
+#if defined(__linux__) && !defined(__EMSCRIPTEN__) && !defined(__SANITIZE_THREAD__)
+// A node whose threads cannot all start (in WASM: the pthread pool is exhausted) throws from
+// its constructor while the nodes built before it run. Their workers steal from every node of
+// the group, so the failed node must never have been listed there: under ASan a worker that
+// reached it after it was freed aborts the child. The child runs as an unused uid whose
+// process limit lets the first two nodes start and the third fail; workers spin without end
+// (with_spin) so that one scans the group all the time. Needs root (setuid); TSan does not
+// support threads started after fork.
+TEST_CASE("a build that runs out of threads fails cleanly while the built nodes' workers steal", "[system]") {
+  if (geteuid() != 0) {
+    WARN("skipped: needs root to run the child as an unused uid with a process limit");
+    return;
+  }
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const uid_t uid = 2'000'000'000u + static_cast<uid_t>(getpid() % 1'000'000);
+    if (setgid(uid) != 0 || setuid(uid) != 0) _exit(10);
+    const rlimit lim{6, 6};  // this process and 5 threads: nodes 0 and 1 (2 each), one of node 2's
+    if (setrlimit(RLIMIT_NPROC, &lim) != 0) _exit(11);
+    for (int i = 0; i < 100; ++i) {
+      auto built = UltraOmegaSystem::builder().with_nodes(3).with_super_nodes(0).with_threads(2, 2, 2, 2)
+                       .with_spin(~0u).try_build();
+      if (built) _exit(12);  // the limit did not bite
+      if (built.error().find("could not start the worker threads") != 0) _exit(13);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+#endif

@@ -221,7 +221,6 @@ OmegaNode::OmegaNode(std::size_t id, NodeConfig config, SignalHub* signals, deta
       group_(group ? group : own_group_.get()),
       queue_(config_.queue_capacity, config_.watermarks) {
   OMEGA_ASSERT(config_.validate().empty(), "invalid NodeConfig (validate() says why)");
-  group_->attach(this);
   if constexpr (kHasThreads) {
     active_.store(config_.min_threads, std::memory_order_relaxed);
     parkers_ = std::make_unique<detail::WorkerGroup::Parker[]>(config_.max_threads);
@@ -243,6 +242,10 @@ OmegaNode::OmegaNode(std::size_t id, NodeConfig config, SignalHub* signals, deta
       throw;
     }
   }
+  // Last: once attached, other nodes' workers steal from this node until the group goes. A
+  // node whose threads could not start is never attached, so none of them reaches it after
+  // it is freed. Until here nobody can submit to it, so its own workers need not be seen.
+  group_->attach(this);
 }
 
 OmegaNode::~OmegaNode() { shutdown(); }
