@@ -37,13 +37,12 @@
 #include <omega/base/assert.hpp>
 
 #include "http.hpp"
+#include "syscall.hpp"
 
 namespace omega::gateway {
 namespace {
 
-std::string errno_text(const char* what, int err) {
-  return std::string(what) + ": " + std::system_category().message(err) + " (errno " + std::to_string(err) + ")";
-}
+using native::errno_text;
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
