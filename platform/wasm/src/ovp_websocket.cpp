@@ -559,7 +559,9 @@ void OvpWebSocketCore::on_flush() {
     flush_scheduled_ = false;
     if (stopped_) return;
     const std::int64_t now = now_ns();
-    for (auto& [token, c] : conns_) (void)c->session->flush(now);
+    for (auto& [token, c] : conns_) {
+      if (c->state == State::Open || c->state == State::Lingering) (void)c->session->flush(now);
+    }
   }
   after_turn();
 }
