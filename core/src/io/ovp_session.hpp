@@ -38,7 +38,8 @@
 //
 // Thread safety: every method takes the session's own mutex, so any thread may call any of
 // them; operations are completed with that mutex held (completing only sets a result and
-// wakes its waiter). add_metrics() reads atomics only.
+// wakes its waiter), except the inline paths' own, completed after it is released.
+// add_metrics() reads atomics only.
 #include <cstddef>
 #include <cstdint>
 #include <deque>
