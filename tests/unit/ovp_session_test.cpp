@@ -24,14 +24,12 @@
 using omega::IoCompletion;
 using omega::IoCounters;
 using omega::IoOutput;
-using omega::SocketToken;
-using omega::TaskError;
 using omega::TaskHandle;
+namespace io_ops = omega::io_ops;
+
 using omega::io::FrameLink;
 using omega::io::OvpSession;
 using omega::test::FaultConfig;
-using omega::test::FaultNetwork;
-namespace io_ops = omega::io_ops;
 using Bytes = std::vector<std::uint8_t>;
 using namespace std::chrono_literals;
 
@@ -42,7 +40,7 @@ constexpr std::int64_t kMs = 1'000'000;
 // Drones on one simulated segment, a fake clock, and the network between them.
 struct Segment {
   explicit Segment(FaultConfig config = {}, std::uint64_t seed = 1) : net(config, seed) {}
-  FaultNetwork net;
+  omega::test::FaultNetwork net;
   std::int64_t now = 1'000 * kMs;
   std::map<std::uint32_t, OvpSession*> drones;
 };
@@ -139,6 +137,13 @@ void run_for(Segment& s, std::int64_t ns) {
   s.now = std::max(s.now, until);
 }
 
+// Drones 1 and 2, once each has heard the other's HELLO.
+void join_pair(Segment& s, Drone& a, Drone& b, bool reliable = false) {
+  a = join(s, 1, reliable);
+  b = join(s, 2, reliable);
+  REQUIRE(run_until(s, [&] { return s.net.stats().sent >= 2; }));
+}
+
 Bytes message(std::uint32_t index, std::size_t size = 24) {
   Bytes b(std::max<std::size_t>(size, 4));
   omega::ovp::store_be32(b.data(), index);
@@ -147,7 +152,7 @@ Bytes message(std::uint32_t index, std::size_t size = 24) {
 }
 
 io_ops::OvpEmit to(std::uint32_t target, Bytes payload, std::uint16_t channel = 0) {
-  return io_ops::OvpEmit{SocketToken{1}, std::vector<std::uint32_t>{target}, std::move(payload), channel};
+  return io_ops::OvpEmit{omega::SocketToken{1}, std::vector<std::uint32_t>{target}, std::move(payload), channel};
 }
 
 std::string error_of(TaskHandle<IoOutput>& h) {
@@ -163,9 +168,8 @@ TEST_CASE("emits resolve at the flush; receives resolve in submission order with
           "[ovp_session]") {
   IoCounters counters;
   Segment s;
-  Drone a = join(s, 1);
-  Drone b = join(s, 2);
-  REQUIRE(run_until(s, [&] { return s.net.stats().sent >= 2; }));  // both HELLOs
+  Drone a, b;
+  join_pair(s, a, b);
 
   // Waiters first: they take the messages in order.
   std::vector<Op> receives;
@@ -206,13 +210,10 @@ TEST_CASE("emits resolve at the flush; receives resolve in submission order with
 
 TEST_CASE("reliable mode delivers every message exactly once and in order through every fault", "[ovp_session]") {
   IoCounters counters;
-  FaultConfig faults = FaultConfig::bursty_loss(0.15);
-  faults.duplicate = 0.05;
-  faults.corrupt = 0.05;
-  faults.delay_min = 100us;
-  faults.delay_max = 2ms;
-  faults.reorder = 0.1;
-  faults.reorder_extra = 3ms;
+  // Bursts of loss (80% in bursts of ~3 frames, 5% between them), and every other fault.
+  const FaultConfig faults{.p_good_to_bad = 0.05, .p_bad_to_good = 0.3, .loss_good = 0.05, .loss_bad = 0.8,
+                           .duplicate = 0.05, .corrupt = 0.05, .delay_min = 100us, .delay_max = 2ms,
+                           .reorder = 0.1, .reorder_extra = 3ms};
   Segment s(faults, 42);
   Drone a = join(s, 1, /*reliable=*/true);
   Drone b = join(s, 2, /*reliable=*/true);
@@ -325,9 +326,8 @@ TEST_CASE("close fails what pends, sends what was accepted, and lingers while re
           "[ovp_session]") {
   IoCounters counters;
   Segment s;
-  Drone a = join(s, 1, /*reliable=*/true);
-  Drone b = join(s, 2, /*reliable=*/true);
-  REQUIRE(run_until(s, [&] { return s.net.stats().sent >= 2; }));
+  Drone a, b;
+  join_pair(s, a, b, /*reliable=*/true);
 
   SECTION("a best-effort-idle session closes at once") {
     Op waiting = make_op(counters);
@@ -417,9 +417,8 @@ TEST_CASE("inline paths: a quiet session sends on the caller's thread, bursts an
           "[ovp_session]") {
   IoCounters counters;
   Segment s;
-  Drone a = join(s, 1);
-  Drone b = join(s, 2);
-  REQUIRE(run_until(s, [&] { return s.net.stats().sent >= 2; }));
+  Drone a, b;
+  join_pair(s, a, b);
   std::int64_t wake_at = 0;
 
   Op quiet = make_op(counters);

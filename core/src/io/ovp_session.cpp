@@ -91,23 +91,7 @@ bool OvpSession::emit_inline(const io_ops::OvpEmit& op, IoCompletion& done, std:
     return true;
   }
   std::string error;
-  endpoint_->flush(Nanos(now), [&](std::uint32_t to, std::span<const std::uint8_t> frame) {
-    std::optional<ovp::MacAddress> mac;
-    if (ethernet_ && to != ovp::kBroadcast) mac = endpoint_->mac_of(to);
-    link_->queue(to, mac ? &*mac : nullptr, frame);
-  });
-  (void)link_->transmit(error);
-  // Emits the loop staged earlier rode in the same frames.
-  for (Staged& s : staged_) {
-    if (error.empty()) {
-      IoOutput out;
-      out.bytes = s.bytes;
-      s.done.complete(std::move(out));
-    } else {
-      s.done.fail("OvpEmit: " + error);
-    }
-  }
-  staged_.clear();
+  (void)send_locked(now, error);  // emits the loop staged earlier ride in the same frames
   inline_emits_.add();
   const auto deadline = endpoint_->next_deadline();
   wake_at = deadline ? std::max<std::int64_t>(deadline->count(), 0) : INT64_MAX;
@@ -209,20 +193,24 @@ bool OvpSession::flush_locked(std::int64_t now, bool force) {
   }
   dirty_ = false;
   if (!due) return false;
+  std::string error;
+  return send_locked(now, error);
+}
+
+bool OvpSession::send_locked(std::int64_t now, std::string& error) {
   endpoint_->flush(Nanos(now), [&](std::uint32_t to, std::span<const std::uint8_t> frame) {
     std::optional<ovp::MacAddress> mac;
     if (ethernet_ && to != ovp::kBroadcast) mac = endpoint_->mac_of(to);
     link_->queue(to, mac ? &*mac : nullptr, frame);
   });
-  std::string error;
   const bool sent = link_->transmit(error);
-  for (Staged& s : staged_) {
+  for (Staged& staged : staged_) {
     if (error.empty()) {
       IoOutput out;
-      out.bytes = s.bytes;
-      s.done.complete(std::move(out));
+      out.bytes = staged.bytes;
+      staged.done.complete(std::move(out));
     } else {
-      s.done.fail("OvpEmit: " + error);
+      staged.done.fail("OvpEmit: " + error);
     }
     resolved_ = true;
   }

@@ -140,6 +140,9 @@ class OvpSession {
   OvpSession(std::unique_ptr<ovp::Endpoint> endpoint, std::unique_ptr<FrameLink> link, std::string interface);
   // All below: mu_ held.
   bool flush_locked(std::int64_t now, bool force);
+  // Hands every due frame to the link and resolves the staged emits they carried (or fails
+  // them with the link's `error`). True if anything went to the link.
+  bool send_locked(std::int64_t now, std::string& error);
   void expire_locked(std::int64_t now);
   std::int64_t next_deadline_locked(std::int64_t now);
   void deliver_locked();
