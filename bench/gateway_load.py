@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load on omega-gateway from WebSocket drones (python3-websockets), WebSocket to WebSocket.
 
-    /usr/bin/python3 bench/gateway_load.py build/native-release/platform/native/gateway/omega-gateway
+    /usr/bin/python3 bench/gateway_load.py build/native-release/apps/gateway/omega-gateway
 
 Starts the gateway (--port 0), then:
   ping-pong   one pair, one frame in flight: round trips in --seconds, RTT P50/P99

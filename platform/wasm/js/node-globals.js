@@ -31,3 +31,9 @@ const WebSocket = globalThis.WebSocket ?? (() => {
     }
   };
 })();
+// Under Node, 3.1.6's threaded glue assigns global.Worker = worker_threads.Worker (a global
+// Node 20 does not have, and which libraries read to tell a browser from Node). Importing the
+// package must leave the host's globals as they were: both names are bound in this module's
+// scope, `global` as a view of globalThis whose writes stay here.
+const global = __omegaIsNode ? Object.create(globalThis) : globalThis;
+const Worker = __omegaIsNode ? require('node:worker_threads').Worker : globalThis.Worker;

@@ -16,6 +16,8 @@
 // deadline is further away than idleThresholdMs the loop sleeps with setTimeout until shortly
 // before it instead of spinning. The thread never blocks: run() is not available here.
 
+import { createNative } from './native.mjs';
+
 export class OmegaScheduler {
   #native;
   #port = null;
@@ -24,13 +26,7 @@ export class OmegaScheduler {
   #idleThresholdMs;
 
   constructor(module, config = {}) {
-    const native = new module.NativeScheduler();
-    const r = native.init(config);
-    if (!r.ok) {
-      native.delete();
-      throw new TypeError(`createScheduler: ${r.error}`);
-    }
-    this.#native = native;
+    this.#native = createNative(module, 'NativeScheduler', config, 'createScheduler');
   }
 
   /**

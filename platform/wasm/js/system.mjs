@@ -9,6 +9,8 @@
 // the single-threaded one). While results are pending a timer polls for them, resolves the
 // Promises on this thread, and (under Node) keeps the process alive until they arrive.
 
+import { createNative } from './native.mjs';
+
 export class OmegaTaskError extends Error {
   constructor(message) {
     super(message);
@@ -29,6 +31,16 @@ function argumentError(r) {
   return r.range ? new RangeError(r.error) : new TypeError(r.error);
 }
 
+// Settles the waiters of finished operations: the native poll's [id, ok, value-or-error] triples.
+function settle(waiters, finished) {
+  for (const [id, ok, value] of finished) {
+    const waiter = waiters.get(id);
+    waiters.delete(id);
+    if (ok) waiter.resolve(value);
+    else waiter.reject(new OmegaTaskError(value));
+  }
+}
+
 export class OmegaSystem {
   #native;
   #waiters = new Map();
@@ -39,13 +51,7 @@ export class OmegaSystem {
   #unwake;
 
   constructor(module, config = {}) {
-    const native = new module.NativeSystem();
-    const r = native.init(config);
-    if (!r.ok) {
-      native.delete();
-      throw new TypeError(`createSystem: ${r.error}`);
-    }
-    this.#native = native;
+    this.#native = createNative(module, 'NativeSystem', config, 'createSystem');
     // The OVP transport calls Module.__omegaIoWake (on this thread) when operations finish.
     const wakers = module.__omegaIoWakers ??= new Set();
     module.__omegaIoWake ??= () => { for (const wake of wakers) wake(); };
@@ -128,12 +134,7 @@ export class OmegaSystem {
 
   #pollIo() {
     if (!this.#native) return;
-    for (const [id, ok, value] of this.#native.pollIo()) {
-      const waiter = this.#ioWaiters.get(id);
-      this.#ioWaiters.delete(id);
-      if (ok) waiter.resolve(value);
-      else waiter.reject(new OmegaTaskError(value));
-    }
+    settle(this.#ioWaiters, this.#native.pollIo());
   }
 
   async #ovpInit(options) {
@@ -156,12 +157,7 @@ export class OmegaSystem {
   #poll() {
     this.#timer = null;
     if (!this.#native) return;
-    for (const [id, ok, value] of this.#native.poll(256)) {
-      const waiter = this.#waiters.get(id);
-      this.#waiters.delete(id);
-      if (ok) waiter.resolve(value);
-      else waiter.reject(new OmegaTaskError(value));
-    }
+    settle(this.#waiters, this.#native.poll(256));
     if (this.#waiters.size > 0) this.#schedule();
   }
 }

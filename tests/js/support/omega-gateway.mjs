@@ -1,4 +1,4 @@
-// Starts the real omega-gateway (platform/native/gateway) for a test, on a free port, serving
+// Starts the real omega-gateway (apps/gateway) for a test, on a free port, serving
 // web/ and the JS package. Its binary: $OMEGA_GATEWAY, else the native-release or
 // native-debug build in this tree. findGateway() returns null when none is built.
 import { spawn } from 'node:child_process';
@@ -11,8 +11,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 
 export function findGateway() {
   const candidates = [process.env.OMEGA_GATEWAY,
-    path.join(repoRoot, 'build', 'native-release', 'platform', 'native', 'gateway', 'omega-gateway'),
-    path.join(repoRoot, 'build', 'native-debug', 'platform', 'native', 'gateway', 'omega-gateway')];
+    path.join(repoRoot, 'build', 'native-release', 'apps', 'gateway', 'omega-gateway'),
+    path.join(repoRoot, 'build', 'native-debug', 'apps', 'gateway', 'omega-gateway')];
   return candidates.find((c) => c && existsSync(c)) ?? null;
 }
 

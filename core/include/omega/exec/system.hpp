@@ -213,7 +213,7 @@ class UltraOmegaSystem {
   // CPU nodes (natively an epoll thread started by the first I/O submission). The handle
   // resolves like a CPU task's: with the IoOutput, TaskError::ExecutionFailed (the reason,
   // with errno text natively), or TaskError::TimedOut when `timeout` elapses first, in which
-  // case the operation is cancelled and what it held is freed (README: "I/O"). Refused only
+  // case the operation is cancelled and what it held is freed (docs/io.md). Refused only
   // with NodeShuttingDown. `rng` is the seed's signature: one reactor thread leaves nothing
   // to route yet, so it is not drawn from.
   [[nodiscard]] Result<TaskHandle<IoOutput>, NodeError> submit_io_task(IoOp op, std::optional<Nanos> timeout,

@@ -67,7 +67,7 @@ struct TcpClose {
 
 // OVP (seed 000's fields, plus options with defaults). Natively frames travel in raw
 // Ethernet (AF_PACKET, EtherType 0x88B5); in WASM each frame is one binary WebSocket message
-// to omega-gateway. Semantics every transport keeps (README, "OVP"):
+// to omega-gateway. Semantics every transport keeps (docs/ovp.md, "OVP transport"):
 //
 // OvpInit joins: natively `interface` names a network interface ("veth0"); in WASM it is
 // the gateway's WebSocket URL ("ws://127.0.0.1:8080/ovp"), and the transport connects to

@@ -4,7 +4,7 @@
 // on_packet(), and calls poll() to get the frames to send. Best effort stays the default;
 // this layer is opt-in, per peer, for unicast DATA.
 //
-// Semantics (README, "OVP reliable mode"):
+// Semantics (docs/ovp.md, "Reliable mode"):
 // - Per peer and direction, a stream of DATA frames flagged kFlagReliable, numbered from
 //   first_sequence (1 by default) in 32-bit serial arithmetic (RFC 1982: numbers may wrap).
 // - The receiver delivers each message exactly once and in order per sender; messages that

@@ -648,7 +648,7 @@ UltraOmegaSystem make_system(const RowOptions& o) {
 
 void drone(int side, Shared& sh, DroneOut& out) {
   try {
-    if (auto why = enter_netns(sh.bed.netns[side]); !why.empty()) throw Failure(why);
+    if (auto why = netns::enter_netns(sh.bed.netns[side]); !why.empty()) throw Failure(why);
     // Built on this thread, after setns: the reactor thread it starts inherits the namespace.
     auto system = make_system(sh.options);
     out.workers = static_cast<unsigned>(system.memory_stats().threads);

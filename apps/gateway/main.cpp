@@ -1,4 +1,4 @@
-// omega-gateway: see gateway.hpp and README, "omega-gateway".
+// omega-gateway: see gateway.hpp and docs/gateway.md.
 //
 // Prints one line when it is ready, "omega-gateway: listening on http://HOST:PORT/ ...", so
 // a test or a script that started it with --port 0 learns the port from stdout. SIGINT and

@@ -4,7 +4,7 @@
 // best effort and OVP reliable, all through UltraOmegaSystem::submit_io_task. Prints a table
 // (or --json) and removes the namespaces on every way out.
 //
-//   sudo build/native-release/platform/native/harness/omega-harness [--seconds 2] [--json]
+//   sudo build/native-release/apps/harness/omega-harness [--seconds 2] [--json]
 //
 // Exit status: 0 every row ran and its checks held; 1 a row failed (the table says why);
 // 2 bad arguments; 77 not root, or not permitted to create network namespaces.
@@ -25,7 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drone.hpp"
-#include "testbed.hpp"
+#include "netns_testbed.hpp"
 
 namespace h = omega::harness;
 
@@ -229,18 +229,20 @@ int main(int argc, char** argv) {
                  "AF_PACKET sockets); not root, nothing was measured\n");
     return kExitNotPermitted;
   }
-  h::install_cleanup_handlers();
-  h::Testbed bed;
-  std::string why;
-  switch (h::create_testbed(bed, why)) {
-    case h::SetupFailure::None: break;
-    case h::SetupFailure::NotPermitted:
-      std::fprintf(stderr, "omega-harness: not permitted to create network namespaces: %s\n", why.c_str());
+  // The bed goes on every way out: its destructor (returns, exceptions), the explicit
+  // remove() once the rows are done, and these handlers (signals).
+  omega::netns::install_cleanup_handlers("omega-harness");
+  omega::netns::VethTestbed testbed("omh");
+  switch (testbed.failure()) {
+    case omega::netns::SetupFailure::None: break;
+    case omega::netns::SetupFailure::NotPermitted:
+      std::fprintf(stderr, "omega-harness: not permitted to create network namespaces: %s\n", testbed.error().c_str());
       return kExitNotPermitted;
-    case h::SetupFailure::Error:
-      std::fprintf(stderr, "omega-harness: could not create the network namespaces: %s\n", why.c_str());
+    case omega::netns::SetupFailure::Error:
+      std::fprintf(stderr, "omega-harness: could not create the network namespaces: %s\n", testbed.error().c_str());
       return 1;
   }
+  const h::Testbed& bed = testbed.ends();
   const Machine machine = machine_facts();
   std::fprintf(stderr, "omega-harness: drones in namespaces %s (%s, %s) and %s (%s, %s), %.2f s per row\n",
                bed.netns[0].c_str(), bed.interface[0].c_str(), bed.address[0].c_str(), bed.netns[1].c_str(),
@@ -292,7 +294,7 @@ int main(int argc, char** argv) {
     }
     rows.push_back(std::move(row));
   }
-  h::remove_testbed();
+  testbed.remove();
 
   const unsigned workers = rows.empty() ? 0 : rows.front().r.workers_per_drone;
   bool failed = false;

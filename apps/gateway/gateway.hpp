@@ -1,7 +1,7 @@
 #pragma once
 // omega-gateway: HTTP (web/ and the JS package, /metrics, /status) and the OVP bridge
 // between WebSocket drones (/ovp?drone=N) and a raw Ethernet interface, on one
-// native::EventLoop thread. README, "omega-gateway", has the whole contract; in short:
+// native::EventLoop thread. docs/gateway.md has the whole contract; in short:
 //
 // - Each WebSocket connection is bound to the drone id it asked for; every binary message
 //   must be one OVP frame (ovp::decode_ovp with my_id 0: any source and destination), whose

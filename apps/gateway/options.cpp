@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <type_traits>
 
 namespace omega::gateway {
 namespace {
@@ -95,13 +96,17 @@ Result<CommandLine, std::string> parse_command_line(const std::vector<std::strin
   };
 
   using Setter = std::function<Result<void, std::string>(const std::string& opt, const std::string& value)>;
+  // An option whose value is an integer in min..max, stored in `field`.
+  const auto integer = [&number](auto& field, std::uint64_t min, std::uint64_t max) -> Setter {
+    return [&field, &number, min, max](const std::string& o, const std::string& v) -> Result<void, std::string> {
+      auto n = number(o, v, min, max);
+      if (!n) return Err(n.error());
+      field = static_cast<std::remove_reference_t<decltype(field)>>(*n);
+      return {};
+    };
+  };
   const std::map<std::string, Setter> with_value{
-      {"--port", [&](const std::string& o, const std::string& v) -> Result<void, std::string> {
-         auto n = number(o, v, 0, 65535);
-         if (!n) return Err(n.error());
-         c.port = static_cast<std::uint16_t>(*n);
-         return {};
-       }},
+      {"--port", integer(c.port, 0, 65535)},
       {"--host", [&](const std::string& o, const std::string& v) -> Result<void, std::string> {
          in_addr a{};
          if (::inet_pton(AF_INET, v.c_str(), &a) != 1) return Err(o + ": expected a numeric IPv4 address, got '" + v + "'");
@@ -152,24 +157,9 @@ Result<CommandLine, std::string> parse_command_line(const std::vector<std::strin
          c.drone_max = static_cast<std::uint32_t>(*b);
          return {};
        }},
-      {"--max-connections", [&](const std::string& o, const std::string& v) -> Result<void, std::string> {
-         auto n = number(o, v, 1, 1'000'000);
-         if (!n) return Err(n.error());
-         c.max_connections = *n;
-         return {};
-       }},
-      {"--max-message", [&](const std::string& o, const std::string& v) -> Result<void, std::string> {
-         auto n = number(o, v, ovp::kHeaderSize, ovp::kMaxOvpSize);
-         if (!n) return Err(n.error());
-         c.max_message = *n;
-         return {};
-       }},
-      {"--max-outgoing", [&](const std::string& o, const std::string& v) -> Result<void, std::string> {
-         auto n = number(o, v, ovp::kMaxOvpSize, std::uint64_t{1} << 30);
-         if (!n) return Err(n.error());
-         c.max_outgoing = *n;
-         return {};
-       }},
+      {"--max-connections", integer(c.max_connections, 1, 1'000'000)},
+      {"--max-message", integer(c.max_message, ovp::kHeaderSize, ovp::kMaxOvpSize)},
+      {"--max-outgoing", integer(c.max_outgoing, ovp::kMaxOvpSize, std::uint64_t{1} << 30)},
       {"--rate", [&](const std::string& o, const std::string& v) -> Result<void, std::string> {
          auto n = parse_positive(v);
          if (!n) return Err(o + ": expected a positive number of messages per second, got '" + v + "'");
@@ -182,36 +172,11 @@ Result<CommandLine, std::string> parse_command_line(const std::vector<std::strin
          c.burst = *n;
          return {};
        }},
-      {"--handshake-timeout", [&](const std::string& o, const std::string& v) -> Result<void, std::string> {
-         auto n = number(o, v, 1, 3'600'000);
-         if (!n) return Err(n.error());
-         c.handshake_timeout_ms = static_cast<std::int64_t>(*n);
-         return {};
-       }},
-      {"--idle-timeout", [&](const std::string& o, const std::string& v) -> Result<void, std::string> {
-         auto n = number(o, v, 1, 3'600'000);
-         if (!n) return Err(n.error());
-         c.idle_timeout_ms = static_cast<std::int64_t>(*n);
-         return {};
-       }},
-      {"--close-timeout", [&](const std::string& o, const std::string& v) -> Result<void, std::string> {
-         auto n = number(o, v, 1, 600'000);
-         if (!n) return Err(n.error());
-         c.close_timeout_ms = static_cast<std::int64_t>(*n);
-         return {};
-       }},
-      {"--max-head", [&](const std::string& o, const std::string& v) -> Result<void, std::string> {
-         auto n = number(o, v, 256, 1 << 20);
-         if (!n) return Err(n.error());
-         c.max_head_bytes = *n;
-         return {};
-       }},
-      {"--max-headers", [&](const std::string& o, const std::string& v) -> Result<void, std::string> {
-         auto n = number(o, v, 1, 1000);
-         if (!n) return Err(n.error());
-         c.max_headers = *n;
-         return {};
-       }},
+      {"--handshake-timeout", integer(c.handshake_timeout_ms, 1, 3'600'000)},
+      {"--idle-timeout", integer(c.idle_timeout_ms, 1, 3'600'000)},
+      {"--close-timeout", integer(c.close_timeout_ms, 1, 600'000)},
+      {"--max-head", integer(c.max_head_bytes, 256, 1 << 20)},
+      {"--max-headers", integer(c.max_headers, 1, 1000)},
   };
 
   for (std::size_t i = 0; i < args.size(); ++i) {

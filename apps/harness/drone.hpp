@@ -8,9 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "testbed.hpp"
+#include "netns_testbed.hpp"
 
 namespace omega::harness {
+
+// The two namespaces and veth ends the drones run in (apps/common).
+using Testbed = netns::VethEnds;
 
 enum class Transport : std::uint8_t { Tcp, OvpBestEffort, OvpReliable };
 enum class Workload : std::uint8_t { PingPong, Pipelined, OneWay64, OneWay1K };

@@ -1,6 +1,6 @@
 #pragma once
 // omega-gateway's configuration and its command line. Every limit has a default that a
-// browser drone never reaches and a hostile client reaches quickly; README, "omega-gateway".
+// browser drone never reaches and a hostile client reaches quickly; docs/gateway.md.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
