@@ -675,25 +675,24 @@ void OvpWebSocketCore::shutdown() noexcept {
 
 void OvpWebSocketCore::add_metrics(MetricsSnapshot& snap) const {
   std::lock_guard lock(mutex_);
-  (void)snap.add_counter("omega_ovp_ws_connects_total", "OVP gateway WebSocket connections opened", {},
-                         connects_.value());
-  (void)snap.add_counter("omega_ovp_ws_connect_failures_total",
-                         "OVP gateway connections refused, rejected at the handshake, or not creatable", {},
-                         connect_failures_.value());
-  (void)snap.add_counter("omega_ovp_ws_disconnects_total", "Open OVP gateway connections the gateway or network closed",
-                         {}, disconnects_.value());
-  (void)snap.add_counter("omega_ovp_ws_messages_sent_total", "Binary WebSocket messages (OVP frames) sent", {},
-                         messages_sent_.value());
-  (void)snap.add_counter("omega_ovp_ws_messages_received_total", "WebSocket messages received from the gateway", {},
-                         messages_received_.value());
-  (void)snap.add_counter("omega_ovp_ws_malformed_messages_total",
-                         "Messages from the gateway dropped as malformed (text, or not a valid OVP frame)", {},
-                         malformed_messages_.value());
-  (void)snap.add_counter("omega_ovp_ws_text_messages_total", "Text messages from the gateway (it speaks binary only)",
-                         {}, text_messages_.value());
-  (void)snap.add_counter("omega_ovp_ws_send_failures_total",
-                         "Frames the WebSocket refused, or emits refused for a full send buffer", {},
-                         send_failures_.value());
+  const struct {
+    const char* name;
+    const char* help;
+    const Counter& counter;
+  } rows[] = {
+      {"omega_ovp_ws_connects_total", "OVP gateway WebSocket connections opened", connects_},
+      {"omega_ovp_ws_connect_failures_total",
+       "OVP gateway connections refused, rejected at the handshake, or not creatable", connect_failures_},
+      {"omega_ovp_ws_disconnects_total", "Open OVP gateway connections the gateway or network closed", disconnects_},
+      {"omega_ovp_ws_messages_sent_total", "Binary WebSocket messages (OVP frames) sent", messages_sent_},
+      {"omega_ovp_ws_messages_received_total", "WebSocket messages received from the gateway", messages_received_},
+      {"omega_ovp_ws_malformed_messages_total",
+       "Messages from the gateway dropped as malformed (text, or not a valid OVP frame)", malformed_messages_},
+      {"omega_ovp_ws_text_messages_total", "Text messages from the gateway (it speaks binary only)", text_messages_},
+      {"omega_ovp_ws_send_failures_total", "Frames the WebSocket refused, or emits refused for a full send buffer",
+       send_failures_},
+  };
+  for (const auto& row : rows) (void)snap.add_counter(row.name, row.help, {}, row.counter.value());
   // The native reactor's series and labels, so dashboards read both alike.
   for (const auto& [token, c] : conns_) c->session->add_metrics(snap);
 }
