@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "../core/src/histogram_simd.hpp"
+#include "../core/src/base/histogram_simd.hpp"
 #include "bench_util.hpp"
 
 using namespace omega::bench;

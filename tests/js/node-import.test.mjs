@@ -69,6 +69,7 @@ for (const variant of ['threaded', 'single-threaded']) {
     system.submit('hash', 0),
     system.submit('spin', 1000, { priority: 'low', cost: 1 }),
     ...Array.from({ length: 40 }, (_, i) => system.submit('primes', 10 + i)),
+    system.submit('primes', 50, { priority: 'critical' }),
   ]);
   const sysErrors = [];
   for (const bad of [() => system.submit('nope', 1), () => system.submit('spin', -1),
@@ -83,7 +84,7 @@ for (const variant of ['threaded', 'single-threaded']) {
   }
   // A node counts a task completed just after its result is published: wait for the count.
   let sysStats = system.stats();
-  for (let i = 0; i < 1000 && sysStats.completed < 43; i++) {
+  for (let i = 0; i < 1000 && sysStats.completed < 44; i++) {
     await new Promise((r) => setTimeout(r, 1));
     sysStats = system.stats();
   }
@@ -154,6 +155,7 @@ test('a Node project outside the tree imports the package and uses both builds',
         assert.ok(r.sysResults[2] >= 1000, 'spin ran for its time');
         assert.equal(r.sysResults[3], 4, 'primes below 10');
         assert.equal(r.sysResults[3 + 40 - 1], 15, 'primes below 49');
+        assert.equal(r.sysResults[3 + 40], 15, 'primes below 50, on the Critical lane');
         assert.deepEqual(r.sysErrors, Array(6).fill('TypeError'));
         for (const e of r.cfgErrors.slice(0, 7)) assert.match(e, /^TypeError: createSystem: /);
         assert.match(r.cfgErrors[6], /timingSampleEvery must be an integer/);
@@ -162,10 +164,10 @@ test('a Node project outside the tree imports the package and uses both builds',
         assert.equal(r.sysStats.nodes.length, 4);
         assert.equal(r.sysStats.nodes[0].super, true);
         assert.equal(r.sysStats.nodes[3].super, false);
-        assert.equal(r.sysStats.completed, 43);
+        assert.equal(r.sysStats.completed, 44);
         assert.equal(r.sysStats.maxedOut, 0);
         // timingSampleEvery: 1 times every task (the default samples 1 in 64 per thread in WASM).
-        assert.ok(r.sysStats.queueWait.count === 43 && r.sysStats.runTime.p50 > 0);
+        assert.ok(r.sysStats.queueWait.count === 44 && r.sysStats.runTime.p50 > 0);
         assert.equal(r.afterShutdown, 'NodeError: NodeShuttingDown');
         assert.deepEqual(r.fuzz.threw, []);
         assert.ok(r.fuzz.accepted > 500 && r.fuzz.refused > 500, JSON.stringify(r.fuzz));

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "../support/threads.hpp"
-#include "histogram_simd.hpp"
+#include "base/histogram_simd.hpp"
 
 using omega::Histogram;
 using omega::HistogramSnapshot;

@@ -178,6 +178,38 @@ TEST_CASE("high-priority work runs before queued normal and low work", "[node]")
   CHECK(order == std::vector<int>{3, 4, 2, 1});
 }
 
+TEST_CASE("critical work runs before every other queued priority, whenever it was queued", "[node]") {
+  NodeConfig cfg;
+  cfg.queue_capacity = 64;
+  cfg.min_threads = cfg.max_threads = 1;
+  OmegaNode node(2, cfg);
+  Gate gate;
+  std::mutex m;
+  std::vector<int> order;
+  if constexpr (omega::kHasThreads) {
+    REQUIRE(node.try_submit([&] { gate.wait(); }, Priority::Low));
+    REQUIRE(eventually([&] { return gate.waiting.load() == 1; }));
+  }
+  auto record = [&](int v) {
+    return [&, v] {
+      std::lock_guard lock(m);
+      order.push_back(v);
+    };
+  };
+  // Every other lane is busy before the Critical tasks arrive, singly and in bulk.
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(node.try_submit(record(30 + i), Priority::High));
+    REQUIRE(node.try_submit(record(20 + i), Priority::Normal));
+    REQUIRE(node.try_submit(record(10 + i), Priority::Low));
+  }
+  REQUIRE(node.try_submit(record(40), Priority::Critical));
+  omega::Task bulk[2] = {record(41), record(42)};
+  REQUIRE(node.try_submit_bulk(bulk, 2, Priority::Critical) == 2);
+  gate.open.store(true);
+  node.shutdown();
+  CHECK(order == std::vector<int>{40, 41, 42, 30, 31, 32, 33, 20, 21, 22, 23, 10, 11, 12, 13});
+}
+
 TEST_CASE("a task that throws is counted as panicked and the worker lives on", "[node]") {
   OmegaNode node(3, NodeConfig::regular());
   std::atomic<int> ran{0};
@@ -240,7 +272,7 @@ TEST_CASE("concurrent submitters: every accepted task runs exactly once", "[node
       for (int i = 0; i < kPerSubmitter; ++i) {
         const int slot = id * kPerSubmitter + i;
         omega::Task t = [&runs, slot] { runs[static_cast<std::size_t>(slot)].fetch_add(1); };
-        while (!node.try_submit(t, static_cast<Priority>(i % 3))) {
+        while (!node.try_submit(t, static_cast<Priority>(i % omega::kPriorityCount))) {
           refused.fetch_add(1, std::memory_order_relaxed);
           std::this_thread::yield();
         }

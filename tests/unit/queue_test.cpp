@@ -33,7 +33,7 @@ TEST_CASE("queue is bounded and refuses without taking the item", "[queue]") {
   CHECK_FALSE(extra);
 }
 
-TEST_CASE("high before normal before low, FIFO within a priority", "[queue]") {
+TEST_CASE("critical before high before normal before low, FIFO within a priority", "[queue]") {
   OmegaQueue<int> q(16);
   int v = 0;
   for (int i = 0; i < 3; ++i) {
@@ -43,11 +43,13 @@ TEST_CASE("high before normal before low, FIFO within a priority", "[queue]") {
     REQUIRE(q.try_push(v, Priority::Normal));
     v = 300 + i;
     REQUIRE(q.try_push(v, Priority::High));
+    v = 400 + i;
+    REQUIRE(q.try_push(v, Priority::Critical));
   }
   std::vector<int> order;
   int out = 0;
   while (q.try_pop(out)) order.push_back(out);
-  CHECK(order == std::vector<int>{300, 301, 302, 200, 201, 202, 100, 101, 102});
+  CHECK(order == std::vector<int>{400, 401, 402, 300, 301, 302, 200, 201, 202, 100, 101, 102});
   CHECK(q.empty());
   CHECK(q.pressure_level() == PressureLevel::Empty);
 }
@@ -68,6 +70,7 @@ TEST_CASE("pressure levels follow the watermarks", "[queue]") {
   CHECK(seen[19] == PressureLevel::Full);
   CHECK(omega::to_string(PressureLevel::High) == "High");
   CHECK(omega::to_string(Priority::Low) == "Low");
+  CHECK(omega::to_string(Priority::Critical) == "Critical");
   CHECK_FALSE(omega::Watermarks{.low_pct = 80, .high_pct = 50}.valid());
   CHECK_FALSE(omega::Watermarks{.low_pct = 0, .high_pct = 50}.valid());
 }
@@ -120,7 +123,7 @@ TEST_CASE("queued tasks are destroyed with the queue", "[queue]") {
     OmegaQueue<omega::Task> q(8);
     for (int i = 0; i < 5; ++i) {
       omega::Task t = [token] { (void)*token; };
-      REQUIRE(q.try_push(t, static_cast<Priority>(i % 3)));
+      REQUIRE(q.try_push(t, static_cast<Priority>(i % omega::kPriorityCount)));
     }
     omega::Task out;
     REQUIRE(q.try_pop(out));
@@ -164,7 +167,7 @@ TEST_CASE("concurrent producers and consumers: every item exactly once", "[queue
       if (id < kProducers) {
         for (int i = 0; i < kPerProducer; ++i) {
           int v = id * kPerProducer + i;
-          while (!q.try_push(v, static_cast<Priority>(i % 3))) {
+          while (!q.try_push(v, static_cast<Priority>(i % omega::kPriorityCount))) {
             refused.fetch_add(1, std::memory_order_relaxed);
             std::this_thread::yield();
           }
@@ -322,7 +325,7 @@ TEST_CASE("reserved() never under-reports while pushes and pops run", "[queue][c
       if (id == 0) {
         for (int i = 0; i < kItems; ++i) {
           int v = i;
-          while (!q.try_push(v, static_cast<Priority>(i % 3))) std::this_thread::yield();
+          while (!q.try_push(v, static_cast<Priority>(i % omega::kPriorityCount))) std::this_thread::yield();
           pushed.fetch_add(1, std::memory_order_seq_cst);
         }
       } else if (id == 1) {

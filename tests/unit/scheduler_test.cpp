@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <tuple>
 #include <type_traits>
 #include <cstdint>
@@ -199,9 +200,9 @@ TEST_CASE("overload: max_tasks_per_tick is honoured and the rest is carried over
   std::vector<int> order;
   constexpr int kTasks = 1000;
   for (int i = 0; i < kTasks; ++i) {
-    // Deadlines spread over 20 ticks, priorities mixed.
+    // Deadlines spread over 20 ticks, priorities mixed: i % 4 is the rank (0: Critical, 3: Low).
     s.schedule(TimerTask([&order, i] { order.push_back(i); }, std::chrono::nanoseconds(100 * (i % 20)))
-                   .with_priority(static_cast<TimerPriority>(i % 4)));
+                   .with_priority(static_cast<TimerPriority>(3 - i % 4)));
   }
   clock.advance(5'000);
   std::size_t ticks = 0;
@@ -450,6 +451,46 @@ TEST_CASE("parallel = true dispatches due tasks to a real UltraOmegaSystem", "[s
   }  // the destructor waits for runs still in flight
   CHECK(ran.load() == 2000);
   system.shutdown_all();
+}
+
+TEST_CASE("a Critical task the scheduler dispatches overtakes High work queued on the node", "[scheduler]") {
+  auto system = omega::UltraOmegaSystem::builder().with_nodes(1).with_super_nodes(0).with_queue_capacity(64, 64)
+                    .with_threads(1, 1, 1, 1).build();
+  omega::OmegaRng rng(9);
+  std::atomic<bool> open{false};
+  std::atomic<bool> blocked{false};
+  if constexpr (omega::kHasThreads) {
+    REQUIRE(system.submit_detached(omega::Priority::Low, 1, [&] {
+      blocked.store(true);
+      while (!open.load()) std::this_thread::yield();
+    }, rng));
+    while (!blocked.load()) std::this_thread::yield();  // the only worker holds it
+  }
+  std::mutex m;
+  std::vector<std::string> order;
+  auto record = [&](std::string name) {
+    return [&, name] {
+      std::lock_guard lock(m);
+      order.push_back(name);
+    };
+  };
+  REQUIRE(system.submit_detached(omega::Priority::High, 1, record("high 1"), rng));
+  REQUIRE(system.submit_detached(omega::Priority::High, 1, record("high 2"), rng));
+  FakeClock clock;
+  SchedulerConfig c = config_with_rate(100);
+  c.parallel = true;
+  {
+    Scheduler s(c, system, clock.source());
+    s.schedule(TimerTask(record("critical"), 100ns).with_priority(TimerPriority::Critical));
+    s.schedule(TimerTask(record("normal"), 100ns).with_priority(TimerPriority::Normal));
+    clock.advance(1'000);
+    CHECK(s.tick() == 2);
+    CHECK(s.metrics().dispatched == 2);
+    open.store(true);
+    if constexpr (!omega::kHasThreads) system.run_pending();
+  }  // the destructor waits for the dispatched runs
+  system.shutdown_all();
+  CHECK(order == std::vector<std::string>{"critical", "high 1", "high 2", "normal"});
 }
 
 TEST_CASE("run() blocks until stop() where the thread may block, and refuses to where it may not", "[scheduler]") {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -205,7 +206,7 @@ TEST_CASE("stress: many nodes parking and waking, shutdown while submitting, eac
         bool ok = false;
         bool stop = false;
         if (i % 2 == 0) {
-          auto r = system.submit_detached(static_cast<Priority>(i % 3), static_cast<std::uint32_t>(1 + i % 100), work, rng);
+          auto r = system.submit_detached(static_cast<Priority>(i % omega::kPriorityCount), static_cast<std::uint32_t>(1 + i % 100), work, rng);
           ok = static_cast<bool>(r);
           stop = !r && r.error() == NodeError::NodeShuttingDown;
           if (!r && !stop && r.error() != NodeError::SystemMaxedOut) unexpected.fetch_add(1);
@@ -303,6 +304,37 @@ TEST_CASE("NoNodesAvailable and SystemMaxedOut", "[system]") {
   CHECK(ran.load() == 1);  // the refused task never ran
 }
 
+TEST_CASE("critical submissions overtake work already queued at every other priority", "[system]") {
+  OmegaRng rng(6);
+  auto system = UltraOmegaSystem::builder().with_nodes(1).with_super_nodes(0).with_queue_capacity(64, 64)
+                    .with_threads(1, 1, 1, 1).build();
+  Gate gate;
+  std::atomic<bool> blocked{false};
+  if constexpr (omega::kHasThreads) {
+    REQUIRE(system.submit_detached(Priority::Low, 1, [&] { blocked.store(true); gate.wait(); }, rng));
+    while (!blocked.load()) std::this_thread::yield();  // the only worker holds it
+  }
+  std::mutex m;
+  std::vector<int> order;
+  auto record = [&](int v) {
+    return [&, v] {
+      std::lock_guard lock(m);
+      order.push_back(v);
+    };
+  };
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(system.submit_detached(Priority::High, 1, record(30 + i), rng));
+    REQUIRE(system.submit_detached(Priority::Normal, 1, record(20 + i), rng));
+    REQUIRE(system.submit_detached(Priority::Low, 1, record(10 + i), rng));
+  }
+  REQUIRE(system.submit_detached(Priority::Critical, 1, record(40), rng));
+  auto handle = system.submit_cpu_task(Priority::Critical, 1, [&] { record(41)(); return 41; }, rng);
+  REQUIRE(handle);
+  gate.open.store(true);
+  system.shutdown_all();
+  CHECK(order == std::vector<int>{40, 41, 30, 31, 32, 20, 21, 22, 10, 11, 12});
+}
+
 TEST_CASE("configuration is validated with a reason", "[system]") {
   auto too_many_supers = UltraOmegaSystem::builder().with_nodes(2).with_super_nodes(3).try_build();
   REQUIRE_FALSE(too_many_supers);
@@ -392,7 +424,7 @@ TEST_CASE("concurrent submitters with handles: each task once, each result to it
       for (int i = 0; i < kPerSubmitter; ++i) {
         const int slot = id * kPerSubmitter + i;
         for (;;) {
-          auto h = system.submit_cpu_task(static_cast<Priority>(i % 3), static_cast<std::uint32_t>(1 + i % 100),
+          auto h = system.submit_cpu_task(static_cast<Priority>(i % omega::kPriorityCount), static_cast<std::uint32_t>(1 + i % 100),
                                           [&runs, slot] {
                                             runs[static_cast<std::size_t>(slot)].fetch_add(1);
                                             return slot * 3;

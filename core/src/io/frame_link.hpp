@@ -27,16 +27,16 @@
 #include <span>
 #include <string>
 
+#include <omega/base/function_ref.hpp>
 #include <omega/base/metrics.hpp>
 #include <omega/ovp/frame.hpp>
-#include <omega/ovp/reliable.hpp>  // ovp::FunctionRef
 
 namespace omega::io {
 
 class FrameLink {
  public:
   enum class Framing : std::uint8_t { Ethernet, Ovp };
-  using FrameSink = ovp::FunctionRef<void(std::span<const std::uint8_t> frame)>;
+  using FrameSink = FunctionRef<void(std::span<const std::uint8_t> frame)>;
 
   virtual ~FrameLink() = default;
 

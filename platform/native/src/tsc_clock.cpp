@@ -16,7 +16,7 @@
 // 10 ppm. OMEGA_CLOCK=monotonic forces the fallback (OMEGA_CLOCK=tsc skips check 2 only).
 #include <omega/base/clock.hpp>
 
-#include "clock_probe.hpp"
+#include "base/clock_probe.hpp"
 
 #include <time.h>
 

@@ -84,7 +84,7 @@ export declare class OmegaSystem {
    */
   readonly ovp: { init(options: OvpInitOptions): Promise<OvpEndpoint> };
   /** Rejects with TypeError for bad arguments, OmegaNodeError for backpressure, OmegaTaskError for a failed task. */
-  submit(workload: Workload, arg: number, options?: { priority?: 'low' | 'normal' | 'high'; cost?: number }): Promise<number>;
+  submit(workload: Workload, arg: number, options?: { priority?: Priority; cost?: number }): Promise<number>;
   stats(): SystemStats;
   metricsPrometheus(): string;
   readonly pending: number;
@@ -105,7 +105,9 @@ export interface SchedulerConfig {
   parallel?: false;
 }
 export type SchedulerWorkload = 'noop' | 'spin';
-export type TimerPriority = 'critical' | 'high' | 'normal' | 'low';
+/** One priority for the circulation and the scheduler; 'critical' is served before all others. */
+export type Priority = 'critical' | 'high' | 'normal' | 'low';
+export type TimerPriority = Priority;
 export interface SchedulePercentiles extends Percentiles { p95: number; }
 export interface SchedulerMetrics {
   ticks: number; timedTicks: number;

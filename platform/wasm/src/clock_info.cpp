@@ -1,6 +1,6 @@
 #include <omega/base/clock.hpp>
 
-#include "clock_probe.hpp"
+#include "base/clock_probe.hpp"
 
 namespace omega {
 

@@ -1,10 +1,9 @@
 #pragma once
-// Metrics primitives shared by every layer: lock-free counters and gauges, the latency
-// histogram, and a snapshot that renders to JSON and to the Prometheus text exposition
-// format (version 0.0.4). Components own their counters and histograms and record into
+// Metrics shared by every layer: lock-free counters and gauges (base/counter.hpp), the
+// latency histogram (base/histogram.hpp), and a snapshot that renders to JSON and to the
+// Prometheus text exposition format (version 0.0.4). Components own their counters and histograms and record into
 // them lock-free; a MetricsRegistry (or a component's own snapshot function) collects them
 // into a MetricsSnapshot on demand.
-#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -16,33 +15,11 @@
 #include <variant>
 #include <vector>
 
-#include <omega/base/cache.hpp>
+#include <omega/base/counter.hpp>
 #include <omega/base/histogram.hpp>
 #include <omega/base/result.hpp>
 
 namespace omega {
-
-// Monotonic event count. Relaxed adds on its own cache line: recording never contends with
-// neighbouring data, only with other writers of the same counter.
-class alignas(kCacheLine) Counter {
- public:
-  void add(std::uint64_t n = 1) noexcept { value_.fetch_add(n, std::memory_order_relaxed); }
-  [[nodiscard]] std::uint64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<std::uint64_t> value_{0};
-};
-
-// A value that goes up and down (queue depth, active threads).
-class alignas(kCacheLine) Gauge {
- public:
-  void set(std::int64_t v) noexcept { value_.store(v, std::memory_order_relaxed); }
-  void add(std::int64_t d) noexcept { value_.fetch_add(d, std::memory_order_relaxed); }
-  [[nodiscard]] std::int64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<std::int64_t> value_{0};
-};
 
 enum class MetricType : std::uint8_t { Counter, Gauge, Histogram };
 

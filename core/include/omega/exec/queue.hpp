@@ -1,6 +1,6 @@
 #pragma once
-// OmegaQueue: a node's bounded, lock-free, multi-producer multi-consumer queue with three
-// priority lanes and watermark-based pressure (seed 000).
+// OmegaQueue: a node's bounded, lock-free, multi-producer multi-consumer queue with one
+// lane per Priority and watermark-based pressure (seed 000).
 //
 // Contracts:
 // - Bounded: at most capacity() items across all lanes; a push on a full queue is refused
@@ -9,8 +9,8 @@
 //   reservation and the closed flag share one word, so a push either reserved before the
 //   close (and is counted in reserved(), which drains to zero only after it was popped) or
 //   is refused: a consumer that sees closed() && reserved() == 0 knows no item can appear.
-// - Priority: try_pop takes High before Normal before Low, so High work never waits behind
-//   Normal or Low work queued on the same node. FIFO within a lane.
+// - Priority: try_pop takes Critical before High before Normal before Low, so work never
+//   waits behind lower-priority work queued on the same node. FIFO within a lane.
 // - Lock-free: each lane is a Vyukov bounded MPMC ring. Consumers claim a slot with one
 //   CAS. Producers claim with one fetch_add (n slots at once for a bulk push): the capacity
 //   reservation taken first guarantees the claimed slot is free or being freed by a pop
@@ -31,13 +31,12 @@
 
 #include <omega/base/assert.hpp>
 #include <omega/base/cache.hpp>
+#include <omega/base/priority.hpp>
 #include <omega/base/spin.hpp>
 
 namespace omega {
 
-enum class Priority : std::uint8_t { Low, Normal, High };
 enum class PushStatus : std::uint8_t { Pushed, Full, Closed };
-inline constexpr std::size_t kPriorityCount = 3;
 
 enum class PressureLevel : std::uint8_t {
   Empty,   // nothing queued
@@ -47,7 +46,6 @@ enum class PressureLevel : std::uint8_t {
   Full,    // at capacity: pushes are refused
 };
 
-[[nodiscard]] std::string_view to_string(Priority priority) noexcept;
 [[nodiscard]] std::string_view to_string(PressureLevel level) noexcept;
 
 // Percent of capacity; requires 0 < low < high <= 100.

@@ -81,18 +81,11 @@ struct EndpointConfig {
   // state for; beyond it, new ones are refused and counted (forged ids cannot grow memory).
   std::size_t max_peers = 1024;
   Nanos heartbeat_interval{0};            // > 0: a HEARTBEAT broadcast this often
-  // The reliable mode's settings (epoch and max_peers come from the fields above). 1024
-  // messages in flight per peer: a window of only the selective-ack bitmap's 64 allowed one
-  // 64-message window per round trip through both reactors, far below best effort for
-  // small messages. An in-order ack may wait 1 ms (out-of-order data is acked at once), and
-  // a flush sends only the acks that are due: an ACK is a frame of its own, so acking each
-  // message of a request/response exchange doubled its frames (measured: one ACK per
-  // message, 2 frames a message each way), where one cumulative ACK per millisecond (or per
-  // 128 messages) covers them all. 1 ms stays well under the 5 ms timer floor, so a
-  // delayed ack never makes the sender resend. The timer never fires sooner than 5 ms:
-  // on a busy host the threads that answer are late by milliseconds now and then, and a
-  // timeout resends every unacknowledged message (losses inside a stream are repaired
-  // sooner, by selective acks).
+  // The reliable mode's settings (epoch and max_peers come from the fields above): up to
+  // 1024 messages in flight per peer (well beyond the 64-message selective-ack bitmap);
+  // in-order data is acked within 1 ms or every 128 messages, so one ACK frame covers many
+  // messages (out-of-order data is acked at once); the retransmit timer never fires sooner
+  // than 5 ms, above the ack delay, so a delayed ack never causes a resend.
   ReliableConfig reliable_config{.window = 1024,
                                  .min_rto = std::chrono::milliseconds(5),
                                  .ack_delay = std::chrono::milliseconds(1),

@@ -43,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include <omega/base/function_ref.hpp>
 #include <omega/base/metrics.hpp>
 #include <omega/base/result.hpp>
 #include <omega/ovp/frame.hpp>
@@ -50,26 +51,6 @@
 namespace omega::ovp {
 
 using Nanos = std::chrono::nanoseconds;
-
-// A non-owning reference to a callable, for callbacks that do not outlive the call.
-template <class Signature>
-class FunctionRef;
-template <class R, class... Args>
-class FunctionRef<R(Args...)> {
- public:
-  template <class F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, FunctionRef> && std::is_invocable_r_v<R, F&, Args...>)
-  FunctionRef(F&& f) noexcept  // NOLINT: implicit, like a function pointer
-      : object_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
-        call_([](void* o, Args... a) -> R {
-          return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(a)...);
-        }) {}
-  R operator()(Args... a) const { return call_(object_, std::forward<Args>(a)...); }
-
- private:
-  void* object_;
-  R (*call_)(void*, Args...);
-};
 
 // RFC 6298 retransmission timeout: SRTT/RTTVAR from samples, RTO = SRTT + max(G, 4 RTTVAR)
 // clamped to [min, max]; before the first sample, the initial RTO; each timeout doubles it

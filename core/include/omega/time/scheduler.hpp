@@ -5,7 +5,7 @@
 //                                 .lipschitz_constant = 0.9, .window_size = 100};
 //   omega::Scheduler scheduler(config);           // or Scheduler(config, system): due work runs on nodes
 //   omega::TimerId id = scheduler.schedule(omega::TimerTask([] { /* ... */ }, 100ns)
-//                                              .with_priority(omega::TimerPriority::Critical));
+//                                              .with_priority(omega::Priority::Critical));
 //   scheduler.cancel(id);
 //   scheduler.tick();                              // one step: what an event loop calls
 //   scheduler.run();                               // natively: ticks until stop()
@@ -106,7 +106,7 @@ class Scheduler {
  public:
   using Config = SchedulerConfig;
   using Task = TimerTask;
-  using Priority = TimerPriority;
+  using Priority = omega::Priority;
   using Id = TimerId;
 
   // An invalid configuration aborts with the reason; use try_create for outside input.

@@ -107,13 +107,13 @@ val buckets_to_js(const HistogramSnapshot& s) {
   return out;
 }
 
-const PriorityName* priority_arg(const val& v) {
-  if (!v.isString()) return nullptr;
+std::optional<Priority> priority_arg(const val& v) {
+  if (!v.isString()) return std::nullopt;
   const std::string name = v.as<std::string>();
   for (const auto& row : kPriorityNames) {
-    if (row.name == name) return &row;
+    if (row.name == name) return row.priority;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 }  // namespace omega::js

@@ -96,21 +96,19 @@ val percentiles_to_js(const HistogramSnapshot& s, bool with_p95 = false);
 val buckets_to_js(const HistogramSnapshot& s);
 
 // ---- Priorities -----------------------------------------------------------------------
-// Every priority name JS may pass, parsed only by priority_arg. The circulation's Priority has
-// no Critical lane yet (issue 11, item 6): until it does, 'critical' names a timer priority
-// only and NativeSystem.submit refuses it.
+// Every priority name JS may pass, parsed only by priority_arg: the one omega::Priority the
+// circulation and the scheduler share.
 struct PriorityName {
   std::string_view name;
-  TimerPriority timer;
-  std::optional<Priority> circulation;
+  Priority priority;
 };
 inline constexpr PriorityName kPriorityNames[] = {
-    {"critical", TimerPriority::Critical, std::nullopt},
-    {"high", TimerPriority::High, Priority::High},
-    {"normal", TimerPriority::Normal, Priority::Normal},
-    {"low", TimerPriority::Low, Priority::Low},
+    {"critical", Priority::Critical},
+    {"high", Priority::High},
+    {"normal", Priority::Normal},
+    {"low", Priority::Low},
 };
-// The row for a JS priority string; nullptr for anything else (not counted here).
-const PriorityName* priority_arg(const val& v);
+// The priority a JS string names; nullopt for anything else (not counted here).
+std::optional<Priority> priority_arg(const val& v);
 
 }  // namespace omega::js

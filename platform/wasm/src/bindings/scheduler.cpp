@@ -74,14 +74,14 @@ val JsScheduler::schedule(const val& workload, const val& arg, const val& delay,
   if (!d) return refuse("delayNs must be a non-negative integer number of nanoseconds");
   const auto p = integer_in(period, 0, kMaxSafeInteger);
   if (!p) return refuse("periodNs must be a non-negative integer number of nanoseconds (0: one-shot)");
-  const PriorityName* prio = priority_arg(priority);
+  const std::optional<Priority> prio = priority_arg(priority);
   if (!prio) return refuse("priority must be 'critical', 'high', 'normal' or 'low'");
   auto task = [run = w->run, x = *a] { run(x); };
   const auto delay_ns = Nanos(static_cast<std::int64_t>(*d));
   const TimerId id =
       *p > 0 ? scheduler_->schedule(
-                   TimerTask::periodic(task, Nanos(static_cast<std::int64_t>(*p)), delay_ns).with_priority(prio->timer))
-             : scheduler_->schedule(TimerTask(task, delay_ns).with_priority(prio->timer));
+                   TimerTask::periodic(task, Nanos(static_cast<std::int64_t>(*p)), delay_ns).with_priority(*prio))
+             : scheduler_->schedule(TimerTask(task, delay_ns).with_priority(*prio));
   return ok_result(val(std::to_string(id.raw())));
 }
 

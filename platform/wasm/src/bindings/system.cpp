@@ -75,11 +75,11 @@ val JsSystem::submit(const val& workload, const val& arg, const val& priority, c
   if (!w) return refuse("unknown workload '" + name + "' (spin, hash, primes)");
   const auto a = number_in(arg, 0, w->max_arg);
   if (!a) return refuse(name + ": argument out of range");
-  const PriorityName* p = priority_arg(priority);
-  if (!p || !p->circulation) return refuse("priority must be 'low', 'normal' or 'high'");
+  const std::optional<Priority> p = priority_arg(priority);
+  if (!p) return refuse("priority must be 'critical', 'high', 'normal' or 'low'");
   const auto c = number_in(cost, 1, 100);
   if (!c) return refuse("cost must be a number in [1, 100]");
-  return track(pending_, system_->submit_cpu_task(*p->circulation, static_cast<std::uint32_t>(*c),
+  return track(pending_, system_->submit_cpu_task(*p, static_cast<std::uint32_t>(*c),
                                                   [run = w->run, x = *a] { return run(x); }, rng_));
 }
 

@@ -210,7 +210,7 @@ class TimerWheel {
     while (next_expiry(e) && e.tick <= target) {
       if (e.tick > elapsed_) elapsed_ = e.tick;
       if (e.level == 0) {
-        for (unsigned p = 0; p < kTimerPriorityCount; ++p) {
+        for (std::size_t p = kPriorityCount; p-- > 0;) {  // Critical first
           ListHead& l = level0_[e.slot][p];
           for (std::uint32_t i = l.head; i != kNil; i = pool[i].next) on_ready(i);
           list_splice(pool, ready, l);
@@ -255,7 +255,7 @@ class TimerWheel {
   std::uint64_t elapsed_ = 0;  // every deadline <= elapsed_ has been taken
   std::uint32_t level_mask_ = 0;
   std::uint64_t occupied_[kLevels] = {};
-  ListHead level0_[kSlots][kTimerPriorityCount];
+  ListHead level0_[kSlots][kPriorityCount];
   ListHead upper_[kLevels - 1][kSlots];
 };
 

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "timer_wheel.hpp"
+#include "time/timer_wheel.hpp"
 
 namespace omega {
 
@@ -35,16 +35,6 @@ std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
   std::int64_t r = 0;
   if (__builtin_add_overflow(a, b, &r)) return b > 0 ? kNever : std::numeric_limits<std::int64_t>::min();
   return r;
-}
-
-Priority to_system_priority(TimerPriority p) noexcept {
-  switch (p) {
-    case TimerPriority::Critical:
-    case TimerPriority::High: return Priority::High;
-    case TimerPriority::Normal: return Priority::Normal;
-    case TimerPriority::Low: return Priority::Low;
-  }
-  return Priority::Normal;
 }
 }  // namespace
 
@@ -315,7 +305,7 @@ struct Scheduler::State {
       TimerNode& n = pool[i];
       TimerFn fn = n.period_ns > 0 ? n.fn.clone() : std::move(n.fn);
       shared.in_flight.fetch_add(1, std::memory_order_relaxed);
-      auto r = system->submit_detached(to_system_priority(static_cast<TimerPriority>(n.priority)), 1,
+      auto r = system->submit_detached(static_cast<Priority>(n.priority), 1,
                                        DispatchedRun(std::move(fn), &shared, n.deadline_ns), rng);
       if (!r) {
         // Backpressure: keep the task (and its order) for the next tick.

@@ -2,15 +2,6 @@
 
 namespace omega {
 
-std::string_view to_string(Priority priority) noexcept {
-  switch (priority) {
-    case Priority::Low: return "Low";
-    case Priority::Normal: return "Normal";
-    case Priority::High: return "High";
-  }
-  return "Priority(?)";
-}
-
 std::string_view to_string(PressureLevel level) noexcept {
   switch (level) {
     case PressureLevel::Empty: return "Empty";

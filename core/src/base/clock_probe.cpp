@@ -1,4 +1,4 @@
-#include "clock_probe.hpp"
+#include "base/clock_probe.hpp"
 
 #include <omega/base/clock.hpp>
 

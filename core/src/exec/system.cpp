@@ -4,6 +4,7 @@
 #include <omega/exec/router.hpp>
 #include <omega/exec/system.hpp>
 
+#include "exec/worker_group.hpp"
 #include "io/io_circulation.hpp"
 
 #include <atomic>

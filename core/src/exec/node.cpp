@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <array>
 
+#include "exec/worker_group.hpp"
+
 namespace omega {
 
 namespace {
@@ -44,6 +46,7 @@ std::string NodeConfig::validate() const {
 }
 
 // ---- WorkerGroup ----------------------------------------------------------------------------
+// Here, not in a file of its own: wake_for runs on every push and inlines into the push path.
 
 namespace detail {
 
@@ -164,6 +167,16 @@ OmegaNode* WorkerGroup::find_work(const OmegaNode* self) const noexcept {
 }  // namespace detail
 
 // ---- OmegaNode ------------------------------------------------------------------------------
+
+struct OmegaNode::WorkerState {
+  detail::WorkerParker* parker = nullptr;
+  unsigned index = 0;
+  bool counted = false;  // in the group's awake count
+  Item item;
+  std::size_t cursor = 0;  // where stealing starts: spread over the group
+  unsigned spins = 0;
+  bool spinning = false;  // holds a token from g_spin_budget
+};
 
 namespace {
 // Tasks running on this thread (more than one when a task waits and helps).

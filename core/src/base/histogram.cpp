@@ -6,7 +6,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "histogram_simd.hpp"
+#include "base/histogram_simd.hpp"
 
 namespace omega {
 

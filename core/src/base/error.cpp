@@ -1,18 +1,6 @@
-#include <omega/base/assert.hpp>
 #include <omega/base/error.hpp>
 
-#include <cstdio>
-#include <cstdlib>
-
 namespace omega {
-
-namespace detail {
-void assert_fail(const char* file, int line, const char* expr, const char* why) noexcept {
-  std::fprintf(stderr, "%s:%d: omega invariant broken: %s (%s)\n", file, line, why, expr);
-  std::fflush(stderr);
-  std::abort();
-}
-}  // namespace detail
 
 std::string_view to_string(NodeError error) noexcept {
   switch (error) {

@@ -1,14 +1,14 @@
 // Highway kernels for the histogram: compiled once per SIMD target natively (runtime
 // dispatch picks the best the CPU has), once for WASM SIMD128 in the browser.
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "histogram_simd.cpp"
+#define HWY_TARGET_INCLUDE "base/histogram_simd.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 
 #include <hwy/highway.h>
 
 #include <algorithm>
 
-#include "histogram_simd.hpp"
+#include "base/histogram_simd.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace omega::detail::HWY_NAMESPACE {
