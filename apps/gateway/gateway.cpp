@@ -13,15 +13,11 @@
 #include <system_error>
 
 #include "gateway_impl.hpp"
+#include "syscall.hpp"
 
 namespace omega::gateway {
-namespace {
 
-std::string errno_text(const char* what, int err) {
-  return std::string(what) + ": " + std::system_category().message(err) + " (errno " + std::to_string(err) + ")";
-}
-
-}  // namespace
+using native::errno_text;
 
 Gateway::Impl::Impl(native::EventLoop& loop, GatewayConfig config, std::unique_ptr<RawPort> raw)
     : loop_(loop), config_(std::move(config)), raw_(std::move(raw)) {

@@ -19,7 +19,6 @@
 #include <omega/exec/system.hpp>
 #include <omega/exec/task.hpp>
 #include <omega/io/io_op.hpp>
-#include <omega/io/reactor.hpp>
 #include <omega/ovp/batch.hpp>
 #include <omega/ovp/crc32c.hpp>
 #include <omega/ovp/frame.hpp>

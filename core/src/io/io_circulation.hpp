@@ -1,8 +1,8 @@
 #pragma once
 // The I/O circulation behind UltraOmegaSystem::submit_io_task: owns the platform reactor
 // (created on the first I/O submission, so systems that never do I/O start no reactor
-// thread), the I/O counters, and the checks every platform shares (OVP not available yet,
-// argument limits, timeouts already expired).
+// thread), the I/O counters, and the checks every platform shares (argument limits, drone
+// ids, timeouts already expired).
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,7 +13,7 @@
 #include <omega/base/result.hpp>
 #include <omega/exec/handle.hpp>
 #include <omega/io/io_op.hpp>
-#include <omega/io/reactor.hpp>
+#include "io/reactor.hpp"
 
 namespace omega::detail {
 

@@ -6,21 +6,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
-#include <system_error>
+#include <climits>
+#include <thread>
 
 #include <omega/base/assert.hpp>
+
+#include "syscall.hpp"
 
 namespace omega::native {
 namespace {
 
 constexpr std::uint64_t kWakeKey = 0;
 constexpr std::uint64_t kTimerKey = ~std::uint64_t{0};
-
-std::string errno_text(const char* what, int err) {
-  return std::string(what) + ": " + std::system_category().message(err) + " (errno " + std::to_string(err) + ")";
-}
 
 }  // namespace
 
@@ -30,7 +30,9 @@ std::int64_t EventLoop::now_ns() noexcept {
   return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-Result<std::unique_ptr<EventLoop>, std::string> EventLoop::create() {
+Result<std::unique_ptr<EventLoop>, std::string> EventLoop::create() { return create(Options{}); }
+
+Result<std::unique_ptr<EventLoop>, std::string> EventLoop::create(Options options) {
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) return Err(errno_text("epoll_create1", errno));
   const int wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -59,11 +61,11 @@ Result<std::unique_ptr<EventLoop>, std::string> EventLoop::create() {
     ::close(timer);
     return Err(errno_text("epoll_ctl", e));
   }
-  return std::unique_ptr<EventLoop>(new EventLoop(ep, wake, timer));
+  return std::unique_ptr<EventLoop>(new EventLoop(ep, wake, timer, options));
 }
 
-EventLoop::EventLoop(int epoll_fd, int wake_fd, int timer_fd) noexcept
-    : epoll_fd_(epoll_fd), wake_fd_(wake_fd), timer_fd_(timer_fd) {}
+EventLoop::EventLoop(int epoll_fd, int wake_fd, int timer_fd, Options options) noexcept
+    : options_(options), epoll_fd_(epoll_fd), wake_fd_(wake_fd), timer_fd_(timer_fd) {}
 
 EventLoop::~EventLoop() {
   ::close(timer_fd_);
@@ -133,7 +135,7 @@ void EventLoop::arm_timer() {
   armed_deadline_ = want;
 }
 
-void EventLoop::fire_timers() {
+bool EventLoop::fire_timers() {
   const std::int64_t now = now_ns();
   // Fire only what was due when we looked: a timer added by a firing timer with delay 0
   // runs in the next turn, so a self-re-arming timer cannot starve the loop.
@@ -144,20 +146,23 @@ void EventLoop::fire_timers() {
     due.push_back(std::move(node.mapped()));
   }
   for (auto& task : due) task();
+  return !due.empty();
+}
+
+void EventLoop::signal() noexcept {
+  const std::uint64_t one = 1;
+  // EAGAIN only when the counter is near overflow: the loop is being woken anyway.
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
 void EventLoop::post(Task task) {
-  bool was_empty;
+  bool wake;
   {
     std::lock_guard lock(post_mutex_);
-    was_empty = posted_.empty();
     posted_.push_back(std::move(task));
+    wake = !std::exchange(signalled_, true);
   }
-  if (was_empty) {
-    const std::uint64_t one = 1;
-    // EAGAIN only when the counter is near overflow: the loop is being woken anyway.
-    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-  }
+  if (wake) signal();
 }
 
 void EventLoop::defer(Task task) { deferred_.push_back(std::move(task)); }
@@ -166,40 +171,57 @@ void EventLoop::stop() {
   {
     std::lock_guard lock(post_mutex_);
     stop_ = true;
+    signalled_ = true;
   }
-  const std::uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  signal();
 }
 
-void EventLoop::run_posted() {
+bool EventLoop::run_posted() {
   std::vector<Task> batch;
   {
     std::lock_guard lock(post_mutex_);
     batch.swap(posted_);
+    signalled_ = true;  // awake: posts need not write the eventfd until the loop sleeps again
   }
   for (auto& task : batch) task();
+  return !batch.empty();
 }
 
-void EventLoop::run_deferred() {
+bool EventLoop::run_deferred() {
   // Deferred tasks may defer more (a flush that queues another flush): run until none is
   // left, each round with what the previous one added.
+  bool ran = false;
   while (!deferred_.empty()) {
     std::vector<Task> batch;
     batch.swap(deferred_);
     for (auto& task : batch) task();
+    ran = true;
   }
+  return ran;
 }
 
-void EventLoop::run_once(std::int64_t max_wait_ns) {
+void EventLoop::run_once(std::int64_t max_wait_ns) { (void)turn(max_wait_ns); }
+
+bool EventLoop::turn(std::int64_t max_wait_ns) {
   std::array<epoll_event, 256> events;
-  int timeout_ms = -1;
-  {
+  if (max_wait_ns != 0) {
+    // About to sleep: from now on a post must write the eventfd. Decided under the lock, so
+    // a post either is seen here or finds signalled_ false and writes.
     std::lock_guard lock(post_mutex_);
-    if (!posted_.empty() || stop_ || !deferred_.empty()) max_wait_ns = 0;
+    if (!posted_.empty() || stop_ || !deferred_.empty()) {
+      max_wait_ns = 0;
+    } else {
+      signalled_ = false;
+    }
   }
-  if (max_wait_ns >= 0) timeout_ms = static_cast<int>((max_wait_ns + 999'999) / 1'000'000);
+  int timeout_ms = -1;
+  if (max_wait_ns >= 0) {
+    timeout_ms = static_cast<int>(std::min<std::int64_t>((max_wait_ns + 999'999) / 1'000'000, INT_MAX));
+  }
   const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
   if (n < 0) OMEGA_ASSERT(errno == EINTR, "epoll_wait failed");
+  if (timeout_ms != 0 && options_.wakeups) options_.wakeups->add();
+  bool work = false;
   bool timer_due = false;
   for (int i = 0; i < n; ++i) {
     const epoll_event& ev = events[static_cast<std::size_t>(i)];
@@ -219,14 +241,17 @@ void EventLoop::run_once(std::int64_t max_wait_ns) {
     if (it == handlers_.end()) continue;  // removed earlier in this turn
     std::shared_ptr<FdHandler> handler = it->second;
     (*handler)(ev.events);
+    work = true;
   }
-  if (timer_due || (!timers_.empty() && timers_.begin()->first.first <= now_ns())) fire_timers();
-  run_posted();
-  run_deferred();
+  if (timer_due || (!timers_.empty() && timers_.begin()->first.first <= now_ns())) work = fire_timers() || work;
+  work = run_posted() || work;
+  work = run_deferred() || work;
   arm_timer();
+  return work;
 }
 
 void EventLoop::run() {
+  std::int64_t poll_until = 0;
   for (;;) {
     {
       std::lock_guard lock(post_mutex_);
@@ -235,7 +260,13 @@ void EventLoop::run() {
         return;
       }
     }
-    run_once(-1);
+    const bool sleep = options_.poll_ns <= 0 || now_ns() >= poll_until;
+    const bool work = turn(sleep ? -1 : 0);
+    if (work && options_.poll_ns > 0) {
+      poll_until = now_ns() + options_.poll_ns;
+    } else if (!sleep) {
+      std::this_thread::yield();  // polling and idle: leave the CPU to the threads we serve
+    }
   }
 }
 

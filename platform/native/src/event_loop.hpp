@@ -1,10 +1,9 @@
 #pragma once
 // A single-threaded event loop on epoll + eventfd + timerfd: file-descriptor handlers,
 // one-shot timers, work posted from other threads, and work deferred to the end of the
-// current turn. omega-gateway runs on it; it is generic so the I/O circulation's
-// EpollReactor (epoll_reactor.cpp) can later sit on it too: the reactor's eventfd wake-up
-// becomes post(), its deadline heap becomes add_timer(), its socket slots become fd
-// handlers.
+// current turn. The native platform's only epoll_wait: omega-gateway runs on it, and so
+// does the I/O circulation's reactor (epoll_reactor.cpp: submissions are post()ed, operation
+// timeouts are timers, sockets are fd handlers).
 //
 // Contracts:
 // - Everything except post() and stop() is called on the loop's thread (the thread that
@@ -16,7 +15,13 @@
 // - Timers fire no earlier than their deadline (CLOCK_MONOTONIC, absolute timerfd), in
 //   deadline order, ties in creation order; a cancelled timer never fires.
 // - post() is safe from any thread and from signal-free contexts; posted functions run on
-//   the loop's thread, in posting order, in a later turn.
+//   the loop's thread, in posting order, in a later turn. It writes the eventfd only when
+//   the loop sleeps or is about to: a loop that is awake (or polling) sees posts anyway.
+// - Options::poll_ns: after a turn that did work (events, timers, posts or deferred work),
+//   run() polls (epoll_wait with timeout 0, yielding in between) for this long before it
+//   sleeps: a request/response peer usually answers within it, and a polling loop needs no
+//   eventfd write and no wake-up to see it. Options::wakeups counts returns from a
+//   sleeping epoll_wait (polls are not counted).
 // - defer() runs a function after the current turn's events, timers and posts: callers
 //   batch work there (flush many queued sends in one syscall each).
 #include <cstdint>
@@ -29,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include <omega/base/metrics.hpp>
 #include <omega/base/result.hpp>
 
 namespace omega::native {
@@ -41,8 +47,14 @@ class EventLoop {
   using RegistrationId = std::uint64_t;
   using TimerId = std::uint64_t;
 
+  struct Options {
+    std::int64_t poll_ns = 0;    // poll this long after a turn with work before sleeping
+    Counter* wakeups = nullptr;  // counts returns from a sleeping epoll_wait; outlives the loop
+  };
+
   // Fails (with errno's text) only when the kernel refuses epoll, eventfd or timerfd.
   static Result<std::unique_ptr<EventLoop>, std::string> create();
+  static Result<std::unique_ptr<EventLoop>, std::string> create(Options options);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -65,6 +77,7 @@ class EventLoop {
 
   // Runs turns until stop(). A turn: wait for events (at most `max_wait_ns`, -1 = until
   // something happens), dispatch them, fire due timers, run posted then deferred tasks.
+  // run() polls between turns as Options::poll_ns says; run_once() never polls.
   void run();
   void run_once(std::int64_t max_wait_ns);
 
@@ -74,12 +87,16 @@ class EventLoop {
   [[nodiscard]] static std::int64_t now_ns() noexcept;
 
  private:
-  EventLoop(int epoll_fd, int wake_fd, int timer_fd) noexcept;
+  EventLoop(int epoll_fd, int wake_fd, int timer_fd, Options options) noexcept;
+  // One turn; true if it did work (dispatched an event, fired a timer, ran a task).
+  bool turn(std::int64_t max_wait_ns);
   void arm_timer();
-  void fire_timers();
-  void run_posted();
-  void run_deferred();
+  bool fire_timers();
+  bool run_posted();
+  bool run_deferred();
+  void signal() noexcept;
 
+  const Options options_;
   int epoll_fd_;
   int wake_fd_;
   int timer_fd_;
@@ -99,6 +116,9 @@ class EventLoop {
   std::mutex post_mutex_;
   std::vector<Task> posted_;  // guarded by post_mutex_
   bool stop_ = false;         // guarded by post_mutex_
+  // Guarded by post_mutex_: the eventfd was written, or the loop is awake and will look at
+  // posted_ before it sleeps again; false once the loop decided to sleep.
+  bool signalled_ = false;
 };
 
 }  // namespace omega::native

@@ -1,4 +1,5 @@
 #include "packet_socket.hpp"
+#include "syscall.hpp"
 
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -19,10 +20,8 @@
 namespace omega::native {
 namespace {
 
-std::string errno_text(std::string_view what, std::string_view interface, int err) {
-  std::string s(what);
-  if (!interface.empty()) s += " (" + std::string(interface) + ")";
-  s += ": " + std::system_category().message(err) + " (errno " + std::to_string(err) + ")";
+std::string socket_error(std::string_view what, std::string_view interface, int err) {
+  std::string s = errno_text(what, interface, err);
   if (err == EPERM || err == EACCES) s += ": raw sockets: needs root or CAP_NET_RAW";
   return s;
 }
@@ -41,25 +40,25 @@ Result<PacketSocket, std::string> PacketSocket::open(std::string_view interface,
   s.ether_type_ = ether_type;
   // Protocol 0: the socket receives nothing until bind() names the EtherType and interface.
   s.fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (s.fd_ < 0) return Err(errno_text("socket(AF_PACKET, SOCK_RAW)", interface, errno));
+  if (s.fd_ < 0) return Err(socket_error("socket(AF_PACKET, SOCK_RAW)", interface, errno));
 
   ifreq ifr{};
   std::memcpy(ifr.ifr_name, interface.data(), interface.size());
   if (::ioctl(s.fd_, SIOCGIFINDEX, &ifr) != 0) {
     const int err = errno;
     if (err == ENODEV) return Err("interface '" + s.interface_ + "' does not exist (SIOCGIFINDEX: no such device)");
-    return Err(errno_text("SIOCGIFINDEX", interface, err));
+    return Err(socket_error("SIOCGIFINDEX", interface, err));
   }
   s.ifindex_ = ifr.ifr_ifindex;
-  if (::ioctl(s.fd_, SIOCGIFFLAGS, &ifr) != 0) return Err(errno_text("SIOCGIFFLAGS", interface, errno));
+  if (::ioctl(s.fd_, SIOCGIFFLAGS, &ifr) != 0) return Err(socket_error("SIOCGIFFLAGS", interface, errno));
   if ((ifr.ifr_flags & IFF_UP) == 0) return Err("interface '" + s.interface_ + "' is down");
-  if (::ioctl(s.fd_, SIOCGIFHWADDR, &ifr) != 0) return Err(errno_text("SIOCGIFHWADDR", interface, errno));
+  if (::ioctl(s.fd_, SIOCGIFHWADDR, &ifr) != 0) return Err(socket_error("SIOCGIFHWADDR", interface, errno));
   if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER && ifr.ifr_hwaddr.sa_family != ARPHRD_LOOPBACK) {
     return Err("interface '" + s.interface_ + "' is not an Ethernet interface (ARPHRD " +
                std::to_string(ifr.ifr_hwaddr.sa_family) + ")");
   }
   std::memcpy(s.mac_.data(), ifr.ifr_hwaddr.sa_data, 6);
-  if (::ioctl(s.fd_, SIOCGIFMTU, &ifr) != 0) return Err(errno_text("SIOCGIFMTU", interface, errno));
+  if (::ioctl(s.fd_, SIOCGIFMTU, &ifr) != 0) return Err(socket_error("SIOCGIFMTU", interface, errno));
   s.mtu_ = static_cast<std::size_t>(std::max(ifr.ifr_mtu, 0));
 
   const int one = 1;
@@ -80,7 +79,7 @@ Result<PacketSocket, std::string> PacketSocket::open(std::string_view interface,
   addr.sll_protocol = htons(ether_type);
   addr.sll_ifindex = s.ifindex_;
   if (::bind(s.fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return Err(errno_text("bind(AF_PACKET)", interface, errno));
+    return Err(socket_error("bind(AF_PACKET)", interface, errno));
   }
 
   // Receive buffers: the MTU plus the Ethernet header and one VLAN tag, and a few bytes
@@ -174,7 +173,7 @@ std::size_t PacketSocket::send_prepared(std::size_t count, bool& blocked) {
     }
     // The first remaining frame failed for good (too long, interface gone, ...): drop it.
     counters_->send_errors.fetch_add(1, std::memory_order_relaxed);
-    last_error_ = errno_text("sendmmsg", interface_, err);
+    last_error_ = socket_error("sendmmsg", interface_, err);
     ++done;
   }
   return done;
@@ -271,7 +270,7 @@ Result<std::size_t, std::string> PacketSocket::receive_batch() {
     const int err = errno;
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) return std::size_t{0};
-    return Err(errno_text("recvmmsg", interface_, err));
+    return Err(socket_error("recvmmsg", interface_, err));
   }
 }
 

@@ -127,6 +127,10 @@ class PacketSocket {
   // Cumulative counts, PACKET_STATISTICS folded in first.
   PacketSocketCounters stats();
   [[nodiscard]] std::string last_error() const;
+  // Frames the kernel refused so far (no PACKET_STATISTICS read: cheap on a send path).
+  [[nodiscard]] std::uint64_t send_errors() const noexcept {
+    return counters_->send_errors.load(std::memory_order_relaxed);
+  }
 
  private:
   PacketSocket() = default;

@@ -20,6 +20,8 @@
 #include <omega/ovp/endpoint.hpp>
 #include <omega/ovp/frame.hpp>
 
+#include "io/ovp_session.hpp"
+
 // JS helpers. They run on the main runtime thread only (see the header).
 
 // Checks the gateway URL the way the WebSocket constructor will (so that constructor never
@@ -102,8 +104,6 @@ constexpr unsigned long long kMaxBufferedBytes = 8ull << 20;
 // The only close code below 3000 a script may send (WebSocket.close() throws for 1001 and
 // the like), and Emscripten would let that exception unwind through C++.
 constexpr unsigned short kCloseNormal = 1000;
-// How long a closed endpoint keeps sending reliable messages it accepted (as natively).
-constexpr std::int64_t kDrainNs = 2'000'000'000;
 
 bool on_main_thread() noexcept { return emscripten_is_main_runtime_thread() != 0; }
 
@@ -114,11 +114,58 @@ std::string describe_close(unsigned short code, const char* reason) {
   return s;
 }
 
+// The WASM FrameLink: each OVP frame is one binary message on the connection's WebSocket
+// (the browser queues what it cannot send yet, so nothing is ever backlogged here). Main
+// thread only, like every WebSocket call.
+class WebSocketLink final : public io::FrameLink {
+ public:
+  WebSocketLink(std::string url, Counter& sent, Counter& failures)
+      : url_(std::move(url)), sent_(sent), failures_(failures) {}
+  void attach(int ws) noexcept { ws_ = ws; }
+  void detach() noexcept { ws_ = 0; }
+
+  [[nodiscard]] Framing framing() const noexcept override { return Framing::Ovp; }
+  [[nodiscard]] std::size_t mtu() const noexcept override { return ovp::kMaxOvpSize; }
+  void queue(std::uint32_t, const ovp::MacAddress*, std::span<const std::uint8_t> frame) override {
+    ++queued_;
+    if (ws_ > 0 && emscripten_websocket_send_binary(ws_, const_cast<std::uint8_t*>(frame.data()),
+                                                    static_cast<std::uint32_t>(frame.size())) ==
+                       EMSCRIPTEN_RESULT_SUCCESS) {
+      sent_.add();
+    } else {
+      failures_.add();
+      refused_ = true;
+    }
+  }
+  bool transmit(std::string& error) override {
+    if (std::exchange(refused_, false)) error = "the WebSocket to " + url_ + " refused the frame";
+    return std::exchange(queued_, 0) > 0;
+  }
+  [[nodiscard]] std::string congested() const override {
+    unsigned long long buffered = 0;
+    if (ws_ <= 0 || emscripten_websocket_get_buffered_amount(ws_, &buffered) != EMSCRIPTEN_RESULT_SUCCESS ||
+        buffered <= kMaxBufferedBytes) {
+      return {};
+    }
+    failures_.add();
+    return "the WebSocket to " + url_ + " has " + std::to_string(buffered) + " bytes waiting to be sent (limit " +
+           std::to_string(kMaxBufferedBytes) + "): the gateway or the network is slower than the emits; back off";
+  }
+
+ private:
+  const std::string url_;
+  int ws_ = 0;
+  std::size_t queued_ = 0;
+  bool refused_ = false;
+  Counter& sent_;
+  Counter& failures_;
+};
+
 }  // namespace
 
 // What a WebSocket callback needs to find its connection. Owned by the connection, deleted
 // on the main thread right after its WebSocket is deleted (which unhooks the callbacks).
-struct WsLink {
+struct WsHandle {
   std::weak_ptr<OvpWebSocketCore> core;
   std::uint64_t token = 0;
 };
@@ -141,52 +188,38 @@ class OvpWebSocketCore : public std::enable_shared_from_this<OvpWebSocketCore> {
   void drain();
 
  private:
-  struct Waiter {
-    IoCompletion done;
-    std::int64_t deadline_ns;
-  };
-  struct PendingEmit {
-    IoCompletion done;
-    std::size_t bytes;
-  };
-  // Draining: closed by OvpClose (the token is stale) while reliable messages it accepted
-  // are still unacknowledged; the socket stays open until they are, or kDrainNs passed.
-  enum class State { Connecting, Open, Draining, Closed };
+  // Connecting: OvpInit waits for the handshake (its token is not handed out yet).
+  // Failed: the connection went away; the session fails every operation with the reason
+  // until OvpClose. Lingering: closed by OvpClose while reliable messages are still
+  // unacknowledged (io::OvpSession::close); the token is stale.
+  enum class State { Connecting, Open, Failed, Lingering };
   struct Conn {
     std::uint64_t token = 0;
-    std::string interface;  // as OvpInit named it (the metrics' label)
-    std::string url;        // with ?drone=
+    std::string url;  // with ?drone=
     int ws = 0;
-    WsLink* link = nullptr;
+    WsHandle* handle = nullptr;
     State state = State::Connecting;
-    std::optional<Waiter> init;
-    std::deque<Waiter> receivers;
-    std::vector<PendingEmit> emits;  // accepted, resolved at the next flush
-    std::string closed_why;
-    std::int64_t drain_until = 0;
-    std::unique_ptr<ovp::Endpoint> endpoint;
+    std::optional<IoCompletion> init;
+    std::int64_t init_deadline = INT64_MAX;
+    std::unique_ptr<io::OvpSession> session;
+    WebSocketLink* link = nullptr;  // the session's
   };
   struct ToClose {
     int ws;
-    WsLink* link;
+    WsHandle* handle;
     unsigned short code;
   };
+  using ConnMap = std::map<std::uint64_t, std::unique_ptr<Conn>>;
 
   // All below run on the main thread with mutex_ held.
   void process(IoRequest&& request);
   void init(io_ops::OvpInit&& op, std::int64_t deadline, IoCompletion&& done);
-  void emit(io_ops::OvpEmit&& op, IoCompletion&& done);
-  void receive(const io_ops::OvpReceive& op, std::int64_t deadline, IoCompletion&& done);
   void close(const io_ops::OvpClose& op, IoCompletion&& done);
   Conn* find(SocketToken token, const char* op, IoCompletion& done);
-  void flush(Conn& c);
-  void deliver(Conn& c);
-  void fail_connection(Conn& c, const std::string& why);
-  void fail_pending(Conn& c, const std::string& why);
-  void fail_connect(std::map<std::uint64_t, std::unique_ptr<Conn>>::iterator it, const std::string& detail);
+  void fail_connect(ConnMap::iterator it, const std::string& detail);
   void release_socket(Conn& c, unsigned short code);
-  // Ends drains that are done, closes released sockets (outside mutex_), re-arms the timer,
-  // wakes JS. Called after every main-thread entry point.
+  // Ends lingers that are done, closes released sockets (outside mutex_), re-arms the
+  // timer, wakes JS. Called after every main-thread entry point.
   void after_turn();
   void schedule_flush();
 
@@ -196,14 +229,15 @@ class OvpWebSocketCore : public std::enable_shared_from_this<OvpWebSocketCore> {
   std::vector<IoRequest> inbox_;  // from other threads, for the main thread
   bool drain_scheduled_ = false;
   std::vector<ToClose> to_close_;  // released sockets: after_turn() closes them on the main thread, unlocked
-  std::map<std::uint64_t, std::unique_ptr<Conn>> conns_;
+  ConnMap conns_;
   std::uint64_t next_token_ = 1;
+  std::uint32_t last_epoch_ = 0;
   bool woke_ = false;  // an operation completed during this turn
   int timer_ = 0;
   std::int64_t timer_at_ = INT64_MAX;
   bool flush_scheduled_ = false;
 
-  // Transport totals (they outlive each connection's endpoint).
+  // Transport totals (they outlive each connection's session).
   Counter connects_, connect_failures_, disconnects_, messages_sent_, messages_received_, text_messages_,
       malformed_messages_, send_failures_;
 };
@@ -213,9 +247,9 @@ class OvpWebSocketCore : public std::enable_shared_from_this<OvpWebSocketCore> {
 namespace {
 
 std::shared_ptr<OvpWebSocketCore> core_of(void* user, std::uint64_t& token) {
-  auto* link = static_cast<WsLink*>(user);
-  token = link->token;
-  return link->core.lock();
+  auto* handle = static_cast<WsHandle*>(user);
+  token = handle->token;
+  return handle->core.lock();
 }
 
 EM_BOOL ws_on_open(int, const EmscriptenWebSocketOpenEvent*, void* user) {
@@ -309,13 +343,19 @@ void OvpWebSocketCore::drain() {
 
 void OvpWebSocketCore::process(IoRequest&& request) {
   const std::int64_t deadline = request.deadline_ns;
+  const std::int64_t now = now_ns();
   auto& op = request.op.variant();
   if (auto* init_op = std::get_if<io_ops::OvpInit>(&op)) {
     init(std::move(*init_op), deadline, std::move(request.done));
   } else if (auto* emit_op = std::get_if<io_ops::OvpEmit>(&op)) {
-    emit(std::move(*emit_op), std::move(request.done));
+    if (Conn* c = find(emit_op->socket_token, "OvpEmit", request.done)) {
+      c->session->emit(*emit_op, std::move(request.done), now);
+      schedule_flush();  // emits made in one JS task share one flush
+    }
   } else if (auto* receive_op = std::get_if<io_ops::OvpReceive>(&op)) {
-    receive(*receive_op, deadline, std::move(request.done));
+    if (Conn* c = find(receive_op->socket_token, "OvpReceive", request.done)) {
+      c->session->receive(std::move(request.done), deadline, now);
+    }
   } else if (auto* close_op = std::get_if<io_ops::OvpClose>(&op)) {
     close(*close_op, std::move(request.done));
   } else {
@@ -338,26 +378,23 @@ void OvpWebSocketCore::init(io_ops::OvpInit&& op, std::int64_t deadline, IoCompl
     done.fail("OvpInit: \"" + op.interface + "\" is not a usable gateway URL: " + url.substr(1));
     return;
   }
-  ovp::EndpointConfig config;
-  config.my_drone_id = op.my_drone_id;
-  config.groups = std::move(op.groups);
-  config.reliable = op.reliable;
-  // A fresh incarnation per connection, above any this process used (see session_epoch).
-  static std::uint32_t last_epoch = 0;
+  // A fresh incarnation per connection, above any this transport used (see session_epoch).
   const auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::system_clock::now().time_since_epoch());
-  config.epoch = last_epoch = ovp::session_epoch(static_cast<std::uint64_t>(unix_ms.count()), last_epoch);
-  auto endpoint = ovp::Endpoint::try_create(std::move(config));
-  if (!endpoint) {
-    done.fail("OvpInit: " + endpoint.error());
+  last_epoch_ = ovp::session_epoch(static_cast<std::uint64_t>(unix_ms.count()), last_epoch_);
+  auto link = std::make_unique<WebSocketLink>(url, messages_sent_, send_failures_);
+  WebSocketLink* link_ptr = link.get();
+  auto session = io::OvpSession::create(op, last_epoch_, std::move(link));
+  if (!session) {
+    done.fail("OvpInit: " + session.error());
     return;
   }
   auto conn = std::make_unique<Conn>();
   conn->token = next_token_++;
   conn->url = std::move(url);
-  conn->interface = op.interface;
-  conn->endpoint = std::move(*endpoint);
-  conn->link = new WsLink{weak_from_this(), conn->token};
+  conn->session = std::move(*session);
+  conn->link = link_ptr;
+  conn->handle = new WsHandle{weak_from_this(), conn->token};
   EmscriptenWebSocketCreateAttributes attrs;
   emscripten_websocket_init_create_attributes(&attrs);
   attrs.url = conn->url.c_str();
@@ -365,153 +402,48 @@ void OvpWebSocketCore::init(io_ops::OvpInit&& op, std::int64_t deadline, IoCompl
   attrs.createOnMainThread = EM_TRUE;
   const int ws = emscripten_websocket_new(&attrs);
   if (ws <= 0) {
-    delete conn->link;
+    delete conn->handle;
     connect_failures_.add();
     done.fail("OvpInit: could not create a WebSocket to " + conn->url + " (emscripten result " + std::to_string(ws) +
               ")");
     return;
   }
   conn->ws = ws;
-  emscripten_websocket_set_onopen_callback(ws, conn->link, &ws_on_open);
-  emscripten_websocket_set_onerror_callback(ws, conn->link, &ws_on_error);
-  emscripten_websocket_set_onclose_callback(ws, conn->link, &ws_on_close);
-  emscripten_websocket_set_onmessage_callback(ws, conn->link, &ws_on_message);
-  conn->init = Waiter{std::move(done), deadline};
+  emscripten_websocket_set_onopen_callback(ws, conn->handle, &ws_on_open);
+  emscripten_websocket_set_onerror_callback(ws, conn->handle, &ws_on_error);
+  emscripten_websocket_set_onclose_callback(ws, conn->handle, &ws_on_close);
+  emscripten_websocket_set_onmessage_callback(ws, conn->handle, &ws_on_message);
+  conn->init.emplace(std::move(done));
+  conn->init_deadline = deadline;
   counters_.open_sockets.add(1);
   conns_.emplace(conn->token, std::move(conn));
 }
 
 OvpWebSocketCore::Conn* OvpWebSocketCore::find(SocketToken token, const char* op, IoCompletion& done) {
   auto it = conns_.find(token.value);
-  if (it == conns_.end() || it->second->state == State::Connecting || it->second->state == State::Draining) {
+  if (it == conns_.end() || it->second->state == State::Connecting || it->second->state == State::Lingering) {
     // Connecting: the token has not been handed out yet, so whoever names it guessed.
-    // Draining: it was closed.
+    // Lingering: it was closed.
     counters_.bad_tokens.add();
     done.fail(std::string(op) + ": bad socket token " + std::to_string(token.value) +
-              " (never issued, or its endpoint was closed)");
+              " (never issued, or its socket was closed)");
     return nullptr;
   }
   return it->second.get();
 }
 
-void OvpWebSocketCore::emit(io_ops::OvpEmit&& op, IoCompletion&& done) {
-  Conn* c = find(op.socket_token, "OvpEmit", done);
-  if (!c) return;
-  if (c->state == State::Closed) {
-    done.fail("OvpEmit: " + c->closed_why);
-    return;
-  }
-  unsigned long long buffered = 0;
-  if (emscripten_websocket_get_buffered_amount(c->ws, &buffered) == EMSCRIPTEN_RESULT_SUCCESS &&
-      buffered > kMaxBufferedBytes) {
-    send_failures_.add();
-    done.fail("OvpEmit: the WebSocket to " + c->url + " has " + std::to_string(buffered) +
-              " bytes waiting to be sent (limit " + std::to_string(kMaxBufferedBytes) +
-              "): the gateway or the network is slower than the emits; back off");
-    return;
-  }
-  std::optional<std::span<const std::uint32_t>> targets;
-  if (op.targets) targets = std::span<const std::uint32_t>(*op.targets);
-  auto r = c->endpoint->emit(targets, op.payload, op.channel, Nanos(now_ns()));
-  if (!r) {
-    done.fail(std::string("OvpEmit: ") + std::string(ovp::to_string(r.error())));
-    return;
-  }
-  c->emits.push_back(PendingEmit{std::move(done), op.payload.size()});
-  schedule_flush();
-}
-
-void OvpWebSocketCore::receive(const io_ops::OvpReceive& op, std::int64_t deadline, IoCompletion&& done) {
-  Conn* c = find(op.socket_token, "OvpReceive", done);
-  if (!c) return;
-  c->receivers.push_back(Waiter{std::move(done), deadline});
-  deliver(*c);
-  if (c->state == State::Closed) {
-    for (auto& w : c->receivers) w.done.fail("OvpReceive: " + c->closed_why);
-    c->receivers.clear();
-  }
-}
-
 void OvpWebSocketCore::close(const io_ops::OvpClose& op, IoCompletion&& done) {
   Conn* c = find(op.socket_token, "OvpClose", done);
   if (!c) return;
-  if (c->state == State::Open) {
-    flush(*c);  // what was accepted goes out before the close frame
-    fail_pending(*c, "socket closed");
-    if (!c->endpoint->idle()) {
-      // Emits already resolved are still delivered: reliable messages waiting for acks (or
-      // for window space) keep going out; after_turn() closes the socket once they are done.
-      c->state = State::Draining;
-      c->drain_until = now_ns() + kDrainNs;
-      done.complete(IoOutput{});
-      return;
-    }
+  const bool linger = c->state == State::Open && c->session->close(now_ns());
+  if (linger) {
+    c->state = State::Lingering;  // after_turn() releases the socket once the session is done
+  } else {
     release_socket(*c, kCloseNormal);
+    conns_.erase(c->token);
   }
-  conns_.erase(c->token);
-  done.complete(IoOutput{});
-}
-
-// Hands accepted emits (and acks, retransmissions, HELLO) to the WebSocket, and resolves the
-// emits they carried.
-void OvpWebSocketCore::flush(Conn& c) {
-  if (c.state != State::Open && c.state != State::Draining) return;
-  bool sent_all = true;
-  c.endpoint->flush(Nanos(now_ns()), [&](std::uint32_t, std::span<const std::uint8_t> frame) {
-    const auto r = emscripten_websocket_send_binary(c.ws, const_cast<std::uint8_t*>(frame.data()),
-                                                    static_cast<std::uint32_t>(frame.size()));
-    if (r == EMSCRIPTEN_RESULT_SUCCESS) {
-      messages_sent_.add();
-    } else {
-      send_failures_.add();
-      sent_all = false;
-    }
-  });
-  for (auto& e : c.emits) {
-    if (sent_all) {
-      IoOutput out;
-      out.bytes = e.bytes;
-      e.done.complete(std::move(out));
-    } else {
-      e.done.fail("OvpEmit: the WebSocket to " + c.url + " refused the frame");
-    }
-    woke_ = true;
-  }
-  c.emits.clear();
-}
-
-void OvpWebSocketCore::deliver(Conn& c) {
-  ovp::Message m;
-  while (!c.receivers.empty() && c.endpoint->pop(m)) {
-    IoOutput out;
-    out.data = std::move(m.payload);
-    out.bytes = out.data.size();
-    out.source_drone = m.source;
-    out.channel = m.channel;
-    c.receivers.front().done.complete(std::move(out));
-    c.receivers.pop_front();
-    woke_ = true;
-  }
-}
-
-// Resolves every pending operation of `c` with `why`; the connection stays Closed until
-// OvpClose, so later operations on the token get the same reason.
-void OvpWebSocketCore::fail_connection(Conn& c, const std::string& why) {
-  c.state = State::Closed;
-  c.closed_why = why;
-  fail_pending(c, why);
-}
-
-void OvpWebSocketCore::fail_pending(Conn& c, const std::string& why) {
-  if (c.init) {
-    c.init->done.fail("OvpInit: " + why);
-    c.init.reset();
-  }
-  for (auto& w : c.receivers) w.done.fail("OvpReceive: " + why);
-  c.receivers.clear();
-  for (auto& e : c.emits) e.done.fail("OvpEmit: " + why);
-  c.emits.clear();
   woke_ = true;
+  done.complete(IoOutput{});
 }
 
 // The socket is closed and deleted by after_turn(), outside mutex_: some WebSocket
@@ -519,9 +451,10 @@ void OvpWebSocketCore::fail_pending(Conn& c, const std::string& why) {
 // and those callbacks take mutex_.
 void OvpWebSocketCore::release_socket(Conn& c, unsigned short code) {
   if (c.ws > 0) {
-    to_close_.push_back(ToClose{c.ws, c.link, code});
+    to_close_.push_back(ToClose{c.ws, c.handle, code});
     c.ws = 0;
-    c.link = nullptr;
+    c.handle = nullptr;
+    c.link->detach();
     counters_.open_sockets.add(-1);
   }
 }
@@ -535,10 +468,11 @@ void OvpWebSocketCore::on_open(std::uint64_t token) {
     if (stopped_ || it == conns_.end() || it->second->state != State::Connecting) return;
     Conn& c = *it->second;
     c.state = State::Open;
+    c.link->attach(c.ws);
     connects_.add();
     IoOutput out;
     out.socket = SocketToken{c.token};
-    c.init->done.complete(std::move(out));
+    c.init->complete(std::move(out));
     c.init.reset();
     woke_ = true;
     schedule_flush();  // the HELLO
@@ -546,17 +480,18 @@ void OvpWebSocketCore::on_open(std::uint64_t token) {
   after_turn();
 }
 
-void OvpWebSocketCore::fail_connect(std::map<std::uint64_t, std::unique_ptr<Conn>>::iterator it,
-                                    const std::string& detail) {
+void OvpWebSocketCore::fail_connect(ConnMap::iterator it, const std::string& detail) {
   Conn& c = *it->second;
   connect_failures_.add();
   // Browsers report a refused connection, a failed TLS handshake and an HTTP refusal of the
   // upgrade (the gateway rejecting the drone id, Origin or path) alike: an error event, then
   // close code 1006. Scripts are not told which.
-  fail_connection(c, "could not connect to " + c.url +
-                         ": connection refused, or the gateway rejected the WebSocket handshake (drone id already "
-                         "connected or not allowed, wrong path, Origin refused) (" +
-                         detail + ")");
+  c.init->fail("OvpInit: could not connect to " + c.url +
+               ": connection refused, or the gateway rejected the WebSocket handshake (drone id already "
+               "connected or not allowed, wrong path, Origin refused) (" +
+               detail + ")");
+  c.init.reset();
+  woke_ = true;
   release_socket(c, 0);
   conns_.erase(it);  // its token was never handed out
 }
@@ -584,9 +519,10 @@ void OvpWebSocketCore::on_close(std::uint64_t token, unsigned short code, const 
       fail_connect(it, describe_close(code, reason));
     } else if (c.state == State::Open) {
       disconnects_.add();
-      fail_connection(c, "the OVP gateway connection " + c.url + " closed (" + describe_close(code, reason) + ")");
+      c.state = State::Failed;
+      c.session->fail("the OVP gateway connection " + c.url + " closed (" + describe_close(code, reason) + ")");
       release_socket(c, 0);
-    } else if (c.state == State::Draining) {
+    } else if (c.state == State::Lingering) {
       release_socket(c, 0);  // what was still unacknowledged is lost with the connection
       conns_.erase(it);
     }
@@ -599,7 +535,7 @@ void OvpWebSocketCore::on_message(std::uint64_t token, const std::uint8_t* data,
     std::lock_guard lock(mutex_);
     auto it = conns_.find(token);
     if (stopped_ || it == conns_.end() ||
-        (it->second->state != State::Open && it->second->state != State::Draining)) {
+        (it->second->state != State::Open && it->second->state != State::Lingering)) {
       return;
     }
     Conn& c = *it->second;
@@ -609,14 +545,10 @@ void OvpWebSocketCore::on_message(std::uint64_t token, const std::uint8_t* data,
       malformed_messages_.add();
       return;
     }
-    auto r = c.endpoint->on_frame(std::span<const std::uint8_t>(data, size), Nanos(now_ns()));
-    if (!r) malformed_messages_.add();  // counted by reason in the endpoint's decoder
-    if (c.state == State::Draining) {
-      for (ovp::Message m; c.endpoint->pop(m);) {
-      }  // nobody can receive on a closed endpoint; the acks it needed came in this frame
-    }
-    deliver(c);
-    if (c.endpoint->next_deadline()) schedule_flush();  // acks
+    const std::int64_t now = now_ns();
+    // A bad frame is counted by reason in the session's decoder, and here.
+    if (!c.session->on_frame(std::span<const std::uint8_t>(data, size), now)) malformed_messages_.add();
+    if (c.session->next_deadline(now) <= now) schedule_flush();  // acks
   }
   after_turn();
 }
@@ -626,7 +558,10 @@ void OvpWebSocketCore::on_flush() {
     std::lock_guard lock(mutex_);
     flush_scheduled_ = false;
     if (stopped_) return;
-    for (auto& [token, c] : conns_) flush(*c);
+    const std::int64_t now = now_ns();
+    for (auto& [token, c] : conns_) {
+      if (c->state == State::Open || c->state == State::Lingering) (void)c->session->flush(now);
+    }
   }
   after_turn();
 }
@@ -646,24 +581,15 @@ void OvpWebSocketCore::on_timer() {
     const std::int64_t now = now_ns();
     for (auto it = conns_.begin(); it != conns_.end();) {
       Conn& c = *it->second;
-      if (c.init && c.init->deadline_ns <= now) {
-        c.init->done.complete(Err(TaskError::TimedOut{}));  // cancelled: the socket goes
+      if (c.init && c.init_deadline <= now) {
+        c.init->complete(Err(TaskError::TimedOut{}));  // cancelled: the socket goes
         c.init.reset();
         woke_ = true;
         release_socket(c, kCloseNormal);
         it = conns_.erase(it);
         continue;
       }
-      for (auto w = c.receivers.begin(); w != c.receivers.end();) {
-        if (w->deadline_ns <= now) {
-          w->done.complete(Err(TaskError::TimedOut{}));
-          w = c.receivers.erase(w);
-          woke_ = true;
-        } else {
-          ++w;
-        }
-      }
-      if (const auto d = c.endpoint->next_deadline(); d && d->count() <= now) flush(c);  // retransmissions
+      if (c.state != State::Connecting) (void)c.session->service(now);  // timeouts, retransmissions
       ++it;
     }
   }
@@ -676,35 +602,29 @@ void OvpWebSocketCore::after_turn() {
   {
     std::lock_guard lock(mutex_);
     const std::int64_t now = now_ns();
+    std::int64_t next = INT64_MAX;
     for (auto it = conns_.begin(); it != conns_.end();) {
       Conn& c = *it->second;
-      if (c.state == State::Draining && (c.endpoint->idle() || now >= c.drain_until)) {
+      if (c.session->take_resolved()) woke_ = true;
+      if (c.state == State::Lingering && c.session->finished(now)) {
         release_socket(c, kCloseNormal);
         it = conns_.erase(it);
-      } else {
-        ++it;
+        continue;
       }
+      if (!stopped_) {
+        if (c.init) next = std::min(next, c.init_deadline);
+        if (c.state != State::Connecting) next = std::min(next, c.session->next_deadline(now));
+      }
+      ++it;
     }
     closing = std::move(to_close_);
     to_close_.clear();
-    std::int64_t next = INT64_MAX;
-    if (!stopped_) {
-      for (auto& [token, c] : conns_) {
-        if (c->init) next = std::min(next, c->init->deadline_ns);
-        for (auto& w : c->receivers) next = std::min(next, w.deadline_ns);
-        if (c->state == State::Draining) next = std::min(next, c->drain_until);
-        if (c->state == State::Open || c->state == State::Draining) {
-          if (auto d = c->endpoint->next_deadline()) next = std::min<std::int64_t>(next, d->count());
-        }
-      }
-    }
     if (next != timer_at_) {
       if (timer_ != 0) delete static_cast<std::shared_ptr<OvpWebSocketCore>*>(omega_ovp_ws_clear_timer(timer_));
       timer_ = 0;
       timer_at_ = next;
       if (next != INT64_MAX) {
-        // Endpoint deadlines may lie far in the past (Nanos::min(): "now"); setTimeout takes
-        // at most 2^31-1 ms (a later deadline re-arms when that fires).
+        // setTimeout takes at most 2^31-1 ms (a later deadline re-arms when that fires).
         // Rounded up: timers take whole milliseconds, and one that fired early would find
         // nothing due and re-arm.
         const double ms = next <= now ? 0.0 : std::min(std::ceil(static_cast<double>(next - now) / 1e6), 2147483647.0);
@@ -715,9 +635,9 @@ void OvpWebSocketCore::after_turn() {
   }
   for (auto& t : closing) {
     if (t.code != 0) emscripten_websocket_close(t.ws, t.code, nullptr);
-    emscripten_websocket_delete(t.ws);  // unhooks the callbacks: `link` is unreachable now
+    emscripten_websocket_delete(t.ws);  // unhooks the callbacks: `handle` is unreachable now
     omega_ovp_ws_forget(t.ws);
-    delete t.link;
+    delete t.handle;
   }
   if (wake) omega_ovp_ws_wake();
 }
@@ -732,13 +652,16 @@ void OvpWebSocketCore::shutdown() noexcept {
     for (auto& r : inbox_) r.done.fail(kIoShuttingDown);
     inbox_.clear();
     for (auto& [token, c] : conns_) {
-      fail_connection(*c, kIoShuttingDown);
+      if (c->init) c->init->fail(std::string("OvpInit: ") + kIoShuttingDown);
+      c->session->fail(kIoShuttingDown);
       if (c->ws > 0) {
-        to_close_.push_back(ToClose{c->ws, c->link, kCloseNormal});
+        to_close_.push_back(ToClose{c->ws, c->handle, kCloseNormal});
+        c->link->detach();
         counters_.open_sockets.add(-1);
       }
     }
     conns_.clear();
+    woke_ = true;
   }
   if (on_main_thread()) {
     after_turn();  // closes the sockets and disarms the timer now
@@ -752,29 +675,26 @@ void OvpWebSocketCore::shutdown() noexcept {
 
 void OvpWebSocketCore::add_metrics(MetricsSnapshot& snap) const {
   std::lock_guard lock(mutex_);
-  (void)snap.add_counter("omega_ovp_ws_connects_total", "OVP gateway WebSocket connections opened", {},
-                         connects_.value());
-  (void)snap.add_counter("omega_ovp_ws_connect_failures_total",
-                         "OVP gateway connections refused, rejected at the handshake, or not creatable", {},
-                         connect_failures_.value());
-  (void)snap.add_counter("omega_ovp_ws_disconnects_total", "Open OVP gateway connections the gateway or network closed",
-                         {}, disconnects_.value());
-  (void)snap.add_counter("omega_ovp_ws_messages_sent_total", "Binary WebSocket messages (OVP frames) sent", {},
-                         messages_sent_.value());
-  (void)snap.add_counter("omega_ovp_ws_messages_received_total", "WebSocket messages received from the gateway", {},
-                         messages_received_.value());
-  (void)snap.add_counter("omega_ovp_ws_malformed_messages_total",
-                         "Messages from the gateway dropped as malformed (text, or not a valid OVP frame)", {},
-                         malformed_messages_.value());
-  (void)snap.add_counter("omega_ovp_ws_text_messages_total", "Text messages from the gateway (it speaks binary only)",
-                         {}, text_messages_.value());
-  (void)snap.add_counter("omega_ovp_ws_send_failures_total",
-                         "Frames the WebSocket refused, or emits refused for a full send buffer", {},
-                         send_failures_.value());
-  for (const auto& [token, c] : conns_) {
-    // The native reactor's labels, so dashboards read both alike.
-    (void)c->endpoint->export_to(snap, {{"interface", c->interface}, {"drone", std::to_string(c->endpoint->id())}});
-  }
+  const struct {
+    const char* name;
+    const char* help;
+    const Counter& counter;
+  } rows[] = {
+      {"omega_ovp_ws_connects_total", "OVP gateway WebSocket connections opened", connects_},
+      {"omega_ovp_ws_connect_failures_total",
+       "OVP gateway connections refused, rejected at the handshake, or not creatable", connect_failures_},
+      {"omega_ovp_ws_disconnects_total", "Open OVP gateway connections the gateway or network closed", disconnects_},
+      {"omega_ovp_ws_messages_sent_total", "Binary WebSocket messages (OVP frames) sent", messages_sent_},
+      {"omega_ovp_ws_messages_received_total", "WebSocket messages received from the gateway", messages_received_},
+      {"omega_ovp_ws_malformed_messages_total",
+       "Messages from the gateway dropped as malformed (text, or not a valid OVP frame)", malformed_messages_},
+      {"omega_ovp_ws_text_messages_total", "Text messages from the gateway (it speaks binary only)", text_messages_},
+      {"omega_ovp_ws_send_failures_total", "Frames the WebSocket refused, or emits refused for a full send buffer",
+       send_failures_},
+  };
+  for (const auto& row : rows) (void)snap.add_counter(row.name, row.help, {}, row.counter.value());
+  // The native reactor's series and labels, so dashboards read both alike.
+  for (const auto& [token, c] : conns_) c->session->add_metrics(snap);
 }
 
 // ---- the facade -----------------------------------------------------------------------

@@ -1,7 +1,10 @@
 #pragma once
 // The WASM OVP transport: each OVP frame (32-byte header + payload, no Ethernet header, no
 // padding) is one binary WebSocket message to omega-gateway, which binds the connection to
-// the drone id given in the URL (`<interface>?drone=<my_drone_id>`).
+// the drone id given in the URL (`<interface>?drone=<my_drone_id>`). The protocol side of
+// each endpoint (emits, ordered receives, close/linger, metrics) is the core's
+// io::OvpSession, the same as natively; this file is its frame link (the WebSocket) and
+// the connection around it (connect, gateway closes, tokens, timers).
 //
 // Threads. Emscripten 3.1.6 creates every WebSocket on the main runtime thread and calls
 // its callbacks there (the `_on_thread` argument is ignored), and each websocket function
@@ -17,7 +20,7 @@
 #include <memory>
 #include <string>
 
-#include <omega/io/reactor.hpp>
+#include "io/reactor.hpp"
 
 namespace omega::wasm {
 

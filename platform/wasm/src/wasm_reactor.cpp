@@ -5,8 +5,7 @@
 // thread's event loop; nothing here ever blocks it.
 #include <mutex>
 
-#include <omega/io/reactor.hpp>
-
+#include "io/reactor.hpp"
 #include "ovp_websocket.hpp"
 
 namespace omega {

@@ -100,10 +100,10 @@ struct OvpEmit {
 struct OvpReceive {
   SocketToken socket_token;
 };
-// Leaves: pending operations on the endpoint resolve with ExecutionFailed ("socket closed"),
-// the token goes stale. Emits already resolved are still delivered: queued frames go out
-// first, and reliable messages not yet acknowledged keep being sent in the background
-// (natively for up to 2 s; UltraOmegaSystem shutdown waits for that).
+// Leaves: pending operations resolve with ExecutionFailed ("<Op>: socket closed (OvpClose)
+// ..."), the token goes stale. Emits already resolved are still delivered: queued frames go
+// out first, and unacknowledged reliable messages keep being sent in the background for up
+// to 2 s (the endpoint lingers, on both targets; natively shutdown waits for that).
 struct OvpClose {
   SocketToken socket_token;
 };

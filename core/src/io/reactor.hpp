@@ -1,11 +1,13 @@
 #pragma once
-// The reactor contract: what a platform provides so the I/O circulation can run IoOps.
-// Natively an epoll reactor on its own thread (platform/native/src/epoll_reactor.cpp); in
-// WASM the browser has no raw TCP, so its reactor refuses TCP operations with a clear error
-// (platform/wasm/src/wasm_reactor.cpp). The core never includes either: it calls
-// make_platform_reactor(), which the platform folder CMake picked defines.
+// The reactor contract (internal): what a platform provides so the I/O circulation can run
+// IoOps. Natively a reactor on the platform's one epoll event loop, on its own thread
+// (platform/native/src/epoll_reactor.cpp); in WASM the browser has no raw TCP, so its
+// reactor refuses TCP operations with a clear error (platform/wasm/src/wasm_reactor.cpp).
+// OVP operations on both go to OvpSession (ovp_session.hpp), over the platform's frame link.
+// The core never includes either platform: it calls make_platform_reactor(), which the
+// platform folder CMake picked defines.
 //
-// Users do not call a Reactor directly; UltraOmegaSystem::submit_io_task does.
+// Users never see these types: UltraOmegaSystem::submit_io_task is the public door.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -88,9 +90,6 @@ struct IoRequest {
 
 // Messages every reactor uses for the same situations, so callers can rely on them.
 inline constexpr const char* kIoShuttingDown = "shutting down: the I/O reactor stopped before the operation finished";
-// (Still used by the WASM reactor until its WebSocket transport lands.)
-inline constexpr const char* kOvpNotAvailable =
-    "OVP transport is not available yet: OvpInit/OvpEmit/OvpReceive need the OVP transport (issue 5)";
 
 class Reactor {
  public:
