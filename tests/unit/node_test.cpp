@@ -151,63 +151,63 @@ TEST_CASE("a full node refuses with QueueFull and keeps the task", "[node]") {
   CHECK(ran.load() == (omega::kHasThreads ? 103 : 102));
 }
 
-TEST_CASE("high-priority work runs before queued normal and low work", "[node]") {
-  NodeConfig cfg;
-  cfg.queue_capacity = 16;
-  cfg.min_threads = cfg.max_threads = 1;
-  OmegaNode node(2, cfg);
-  Gate gate;
-  std::mutex m;
-  std::vector<int> order;
-  if constexpr (omega::kHasThreads) {
-    REQUIRE(node.try_submit([&] { gate.wait(); }, Priority::Low));
-    REQUIRE(eventually([&] { return gate.waiting.load() == 1; }));
+// One worker held by a Low task at a gate, so what is submitted next waits in the lanes;
+// record(v) makes a task that appends v to order when it runs.
+struct HeldNode {
+  explicit HeldNode(std::size_t capacity) : node(2, config(capacity)) {
+    if constexpr (omega::kHasThreads) {
+      REQUIRE(node.try_submit([this] { gate.wait(); }, Priority::Low));
+      REQUIRE(eventually([this] { return gate.waiting.load() == 1; }));
+    }
   }
-  auto record = [&](int v) {
-    return [&, v] {
+  static NodeConfig config(std::size_t capacity) {
+    NodeConfig cfg;
+    cfg.queue_capacity = capacity;
+    cfg.min_threads = cfg.max_threads = 1;
+    return cfg;
+  }
+  omega::Task record(int v) {
+    return [this, v] {
       std::lock_guard lock(m);
       order.push_back(v);
     };
-  };
-  REQUIRE(node.try_submit(record(1), Priority::Low));
-  REQUIRE(node.try_submit(record(2), Priority::Normal));
-  REQUIRE(node.try_submit(record(3), Priority::High));
-  REQUIRE(node.try_submit(record(4), Priority::High));
-  gate.open.store(true);
-  node.shutdown();
-  CHECK(order == std::vector<int>{3, 4, 2, 1});
+  }
+  // Lets the worker go and waits for every queued task.
+  std::vector<int> run() {
+    gate.open.store(true);
+    node.shutdown();
+    return order;
+  }
+  // A failed REQUIRE leaves before run(): the node (declared last, destroyed first) drains
+  // its queue while what the tasks touch still exists.
+  ~HeldNode() { gate.open.store(true); }
+  Gate gate;
+  std::mutex m;
+  std::vector<int> order;
+  OmegaNode node;
+};
+
+TEST_CASE("high-priority work runs before queued normal and low work", "[node]") {
+  HeldNode held(16);
+  REQUIRE(held.node.try_submit(held.record(1), Priority::Low));
+  REQUIRE(held.node.try_submit(held.record(2), Priority::Normal));
+  REQUIRE(held.node.try_submit(held.record(3), Priority::High));
+  REQUIRE(held.node.try_submit(held.record(4), Priority::High));
+  CHECK(held.run() == std::vector<int>{3, 4, 2, 1});
 }
 
 TEST_CASE("critical work runs before every other queued priority, whenever it was queued", "[node]") {
-  NodeConfig cfg;
-  cfg.queue_capacity = 64;
-  cfg.min_threads = cfg.max_threads = 1;
-  OmegaNode node(2, cfg);
-  Gate gate;
-  std::mutex m;
-  std::vector<int> order;
-  if constexpr (omega::kHasThreads) {
-    REQUIRE(node.try_submit([&] { gate.wait(); }, Priority::Low));
-    REQUIRE(eventually([&] { return gate.waiting.load() == 1; }));
-  }
-  auto record = [&](int v) {
-    return [&, v] {
-      std::lock_guard lock(m);
-      order.push_back(v);
-    };
-  };
+  HeldNode held(64);
   // Every other lane is busy before the Critical tasks arrive, singly and in bulk.
   for (int i = 0; i < 4; ++i) {
-    REQUIRE(node.try_submit(record(30 + i), Priority::High));
-    REQUIRE(node.try_submit(record(20 + i), Priority::Normal));
-    REQUIRE(node.try_submit(record(10 + i), Priority::Low));
+    REQUIRE(held.node.try_submit(held.record(30 + i), Priority::High));
+    REQUIRE(held.node.try_submit(held.record(20 + i), Priority::Normal));
+    REQUIRE(held.node.try_submit(held.record(10 + i), Priority::Low));
   }
-  REQUIRE(node.try_submit(record(40), Priority::Critical));
-  omega::Task bulk[2] = {record(41), record(42)};
-  REQUIRE(node.try_submit_bulk(bulk, 2, Priority::Critical) == 2);
-  gate.open.store(true);
-  node.shutdown();
-  CHECK(order == std::vector<int>{40, 41, 42, 30, 31, 32, 33, 20, 21, 22, 23, 10, 11, 12, 13});
+  REQUIRE(held.node.try_submit(held.record(40), Priority::Critical));
+  omega::Task bulk[2] = {held.record(41), held.record(42)};
+  REQUIRE(held.node.try_submit_bulk(bulk, 2, Priority::Critical) == 2);
+  CHECK(held.run() == std::vector<int>{40, 41, 42, 30, 31, 32, 33, 20, 21, 22, 23, 10, 11, 12, 13});
 }
 
 TEST_CASE("a task that throws is counted as panicked and the worker lives on", "[node]") {
