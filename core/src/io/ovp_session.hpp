@@ -6,7 +6,7 @@
 // keeps what is its own: tokens (which session an operation names), connecting the link,
 // and when to call flush() (the end of a loop turn) and expire() (next_deadline()).
 //
-// Semantics (README, "OVP"; the same on both targets):
+// Semantics (docs/ovp.md; the same on both targets):
 // - emit(): all-or-nothing checks (closed, congested link, payload and targets, reliable
 //   send buffer) fail the emit at once; otherwise the payload is staged and the emit
 //   resolves at the next flush() with IoOutput::bytes = payload size, once the frames
@@ -21,7 +21,7 @@
 //   session lingers: it keeps flushing, retransmitting and taking acks (messages that arrive
 //   are dropped: nobody can receive them) until the endpoint is idle or kOvpLingerNs passed
 //   (finished()); then the platform releases the link. Chosen over the WASM transport's old
-//   "drain" because it is what the native transport and the README already promised, and
+//   "drain" because it is what the native transport and the docs already promised, and
 //   because a close that waited for the peer would hang on a silent one.
 // - fail(why) (the link went away, or shutdown): every pending operation fails with
 //   "<Op>: why", and so does every later one, until the platform drops the session.
