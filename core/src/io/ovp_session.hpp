@@ -37,8 +37,9 @@
 //   was staged before it.
 //
 // Thread safety: every method takes the session's own mutex, so any thread may call any of
-// them; operations are completed with that mutex held (completing only sets a result and
-// wakes its waiter), except the inline paths' own, completed after it is released.
+// them. Operations are completed after that mutex is released, in the order they were
+// resolved: completing wakes the submitter, whose next operation (a request/response
+// exchange's emit) would otherwise find the mutex still held and sleep on it.
 // add_metrics() reads atomics only.
 #include <cstddef>
 #include <cstdint>
@@ -136,6 +137,24 @@ class OvpSession {
     std::size_t bytes;
   };
   using Deadline = std::pair<std::int64_t, std::uint64_t>;  // (deadline, waiter seq)
+  // An operation resolved under mu_, completed once it is released (Locked).
+  struct Ready {
+    IoCompletion done;
+    Result<IoOutput, TaskError> result;
+  };
+  // Holds mu_; release() (or leaving the scope) unlocks it, then completes ready_.
+  class Locked {
+   public:
+    explicit Locked(OvpSession& session) : session_(session), lock_(session.mu_) {}
+    ~Locked() { release(); }
+    Locked(const Locked&) = delete;
+    Locked& operator=(const Locked&) = delete;
+    void release() noexcept;
+
+   private:
+    OvpSession& session_;
+    std::unique_lock<std::mutex> lock_;
+  };
 
   OvpSession(std::unique_ptr<ovp::Endpoint> endpoint, std::unique_ptr<FrameLink> link, std::string interface);
   // All below: mu_ held.
@@ -147,6 +166,7 @@ class OvpSession {
   std::int64_t next_deadline_locked(std::int64_t now);
   void deliver_locked();
   void fail_pending_locked(const std::string& why);
+  void fail_later_locked(IoCompletion& done, std::string why);
   void discard_locked();
   [[nodiscard]] std::string closed_text(const char* op) const;
   [[nodiscard]] std::string emit_error(ovp::EmitError error, std::size_t payload) const;
@@ -169,6 +189,7 @@ class OvpSession {
   // (they leave in order, or through expire(), which pops their entry).
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::vector<Staged> staged_;
+  std::vector<Ready> ready_;  // resolved, completed when mu_ is released
   ovp::Message message_;  // scratch
 
   // Inline paths.
