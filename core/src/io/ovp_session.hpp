@@ -37,9 +37,13 @@
 //   was staged before it.
 //
 // Thread safety: every method takes the session's own mutex, so any thread may call any of
-// them. Operations are completed after that mutex is released, in the order they were
-// resolved: completing wakes the submitter, whose next operation (a request/response
-// exchange's emit) would otherwise find the mutex still held and sleep on it.
+// them. A lone receive waiter (a request/response exchange), receive timeouts and what
+// close()/fail() fail are completed after that mutex is released, in the order they were
+// resolved: completing wakes the submitter, whose next operation (the exchange's emit)
+// would otherwise find the mutex still held and sleep on it. Several waiters (a pipeline)
+// and staged emits are completed with it held (completing only sets a result and wakes its
+// waiter): their submitters then queue their next operations in batches. The inline paths'
+// own operations are completed after it is released.
 // add_metrics() reads atomics only.
 #include <cstddef>
 #include <cstdint>
