@@ -34,7 +34,7 @@
 #include <utility>
 #include <vector>
 
-#include <omega/base/metrics.hpp>
+#include <omega/base/counter.hpp>
 #include <omega/base/result.hpp>
 
 namespace omega::native {
