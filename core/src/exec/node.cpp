@@ -159,6 +159,19 @@ OmegaNode* WorkerGroup::node_with_work() const noexcept {
   return nullptr;
 }
 
+void WorkerGroup::rescue() noexcept {
+  awake_.fetch_sub(1, std::memory_order_seq_cst);
+  // A searcher will find the queued work itself; otherwise wake one for it.
+  if (parked_count_.load(std::memory_order_seq_cst) == 0) return;
+  if (OmegaNode* node = node_with_work()) wake_for(node, 1);
+}
+
+namespace {
+thread_local WorkerGroup* t_worker_group = nullptr;
+}  // namespace
+
+WorkerGroup* current_worker_group() noexcept { return t_worker_group; }
+
 OmegaNode* WorkerGroup::find_work(const OmegaNode* self) const noexcept {
   if (self->queue_.reserved() != 0) return const_cast<OmegaNode*>(self);
   return node_with_work();
@@ -366,6 +379,7 @@ void OmegaNode::worker_loop(unsigned index) {
   state.parker = &parkers_[index];
   state.index = index;
   state.cursor = id_ + 1 + index;
+  detail::t_worker_group = group_;
   // Called through a volatile pointer: Binaryen (which Emscripten runs after LLVM) inlines a
   // function called from one place whatever its attributes say.
   bool (OmegaNode::*volatile pass)(WorkerState&) = &OmegaNode::worker_pass;

@@ -6,6 +6,7 @@
 
 #include "exec/worker_group.hpp"
 #include "io/io_circulation.hpp"
+#include "pulse/runtime.hpp"
 
 #include <atomic>
 #include <cstdio>
@@ -29,6 +30,7 @@ std::string SystemConfig::validate() const {
   if (super_nodes > 0) {
     if (auto why = super.validate(); !why.empty()) return "super node: " + why;
   }
+  if (auto why = pulse.validate(); !why.empty()) return "pulse: " + why;
   return {};
 }
 
@@ -44,8 +46,14 @@ struct UltraOmegaSystem::Impl {
   std::uint64_t rate_completed = 0;
   std::int64_t rate_at_ns = now_ns();
   detail::IoCirculation io;  // its reactor starts with the first I/O submission
+  std::unique_ptr<detail::PulseRuntime> pulse;  // its threads start with the first spawn
+  Pulse pulse_facade{nullptr};
 
-  ~Impl() { stop_nodes(); }
+  ~Impl() {
+    if (pulse) pulse->begin_shutdown();
+    stop_nodes();
+    pulse.reset();
+  }
   // Closes every node before joining any: workers take work from other nodes' queues, so
   // no node may go away while another's workers still run.
   void stop_nodes() {
@@ -97,6 +105,15 @@ Result<UltraOmegaSystem, std::string> UltraOmegaSystem::Builder::try_build() con
           std::make_unique<OmegaNode>(i, super ? config_.super : config_.regular, impl->signals.get(), impl->group.get()));
       impl->is_super.push_back(super ? 1 : 0);
     }
+    detail::PulseRuntime::Host host;
+    host.group = impl->group.get();
+    host.signals = impl->signals.get();
+    for (auto& node : impl->nodes) {
+      host.nodes.push_back(node.get());
+      host.worker_threads += kHasThreads ? node->config().max_threads : 0;
+    }
+    impl->pulse = std::make_unique<detail::PulseRuntime>(config_.pulse, std::move(host));
+    impl->pulse_facade = Pulse(impl->pulse.get());
   } catch (const std::system_error& e) {
     // Nodes already built shut down as `impl` goes; no thread is left behind.
     return Err("could not start the worker threads (" + std::string(e.what()) +
@@ -156,13 +173,13 @@ UltraOmegaSystem::BatchResult UltraOmegaSystem::route_bulk(Task* tasks, std::siz
 bool UltraOmegaSystem::drive(void* impl, std::size_t node, bool help) noexcept {
   auto* s = static_cast<Impl*>(impl);
   if (help) return node < s->nodes.size() && s->nodes[node]->help_one();
-  std::size_t ran = 0;
+  std::size_t ran = s->pulse->run_service();
   for (auto& n : s->nodes) ran += n->run_pending(16);
   return ran != 0;
 }
 
 std::size_t UltraOmegaSystem::run_pending(std::size_t max_tasks) {
-  std::size_t ran = 0;
+  std::size_t ran = impl_->pulse->run_service();
   for (auto& node : impl_->nodes) {
     if (ran >= max_tasks) break;
     ran += node->run_pending(max_tasks - ran);
@@ -180,11 +197,37 @@ Result<TaskHandle<IoOutput>, NodeError> UltraOmegaSystem::submit_io_task(IoOp op
 void UltraOmegaSystem::shutdown_all() {
   begin_shutdown();
   for (auto& node : impl_->nodes) node->shutdown();  // joins (each node's close is idempotent)
+  impl_->pulse->finish_shutdown();  // after the drain: cancels what is still suspended
+}
+
+Result<std::size_t, NodeError> UltraOmegaSystem::spawn_root(Priority priority, coro::coroutine_handle<> root,
+                                                           void* state, TaskId id, const detail::PulseTaskOps* ops,
+                                                           OmegaRng& rng) {
+  detail::PulseRuntime& rt = *impl_->pulse;
+  detail::PulseTask* task = rt.create(priority, root, state, id, ops);
+  // Requeues start from a node of their own (the first poll goes where the router says; the
+  // task may be finished before route() returns, so nothing here may touch it afterwards).
+  rt.prepare(task, impl_->nodes.empty() ? 0 : static_cast<std::size_t>(rng.next_u64() % impl_->nodes.size()));
+  Task job([task] { task->rt->poll(task); });
+  auto node = route(job, priority, 1, rng);
+  if (!node) {
+    rt.discard(task);
+    return Err(node.error());
+  }
+  return *node;
+}
+
+Pulse& UltraOmegaSystem::pulse() noexcept { return impl_->pulse_facade; }
+
+UltraOmegaSystem::IoAwaiter UltraOmegaSystem::io(IoOp op, std::optional<Nanos> timeout) {
+  OmegaRng unused = OmegaRng::new_with_seed(0);
+  return IoAwaiter(submit_io_task(std::move(op), timeout, unused));
 }
 
 void UltraOmegaSystem::begin_shutdown() noexcept {
   impl_->stopping.store(true, std::memory_order_release);
   impl_->io.shutdown();  // first: I/O completions never wait on the nodes
+  impl_->pulse->begin_shutdown();  // timers and the slow lane stop; nothing blocks here
   // Every node closes before any is joined: workers take work from other nodes' queues.
   for (auto& node : impl_->nodes) node->begin_shutdown();
 }
@@ -258,6 +301,7 @@ MetricsSnapshot UltraOmegaSystem::metrics() const {
   (void)snap.add_counter("omega_system_maxed_out_total", "Submissions refused with SystemMaxedOut", {},
                          impl_->maxed_out.value());
   impl_->io.add_metrics(snap);
+  impl_->pulse->add_metrics(snap);
   return snap;
 }
 

@@ -64,6 +64,12 @@ class WorkerGroup {
   void unlist(Parker& p) noexcept;
   // Wakes every parked worker of `node` (shutdown).
   void wake_all_of(OmegaNode* node) noexcept;
+  // A worker is stuck in a long task (the pulse watchdog saw it): it stops counting against
+  // the awake cap, and a parked worker is woken for whatever is queued, so the stuck
+  // worker's queue is taken over. end_rescue() (on the stuck worker, once its task returns)
+  // counts it awake again.
+  void rescue() noexcept;
+  void end_rescue() noexcept { awake_.fetch_add(1, std::memory_order_seq_cst); }
   // The last look a worker takes after listing itself as parked (seq_cst reads): `self` if
   // it has queued or incoming work, else another node that has, else nullptr. Every node
   // counts, even one whose own worker is awake: that worker may be inside a long task.
@@ -91,6 +97,9 @@ class WorkerGroup {
   // The first node with queued or incoming work (seq_cst reads), or nullptr.
   [[nodiscard]] OmegaNode* node_with_work() const noexcept;
 };
+
+// The group whose worker the calling thread is, or nullptr on any other thread.
+[[nodiscard]] WorkerGroup* current_worker_group() noexcept;
 
 }  // namespace detail
 

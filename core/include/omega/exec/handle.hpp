@@ -14,6 +14,8 @@
 // thread may not block (browser main thread, single-threaded build) it runs the system's
 // queued work instead. The system installs the `drive` hook for both.
 #include <algorithm>
+#include <compare>
+#include <functional>
 #include <atomic>
 #include <cstdint>
 #include <new>
@@ -31,7 +33,32 @@
 
 namespace omega {
 
+// Names one accepted task for queries (Pulse::tier_of). Unique within the process: ids come
+// from one counter, handed to each thread in blocks, so taking one costs no shared write.
+struct TaskId {
+  std::uint64_t value = 0;  // 0: no task
+  friend bool operator==(TaskId, TaskId) = default;
+  friend auto operator<=>(TaskId, TaskId) = default;
+};
+
 namespace detail {
+
+[[nodiscard]] inline TaskId next_task_id() noexcept {
+  static constexpr std::uint64_t kBlock = 1u << 16;
+  static constinit std::atomic<std::uint64_t> blocks{1};
+  static thread_local constinit std::uint64_t next = 0;
+  static thread_local constinit std::uint64_t end = 0;
+  if (next == end) [[unlikely]] {
+    next = blocks.fetch_add(1, std::memory_order_relaxed) * kBlock;
+    end = next + kBlock;
+  }
+  return TaskId{next++};
+}
+
+// Someone (a suspended coroutine) to tell when a result is set, instead of a parked thread.
+struct ResultWaiter {
+  void (*wake)(ResultWaiter* self) noexcept = nullptr;
+};
 
 // What a work function's result becomes: F returning T or Result<T, TaskError> yields T.
 template <class R>
@@ -64,6 +91,8 @@ class TaskState {
     s->drive_ = drive;
     s->ctx_ = ctx;
     s->node_ = ~std::size_t{0};
+    s->id_ = next_task_id();
+    s->waiter_ = nullptr;
     return s;
   }
 
@@ -80,7 +109,26 @@ class TaskState {
 
   void set(Result<T, TaskError>&& r) noexcept {
     result_.emplace(std::move(r));
-    if (word_.exchange(kReady, std::memory_order_acq_rel) == kWaiting) park_wake_all(word_);
+    const std::uint32_t before = word_.exchange(kReady, std::memory_order_acq_rel);
+    if (before == kWaiting) {
+      park_wake_all(word_);
+    } else if (before == kAwaited) {
+      waiter_->wake(waiter_);
+    }
+  }
+  // Registers `w` to be told once the result is set (once, from the thread that sets it);
+  // false when it is set already (`w` is never called). One waiter, as one handle owns the
+  // result; not combined with wait_until.
+  bool await_result(ResultWaiter* w) noexcept {
+    waiter_ = w;
+    std::uint32_t expected = kPending;
+    return word_.compare_exchange_strong(expected, kAwaited, std::memory_order_acq_rel);
+  }
+  // Takes back a registration; false when the result is set already (the waiter is, or is
+  // being, told).
+  bool withdraw_waiter() noexcept {
+    std::uint32_t expected = kAwaited;
+    return word_.compare_exchange_strong(expected, kPending, std::memory_order_acq_rel);
   }
 
   [[nodiscard]] bool ready() const noexcept { return word_.load(std::memory_order_acquire) == kReady; }
@@ -129,11 +177,13 @@ class TaskState {
   [[nodiscard]] bool has_result() const noexcept { return result_.has_value(); }
   void set_node(std::size_t node) noexcept { node_ = node; }
   [[nodiscard]] std::size_t node() const noexcept { return node_; }
+  [[nodiscard]] TaskId id() const noexcept { return id_; }
 
  private:
   static constexpr std::uint32_t kPending = 0;
   static constexpr std::uint32_t kWaiting = 1;
   static constexpr std::uint32_t kReady = 2;
+  static constexpr std::uint32_t kAwaited = 3;  // a ResultWaiter is registered
   static constexpr std::size_t kPoolLimit = 4096;
   static constexpr std::int64_t kSpinNs = 4'000;
 
@@ -154,6 +204,8 @@ class TaskState {
   DriveFn drive_ = nullptr;
   void* ctx_ = nullptr;
   std::size_t node_ = 0;
+  TaskId id_;
+  ResultWaiter* waiter_ = nullptr;
   std::optional<Result<T, TaskError>> result_;
 };
 
@@ -180,6 +232,10 @@ class TaskHandle {
   // The node the task was queued on.
   [[nodiscard]] std::size_t node() const noexcept { return state_ ? state_->node() : ~std::size_t{0}; }
   [[nodiscard]] bool is_ready() const noexcept { return state_ && state_->ready(); }
+  // The task's id (TaskId{} for an empty handle).
+  [[nodiscard]] TaskId id() const noexcept { return state_ ? state_->id() : TaskId{}; }
+  // For awaiting the result from a coroutine (omega/pulse/coro.hpp).
+  [[nodiscard]] detail::TaskState<T>* state() const noexcept { return state_; }
 
   // Blocks until the task finishes. The result can be taken once; later calls, and calls on
   // an empty handle, yield ExecutionFailed.
@@ -211,3 +267,8 @@ class TaskHandle {
 };
 
 }  // namespace omega
+
+template <>
+struct std::hash<omega::TaskId> {
+  std::size_t operator()(omega::TaskId id) const noexcept { return std::hash<std::uint64_t>{}(id.value); }
+};

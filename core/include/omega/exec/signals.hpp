@@ -22,6 +22,7 @@ struct SystemSignal {
     ThreadsScaled,   // node, from_threads -> to_threads
     Backpressure,    // node (or kAllNodes), error (QueueFull, SystemMaxedOut)
     CompletionRate,  // tasks_per_second over the interval since the previous rate signal
+    SlowPoll,        // pulse: task's poll took (or, running, has taken) poll_ns on worker
   };
   static constexpr std::size_t kAllNodes = ~std::size_t{0};
 
@@ -32,6 +33,12 @@ struct SystemSignal {
   unsigned to_threads = 0;
   NodeError error = NodeError::SystemMaxedOut;
   double tasks_per_second = 0;
+  // SlowPoll: which cooperative task (TaskId value), how long, on which pulse worker, and
+  // whether the watchdog saw the poll still running (it is then not over yet).
+  std::uint64_t task = 0;
+  std::uint64_t poll_ns = 0;
+  std::size_t worker = 0;
+  bool running = false;
 };
 
 class SignalHub;

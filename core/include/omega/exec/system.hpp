@@ -34,6 +34,9 @@
 #include <omega/exec/signals.hpp>
 #include <omega/exec/task.hpp>
 #include <omega/io/io_op.hpp>
+#include <omega/pulse/coro.hpp>
+#include <omega/pulse/policy.hpp>
+#include <omega/pulse/pulse.hpp>
 
 namespace omega {
 
@@ -45,6 +48,8 @@ struct SystemConfig {
   // Pushes stop waking parked workers once this many are awake (they find the work before
   // they park). 0: the hardware thread count.
   unsigned max_awake_workers = 0;
+  // Budgets, tiers, watchdog and slow lane for cooperative tasks (spawn).
+  PulseConfig pulse = PulseConfig::profile(PulseProfile::Balanced);
   // A clear reason when the configuration cannot work, empty when it can.
   [[nodiscard]] std::string validate() const;
 };
@@ -109,6 +114,7 @@ class UltraOmegaSystem {
       return *this;
     }
     Builder& with_max_awake_workers(unsigned n) { config_.max_awake_workers = n; return *this; }
+    Builder& with_pulse(PulseConfig c) { config_.pulse = std::move(c); return *this; }
     Builder& with_timing_sample_every(unsigned n) {
       config_.regular.timing_sample_every = n;
       config_.super.timing_sample_every = n;
@@ -219,6 +225,20 @@ class UltraOmegaSystem {
   [[nodiscard]] Result<TaskHandle<IoOutput>, NodeError> submit_io_task(IoOp op, std::optional<Nanos> timeout,
                                                                       OmegaRng& rng);
 
+  // Queues a cooperative task (omega/pulse/coro.hpp): its polls run on the nodes' workers
+  // under Pulse (budgets, tiers, watchdog, slow lane). Accepted or refused exactly as
+  // submit_cpu_task; the handle yields what the coroutine returns, or Panicked with what it
+  // threw. Shutdown cancels a task at its next suspension (or where it is suspended): its
+  // frame is destroyed and the handle yields ExecutionFailed("NodeShuttingDown: ...").
+  template <class T>
+  [[nodiscard]] Result<TaskHandle<T>, NodeError> spawn(Priority priority, Coro<T> coro, OmegaRng& rng);
+  // The pulse layer's queries and controls.
+  [[nodiscard]] Pulse& pulse() noexcept;
+  // An I/O operation as an awaitable for a Coro: co_await system.io(op) yields the
+  // Result<IoOutput, TaskError> that submit_io_task's handle would (a refusal, after
+  // shutdown, as ExecutionFailed("NodeShuttingDown")).
+  class IoAwaiter;
+  [[nodiscard]] IoAwaiter io(IoOp op, std::optional<Nanos> timeout = std::nullopt);
   // Stops accepting (NodeShuttingDown), resolves pending I/O with ExecutionFailed
   // ("shutting down"), runs everything accepted, joins all workers.
   void shutdown_all();
@@ -259,6 +279,10 @@ class UltraOmegaSystem {
   BatchResult route_bulk(Task* tasks, std::size_t n, Priority priority, std::uint32_t cost, OmegaRng& rng,
                          std::size_t* nodes_out = nullptr) noexcept;
   static bool drive(void* impl, std::size_t node, bool help) noexcept;
+  // Registers a root frame with Pulse and routes its first poll; on refusal the frame is
+  // destroyed and the state's task reference released.
+  Result<std::size_t, NodeError> spawn_root(Priority priority, coro::coroutine_handle<> root, void* state, TaskId id,
+                                            const detail::PulseTaskOps* ops, OmegaRng& rng);
   std::unique_ptr<Impl> impl_;
 
   template <class T, class Fn>
@@ -314,6 +338,41 @@ struct UltraOmegaSystem::Job {
     OmegaNode::note_panic();
   }
 };
+
+class UltraOmegaSystem::IoAwaiter : public detail::PulseAwaitable {
+ public:
+  explicit IoAwaiter(Result<TaskHandle<IoOutput>, NodeError> handle) noexcept : handle_(std::move(handle)) {}
+  bool await_ready() noexcept {
+    if (!handle_) return true;
+    inner_.emplace(handle_->state());
+    return inner_->await_ready();
+  }
+  bool await_suspend(coro::coroutine_handle<> h) noexcept { return inner_->await_suspend(h); }
+  Result<IoOutput, TaskError> await_resume() {
+    if (!handle_) return Err(TaskError::ExecutionFailed{std::string(to_string(handle_.error()))});
+    return inner_->await_resume();
+  }
+
+ private:
+  Result<TaskHandle<IoOutput>, NodeError> handle_;
+  std::optional<detail::HandleAwaiter<IoOutput>> inner_;
+};
+
+template <class T>
+Result<TaskHandle<T>, NodeError> UltraOmegaSystem::spawn(Priority priority, Coro<T> coro, OmegaRng& rng) {
+  auto* state = detail::TaskState<T>::acquire(&UltraOmegaSystem::drive, impl_.get());
+  TaskHandle<T> handle(state);
+  auto root = coro.release();
+  if (!root) {
+    state->set(Err(TaskError::ExecutionFailed{"spawn: the Coro is empty (moved from or already spawned)"}));
+    state->release();
+    return handle;
+  }
+  auto node = spawn_root(priority, root, state, state->id(), &detail::CoroOps<T>::ops, rng);
+  if (!node) return Err(node.error());
+  state->set_node(*node);
+  return handle;
+}
 
 template <class F, class R, class T>
 Result<TaskHandle<T>, NodeError> UltraOmegaSystem::submit_cpu_task(Priority priority, std::uint32_t cost, F&& work,
