@@ -296,14 +296,15 @@ void PulseRuntime::push(PulseTask* task) noexcept {
 
 bool PulseRuntime::push_to_nodes(PulseTask* task, Priority lane) noexcept {
   const std::size_t n = host_.nodes.size();
+  const std::size_t home = task->node;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t idx = (task->node + i) % n;
+    const std::size_t idx = (home + i) % n;
+    // Set before the push: once queued, the task is another thread's (it may be polled,
+    // even finished and freed, before try_submit returns).
+    task->node = idx;
     Task job([task] { task->rt->poll(task); });
     auto r = host_.nodes[idx]->try_submit(job, lane);
-    if (r) {
-      task->node = idx;
-      return true;
-    }
+    if (r) return true;
     if (r.error() == NodeError::NodeShuttingDown) {
       cancel(task, "NodeShuttingDown: the system shut down while the task was suspended");
       return false;
