@@ -542,6 +542,9 @@ TEST_CASE("signals: scaling, backpressure and completion rates reach every subsc
         CHECK(s->tasks_per_second == rate);
         ++rates;
         break;
+      case omega::SystemSignal::Kind::SlowPoll:
+        FAIL("no cooperative task ran, so no poll can have been slow");
+        break;
     }
   }
   CHECK(maxed == 10 - accepted);

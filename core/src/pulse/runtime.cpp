@@ -180,10 +180,14 @@ void PulseRuntime::poll(PulseTask* task) noexcept {
     slot.poll_start.store(start, std::memory_order_release);
   }
   task->withdraw = nullptr;
-  task->suspend = PulseTask::Suspend::None;
-  task->run.store(PulseTask::kRunning, std::memory_order_seq_cst);
+  // Release suffices: every wake source learns of the task through a release of its own
+  // that follows this store (the result word's CAS, the sleep inbox's mutex).
+  task->run.store(PulseTask::kRunning, std::memory_order_release);
   t_poll = &ctx;
-  task->resume_at.resume();
+  do {
+    task->suspend = PulseTask::Suspend::None;
+    task->resume_at.resume();
+  } while (task->suspend == PulseTask::Suspend::Transfer);
   t_poll = outer;
   const std::int64_t end = now_ns();
 
@@ -216,6 +220,7 @@ void PulseRuntime::poll(PulseTask* task) noexcept {
       return;
     }
     case PulseTask::Suspend::None:
+    case PulseTask::Suspend::Transfer:
       break;
   }
   // Suspended without telling Pulse: await_transform makes this unreachable.
@@ -371,8 +376,9 @@ std::int64_t PulseRuntime::service_turn(std::size_t& ran) noexcept {
     retry.swap(overflow_);
   }
   std::int64_t now = now_ns();
-  for (auto [task, deadline] : sleeps) {
-    wheel_->schedule(TimerTask([this, task] { on_wake(task); }, Nanos(std::max<std::int64_t>(deadline - now, 0))));
+  for (const auto& sleep : sleeps) {
+    PulseTask* task = sleep.first;  // a named variable: clang 14 cannot capture a structured binding
+    wheel_->schedule(TimerTask([this, task] { on_wake(task); }, Nanos(std::max<std::int64_t>(sleep.second - now, 0))));
   }
   ran += wheel_->tick();
   for (PulseTask* task : retry) {
@@ -459,7 +465,13 @@ bool PulseRuntime::slow_lane_turn() noexcept {
   auto* task = static_cast<PulseTask*>(entry->item);
   const Priority priority = task->priority;
   const std::int64_t start = now_ns();
+  // Counted on the slow lane's slot whichever thread serves it (the event loop's, without
+  // threads of its own).
+  const std::size_t lane = slots_.size() - 2;
+  const ThreadSlot saved = t_slot;
+  t_slot = ThreadSlot{epoch_, slots_[lane].get(), lane};
   poll(task);  // may requeue it here, hand it back to the nodes, or finish it
+  t_slot = saved;
   const std::int64_t cost = now_ns() - start;
   {
     std::lock_guard lock(slow_mutex_);
@@ -471,8 +483,6 @@ bool PulseRuntime::slow_lane_turn() noexcept {
 }
 
 void PulseRuntime::slow_lane_loop() {
-  const std::size_t index = slots_.size() - 2;
-  t_slot = ThreadSlot{epoch_, slots_[index].get(), index};
   {
     std::string got = apply_thread_role(ThreadRole::Background);
     std::lock_guard lock(slow_mutex_);
@@ -696,6 +706,12 @@ void PulseRuntime::add_metrics(MetricsSnapshot& snap) const {
 }
 
 // ---- the suspension points (coro.hpp) -------------------------------------------------------
+
+void pulse_transfer(coro::coroutine_handle<> to) noexcept {
+  PulseTask* task = t_poll->task;
+  task->resume_at = to;
+  task->suspend = PulseTask::Suspend::Transfer;
+}
 
 void pulse_yield(coro::coroutine_handle<> at) noexcept {
   PulseTask* task = t_poll->task;

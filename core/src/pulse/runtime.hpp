@@ -47,7 +47,7 @@ class PulseTask {
     kNotified,  // woken while being polled: requeue when the poll ends
     kCancelled,
   };
-  enum class Suspend : std::uint8_t { None, Yield, Wait };
+  enum class Suspend : std::uint8_t { None, Yield, Wait, Transfer };
 
   PulseRuntime* rt = nullptr;
   coro::coroutine_handle<> root;

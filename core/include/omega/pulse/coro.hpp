@@ -17,7 +17,7 @@
 // - A Coro starts when it is spawned or awaited (lazy), and belongs to whoever holds it: an
 //   unstarted Coro that is dropped destroys its frame.
 // - Inside a Coro one may co_await: checkpoint(), yield_now(), sleep_for(d), sleep_until(t),
-//   another Coro<U> (runs inline, yields U, rethrows what it threw), a TaskHandle<U> (yields
+//   another Coro<U> (runs inline in the same poll, yields U, rethrows what it threw), a TaskHandle<U> (yields
 //   Result<U, TaskError>: the task's outcome, without blocking the worker), and
 //   UltraOmegaSystem::io(op). Awaiting anything else does not compile: a suspension Pulse
 //   does not know of could never be resumed.
@@ -92,13 +92,18 @@ struct PromiseBase {
   coro::suspend_always initial_suspend() const noexcept { return {}; }
 };
 
-// Returns to the awaiting Coro (symmetric transfer) or, for a root, to the worker.
+// Control passes between a Coro and the Coro it awaits through the poll's loop (a
+// trampoline), not by symmetric transfer: WebAssembly without the tail-call feature (which
+// Emscripten 3.1.6 does not enable) cannot return a coroutine_handle from await_suspend.
+// The transfer stays inside the poll and costs no budget.
+void pulse_transfer(coro::coroutine_handle<> to) noexcept;
+
+// Hands control back to the awaiting Coro, or, for a root, to the worker.
 struct FinalAwaiter {
   bool await_ready() const noexcept { return false; }
   template <class P>
-  coro::coroutine_handle<> await_suspend(coro::coroutine_handle<P> h) const noexcept {
-    if (auto c = h.promise().continuation) return c;
-    return coro::noop_coroutine();
+  void await_suspend(coro::coroutine_handle<P> h) const noexcept {
+    if (auto c = h.promise().continuation) pulse_transfer(c);
   }
   void await_resume() const noexcept {}
 };
@@ -178,13 +183,13 @@ class [[nodiscard]] Coro {
   // Gives up ownership of the frame (spawn takes it).
   [[nodiscard]] Handle release() noexcept { return std::exchange(h_, {}); }
 
-  // Awaiting a Coro runs it inline (symmetric transfer both ways).
+  // Awaiting a Coro runs it inline, in the same poll (see pulse_transfer).
   struct Awaiter : detail::PulseAwaitable {
     Handle h;
     bool await_ready() const noexcept { return !h || h.done(); }
-    coro::coroutine_handle<> await_suspend(coro::coroutine_handle<> awaiting) noexcept {
+    void await_suspend(coro::coroutine_handle<> awaiting) noexcept {
       h.promise().continuation = awaiting;
-      return h;
+      detail::pulse_transfer(h);
     }
     T await_resume() { return h.promise().take(); }
   };
