@@ -21,9 +21,11 @@
 // - Promotion thresholds are scaled by the task priority's threshold multiplier (rounded,
 //   saturated, and never below 1 for an enabled threshold); demotion thresholds are not:
 //   leaving a tier is earned by behaviour, whatever the priority.
-// - Nothing here allocates except the builders, validate() and the profiles (names).
+// - The hot-path functions (the multipliers, scaled_threshold, poll_budget_for, apply_poll)
+//   neither allocate nor throw, and saturate rather than overflow on any input.
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
