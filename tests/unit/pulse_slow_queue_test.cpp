@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -573,5 +574,43 @@ TEST_CASE("drain returns every entry once, Critical first, oldest first per clas
     int calls = 0;
     q.drain([&](SlowQueue::Entry) { ++calls; });
     CHECK(calls == 0);
+  }
+}
+
+TEST_CASE("a huge charge saturates as debt, and a class alone pays it off in one pop", "[pulse_slow_queue]") {
+  constexpr std::int64_t kFloor = -(std::int64_t{1} << 62);
+  for (SchedulingAlgorithm a : {SchedulingAlgorithm::CreditBased, SchedulingAlgorithm::DeficitRoundRobin}) {
+    INFO(omega::to_string(a));
+    SlowQueue q(config(a, {1, 1, 1, 1}, 1));
+    q.push(item(1), Priority::Low);
+    q.push(item(2), Priority::Low);
+    q.push(item(3), Priority::High);
+    q.push(item(4), Priority::High);
+    // Low first: in DRR High's 1 ns visit is spent on entry 3.
+    auto e = q.pop();
+    REQUIRE(e.has_value());
+    if (e->priority == Priority::High) {
+      q.charge(Priority::High, 1);
+      e = q.pop();
+      REQUIRE(e.has_value());
+    }
+    REQUIRE(id_of(*e) == 1);
+    q.charge(Priority::Low, std::numeric_limits<std::uint64_t>::max());
+    CHECK((a == SchedulingAlgorithm::CreditBased ? q.credits(Priority::Low) : q.deficit(Priority::Low)) == kFloor);
+    CHECK(q.stats(Priority::Low).served_ns == std::numeric_limits<std::uint64_t>::max());
+    q.charge(Priority::Low, 5);  // stats saturate too
+    CHECK(q.stats(Priority::Low).served_ns == std::numeric_limits<std::uint64_t>::max());
+    // Every High entry goes before Low's next one while Low is in debt.
+    while (q.size(Priority::High) > 0) {
+      e = q.pop();
+      REQUIRE(e.has_value());
+      CHECK(e->priority == Priority::High);
+      q.charge(Priority::High, 1);
+    }
+    // Low alone: 2^62 + 1 refills or visits at once, and it runs.
+    e = q.pop();
+    REQUIRE(e.has_value());
+    CHECK(id_of(*e) == 2);
+    CHECK((a == SchedulingAlgorithm::CreditBased ? q.credits(Priority::Low) : q.deficit(Priority::Low)) == 1);
   }
 }
