@@ -305,12 +305,22 @@ TEST_CASE("a task that overruns its budget climbs to Isolate and runs from the s
   REQUIRE(wait(*h));
   CHECK(tier_seen.load() == static_cast<int>(Tier::Isolate));
   const omega::PulseStats s = system.pulse().stats();
-  CHECK(s.promotions >= 3);
+  // Three promotions, one tier at a time; fewer only if a poll (preempted on a loaded machine)
+  // outlived the watchdog's threshold, which jumps straight to Isolate.
+  CHECK(s.promotions >= 1);
+  CHECK((s.promotions >= 3 || s.watchdog_flags >= 1));
   CHECK(s.isolated_polls > 0);
   CHECK(s.warnings > 0);
   std::uint64_t violations = 0;
   for (const auto& w : system.pulse().all_worker_metrics()) violations += w.violations;
   CHECK(violations >= 9);
+  // Natively the slow lane's thread really is at SCHED_IDLE (lowering one's own policy needs
+  // no privilege); the browser has no such thing and says so.
+  if (std::string(omega::kPlatformName) == "native-linux") {
+    CHECK(s.slow_lane_isolation == "SCHED_IDLE");
+  } else if (omega::kHasThreads) {
+    CHECK(s.slow_lane_isolation.rfind("not applied: ", 0) == 0);
+  }
   // The slow lane's polls are counted on its own worker.
   const auto lane = system.pulse().worker_metrics(system.pulse().worker_count() - 2);
   CHECK(lane.polls > 0);
@@ -366,6 +376,12 @@ TEST_CASE("policy updates are validated and applied at runtime", "[pulse]") {
   CHECK(pulse.config().algorithm == omega::SchedulingAlgorithm::DeficitRoundRobin);
   CHECK(pulse.stats().algorithm == omega::SchedulingAlgorithm::DeficitRoundRobin);
   CHECK(pulse.stats().policy_updates == 1);
+  // The slow lane takes new weights too (a fresh queue, nothing lost).
+  auto reweighted = pulse.update_config(pulse.config().with_slow_lane_weight(Priority::High, 9));
+  REQUIRE(reweighted);
+  CHECK(pulse.config().slow_lane_weights[static_cast<std::size_t>(Priority::High)] == 9);
+  CHECK(pulse.config().algorithm == omega::SchedulingAlgorithm::DeficitRoundRobin);
+  CHECK(pulse.stats().policy_updates == 2);
   // A bad system configuration is refused by the builder with the pulse's reason.
   auto refused = UltraOmegaSystem::builder()
                      .with_nodes(1)

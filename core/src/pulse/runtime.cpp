@@ -620,9 +620,20 @@ Result<void, std::string> PulseRuntime::update_config(PulseConfig config) {
     policy_rejections_.add();
     return Err(std::move(why));
   }
-  const SchedulingAlgorithm algorithm = config.algorithm;
+  const SlowLaneConfig lane = slow_lane_config(config);
   set_config(std::make_unique<ActiveConfig>(std::move(config)));
-  set_algorithm(algorithm);
+  {
+    // New weights or quantum: a fresh queue, fed what waits in the old one, in order.
+    std::lock_guard lock(slow_mutex_);
+    const SlowLaneConfig& now = slow_.config();
+    if (now.weights != lane.weights || now.quantum_ns != lane.quantum_ns) {
+      SlowQueue next(lane);
+      slow_.drain([&](SlowQueue::Entry e) { next.push(e.item, e.priority); });
+      slow_ = std::move(next);
+    } else {
+      slow_.set_algorithm(lane.algorithm);
+    }
+  }
   policy_updates_.add();
   return {};
 }
