@@ -248,6 +248,10 @@ TEST_CASE("what a coroutine throws reaches its handle as Panicked; an empty Coro
   REQUIRE_FALSE(r);
   CHECK(r.error().panicked());
   CHECK(r.error().message() == "boom");
+  CHECK(system.pulse().stats().panicked == 1);
+  std::uint64_t node_panics = 0;
+  for (const auto& node : system.nodes()) node_panics += node.stats().panicked;
+  CHECK(node_panics == 1);  // the node that polled it counts it, as for a throwing submit_cpu_task
   Coro<int> empty;
   auto e = system.spawn(Priority::Normal, std::move(empty), rng);
   REQUIRE(e);

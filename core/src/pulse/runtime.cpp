@@ -127,7 +127,12 @@ void PulseRuntime::finish(PulseTask* task) noexcept {
   // Leaves the registry first: the outcome may wake a task that queries this one's tier.
   unregister(task);
   completed_.add();
-  task->ops->finish(task->root, task->state);
+  if (task->ops->finish(task->root, task->state)) {
+    panicked_.add();
+    // The node running this poll counts it, as it counts a throwing task (the slow lane is
+    // no node's: its polls are counted here only).
+    if (OmegaNode::inside_task()) OmegaNode::note_panic();
+  }
   delete task;
 }
 
@@ -656,6 +661,7 @@ PulseStats PulseRuntime::stats() const {
   PulseStats s;
   s.spawned = spawned_.value() - refused_.value();
   s.completed = completed_.value();
+  s.panicked = panicked_.value();
   s.cancelled = cancelled_.value();
   s.promotions = promotions_.value();
   s.demotions = demotions_.value();
@@ -684,6 +690,7 @@ void PulseRuntime::add_metrics(MetricsSnapshot& snap) const {
   const PulseStats s = stats();
   (void)snap.add_counter("omega_pulse_spawned_total", "Cooperative tasks spawned", {}, s.spawned);
   (void)snap.add_counter("omega_pulse_completed_total", "Cooperative tasks finished (value or panic)", {}, s.completed);
+  (void)snap.add_counter("omega_pulse_panicked_total", "Cooperative tasks that ended by throwing", {}, s.panicked);
   (void)snap.add_counter("omega_pulse_cancelled_total", "Cooperative tasks destroyed by shutdown", {}, s.cancelled);
   (void)snap.add_counter("omega_pulse_promotions_total", "Tier promotions", {}, s.promotions);
   (void)snap.add_counter("omega_pulse_demotions_total", "Tier demotions", {}, s.demotions);

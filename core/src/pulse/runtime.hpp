@@ -212,7 +212,7 @@ class PulseRuntime {
   std::thread service_thread_;
   std::thread slow_thread_;
 
-  Counter spawned_, refused_, completed_, cancelled_, promotions_, demotions_, warnings_, watchdog_flags_, rescues_,
+  Counter spawned_, refused_, completed_, panicked_, cancelled_, promotions_, demotions_, warnings_, watchdog_flags_, rescues_,
       isolated_polls_, policy_updates_, policy_rejections_;
   friend class omega::Pulse;
 };

@@ -76,7 +76,8 @@ void pulse_wake(PulseTask* task) noexcept;
 // Type-erased completion of a root coroutine: moves its outcome into its handle's state and
 // destroys the frame (finish), or destroys the frame and fails the handle (cancel).
 struct PulseTaskOps {
-  void (*finish)(coro::coroutine_handle<> root, void* state) noexcept;
+  // True when the coroutine ended by throwing (counted as a panic, as a throwing task is).
+  bool (*finish)(coro::coroutine_handle<> root, void* state) noexcept;
   void (*cancel)(coro::coroutine_handle<> root, void* state, const char* why) noexcept;
 };
 // Units spent: true when the poll must end (the time budget is spent too, or units are).
@@ -236,13 +237,15 @@ struct HandleAwaiter : PulseAwaitable, ResultWaiter {
 
 template <class T>
 struct CoroOps {
-  static void finish(coro::coroutine_handle<> root, void* s) noexcept {
+  static bool finish(coro::coroutine_handle<> root, void* s) noexcept {
     auto h = coro::coroutine_handle<Promise<T>>::from_address(root.address());
     auto* state = static_cast<TaskState<T>*>(s);
     Result<T, TaskError> r = outcome_of(h.promise());
+    const bool panicked = !r.has_value();
     h.destroy();
     state->set(std::move(r));
     state->release();
+    return panicked;
   }
   static void cancel(coro::coroutine_handle<> root, void* s, const char* why) noexcept {
     root.destroy();

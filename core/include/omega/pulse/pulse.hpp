@@ -57,6 +57,7 @@ struct WorkerMetrics {
 struct PulseStats {
   std::uint64_t spawned = 0;
   std::uint64_t completed = 0;     // finished (value or panic)
+  std::uint64_t panicked = 0;      // of which ended by throwing
   std::uint64_t cancelled = 0;     // destroyed by shutdown
   std::uint64_t promotions = 0;
   std::uint64_t demotions = 0;
