@@ -52,6 +52,10 @@ using omega::UltraOmegaSystem;
 
 namespace {
 
+// bench_util's keep() with a register-only constraint: clang 14's WebAssembly backend cannot
+// select the "r,m" form inside a coroutine (it crashes on the memory alternative).
+inline void keep_live(std::uint64_t value) { asm volatile("" : : "r"(value) : "memory"); }
+
 bool g_quick = false;
 int g_runs = 7;
 
@@ -97,7 +101,7 @@ double raw_resume_once(std::uint64_t n) {
   const double ns = time_ns([&] {
     while (!t.h.done()) t.h.resume();
   });
-  keep(counter);
+  keep_live(counter);
   return ns / static_cast<double>(n);
 }
 
@@ -116,7 +120,7 @@ double raw_fifo_once(std::uint64_t n) {
       if (!h.done()) fifo.push_back(h);
     }
   });
-  keep(counter);
+  keep_live(counter);
   return ns / static_cast<double>(n);
 }
 
@@ -185,7 +189,7 @@ double coro_yield_once(UltraOmegaSystem& system, std::uint64_t n) {
     if (!r) std::abort();
     got = *r;
   });
-  keep(got);
+  keep_live(got);
   return ns / static_cast<double>(n);
 }
 
@@ -195,13 +199,13 @@ Coro<std::uint64_t> checkpoint_loop(std::uint64_t n, bool with_checkpoint) {
   if (with_checkpoint) {
     for (std::uint64_t i = 0; i < n; ++i) {
       acc += i * i;
-      keep(acc);
+      keep_live(acc);
       co_await omega::checkpoint();
     }
   } else {
     for (std::uint64_t i = 0; i < n; ++i) {
       acc += i * i;
-      keep(acc);
+      keep_live(acc);
     }
   }
   co_return acc;
@@ -214,7 +218,7 @@ double checkpoint_once(UltraOmegaSystem& system, std::uint64_t n, bool with_chec
     const std::int64_t t0 = omega::now_ns();
     const std::uint64_t acc = co_await checkpoint_loop(count, with);
     const std::int64_t t1 = omega::now_ns();
-    keep(acc);
+    keep_live(acc);
     co_return static_cast<double>(t1 - t0) / static_cast<double>(count);
   };
   auto h = system.spawn(Priority::Normal, timed(n, with_checkpoint), rng);
@@ -351,7 +355,7 @@ Coro<int> light(Shared& s, LightLog& log) {
     const std::int64_t now = omega::now_ns();
     if (s.recording.load(std::memory_order_relaxed)) log.late.push_back(now - deadline);
     // Tiny work, then the next period from now (a late wake does not queue up a burst).
-    keep(crunch_step(static_cast<std::uint64_t>(now), 1));
+    keep_live(crunch_step(static_cast<std::uint64_t>(now), 1));
     deadline = now + period;
   }
   co_return 0;
@@ -395,10 +399,17 @@ void pulse_run(bool pulse_on, std::vector<std::int64_t>& out) {
   s.recording.store(true);
   sleep_s(duration_s());
   s.recording.store(false);
+  // Where the hogs stand at the end of the window: what Pulse did with them.
+  std::string tiers;
+  for (auto& h : hogs) tiers += std::to_string(static_cast<int>(system.pulse().tier_of(h.id())));
+  const omega::PulseStats st = system.pulse().stats();
   s.stop.store(true);
   for (auto& h : lights) (void)h.recv_result();
   for (auto& h : hogs) (void)h.recv_result();
   for (auto& l : logs) out.insert(out.end(), l.late.begin(), l.late.end());
+  std::printf("    run, pulse %-3s: hogs' tiers %s (0 Monitor .. 3 Isolate), %llu promotions, %llu slow-lane polls\n",
+              pulse_on ? "on" : "off", tiers.c_str(), static_cast<unsigned long long>(st.promotions),
+              static_cast<unsigned long long>(st.isolated_polls));
 }
 
 #if OMEGA_BENCH_HAVE_ASIO
@@ -411,7 +422,7 @@ asio::awaitable<void> asio_hog(Shared& s) {
     x = crunch_step(x, i);
     if ((i & 1023) == 0) co_await asio::post(ex, asio::use_awaitable);
   }
-  keep(x);
+  keep_live(x);
 }
 
 asio::awaitable<void> asio_light(Shared& s, LightLog& log) {
@@ -425,7 +436,7 @@ asio::awaitable<void> asio_light(Shared& s, LightLog& log) {
     if (s.recording.load(std::memory_order_relaxed)) {
       log.late.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(now - deadline).count());
     }
-    keep(crunch_step(static_cast<std::uint64_t>(now.time_since_epoch().count()), 1));
+    keep_live(crunch_step(static_cast<std::uint64_t>(now.time_since_epoch().count()), 1));
     deadline = now + kLightPeriod;
   }
 }
@@ -587,6 +598,27 @@ WatchdogFigures part3() {
   return f;
 }
 
+// The machine's load average, natively: latency percentiles mean little on a busy machine,
+// so the output says how busy it was.
+std::string load_average() {
+#ifdef __EMSCRIPTEN__
+  return "n/a";
+#else
+  char buf[64] = {};
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (f == nullptr) return "n/a";
+  const std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  std::string s(buf, n);
+  // "1m 5m 15m running/total last-pid": keep the three averages.
+  std::size_t cut = 0;
+  for (int spaces = 0; cut < s.size() && spaces < 3; ++cut) {
+    if (s[cut] == ' ') ++spaces;
+  }
+  return s.substr(0, cut > 0 ? cut - 1 : 0);
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -596,8 +628,8 @@ int main(int argc, char** argv) {
       g_runs = 3;
     }
   }
-  std::printf("pulse_bench (%s%s): units are ns per operation (1) and us late (2, 3)\n\n", kTarget,
-              g_quick ? ", --quick" : "");
+  std::printf("pulse_bench (%s%s, %u hardware threads, load average %s): ns per operation (1), us late (2, 3)\n\n",
+              kTarget, g_quick ? ", --quick" : "", std::thread::hardware_concurrency(), load_average().c_str());
   const PollFigures p = part1();
   const LatencyFigures l = part2();
   const WatchdogFigures w = part3();
@@ -607,5 +639,6 @@ int main(int argc, char** argv) {
       "light_p99_hog_us=%.1f\n",
       kTarget, p.on, p.off, p.raw, p.node, p.on - p.node - p.raw, p.checkpoint - p.no_checkpoint, l.on.p99, l.off.p99,
       w.detect_ms, w.during.p99);
+  std::printf("load average at the end: %s\n", load_average().c_str());
   return 0;
 }
