@@ -94,12 +94,24 @@ RawTask raw_yielder(std::uint64_t n, std::uint64_t& counter) {
   }
 }
 
+// The handle as a runtime holds it: an address the optimiser cannot follow, so resume() is
+// the indirect call it is in a scheduler (clang otherwise inlines the whole coroutine here).
+omega::coro::coroutine_handle<> opaque(omega::coro::coroutine_handle<> h) noexcept {
+  void* address = h.address();
+  asm volatile("" : "+r"(address));
+  return omega::coro::coroutine_handle<>::from_address(address);
+}
+
 // ns per resume/suspend pair: a plain loop resumes the coroutine until it is done.
 double raw_resume_once(std::uint64_t n) {
   std::uint64_t counter = 0;
   RawTask t = raw_yielder(n, counter);
   const double ns = time_ns([&] {
-    while (!t.h.done()) t.h.resume();
+    for (;;) {
+      auto h = opaque(t.h);
+      if (h.done()) break;
+      h.resume();
+    }
   });
   keep_live(counter);
   return ns / static_cast<double>(n);
@@ -111,10 +123,10 @@ double raw_fifo_once(std::uint64_t n) {
   std::uint64_t counter = 0;
   RawTask t = raw_yielder(n, counter);
   std::deque<omega::coro::coroutine_handle<>> fifo;
-  fifo.push_back(t.h);
+  fifo.push_back(opaque(t.h));
   const double ns = time_ns([&] {
     while (!fifo.empty()) {
-      auto h = fifo.front();
+      auto h = opaque(fifo.front());
       fifo.pop_front();
       h.resume();
       if (!h.done()) fifo.push_back(h);
@@ -229,7 +241,7 @@ double checkpoint_once(UltraOmegaSystem& system, std::uint64_t n, bool with_chec
 }
 
 struct PollFigures {
-  double raw = 0, fifo = 0, node = 0, on = 0, off = 0, checkpoint = 0, no_checkpoint = 0;
+  double raw = 0, fifo = 0, node = 0, on = 0, off = 0, accounting = 0, checkpoint = 0, no_checkpoint = 0;
 };
 
 PollFigures part1() {
@@ -240,40 +252,55 @@ PollFigures part1() {
   const Stat raw = repeat(g_runs, [&] { return raw_resume_once(n); });
   const Stat fifo = repeat(g_runs, [&] { return raw_fifo_once(n); });
   auto system = one_worker_system();
-  const Stat node = repeat(g_runs, [&] { return node_requeue_once(system, n); });
-  // ABBA: on, off, off, on, ... each pair's order reversed in turn.
-  std::vector<double> on, off;
+  // The node requeue and the polls with pulse on and off, in one rotation per run (node, on,
+  // off; then off, on, node), so the accounting is a difference within each run: on a shared,
+  // busy machine that is steadier than a difference of medians taken apart.
+  std::vector<double> node, on, off, acc_on, acc_off;
   for (int i = 0; i < g_runs; ++i) {
-    const bool on_first = (i % 2) == 0;
-    for (int k = 0; k < 2; ++k) {
-      const bool pulse_on = (k == 0) == on_first;
-      system.pulse().set_enabled(pulse_on);
-      (pulse_on ? on : off).push_back(coro_yield_once(system, n));
+    double fig[3] = {};
+    for (int k = 0; k < 3; ++k) {
+      const int which = (i % 2) == 0 ? k : 2 - k;  // 0 node, 1 on, 2 off
+      if (which == 0) {
+        fig[0] = node_requeue_once(system, n);
+      } else {
+        system.pulse().set_enabled(which == 1);
+        fig[which] = coro_yield_once(system, n);
+      }
     }
+    node.push_back(fig[0]);
+    on.push_back(fig[1]);
+    off.push_back(fig[2]);
+    acc_on.push_back(fig[1] - fig[0] - raw.median);
+    acc_off.push_back(fig[2] - fig[0] - raw.median);
   }
   system.pulse().set_enabled(true);
   auto stat_of = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return Stat{v[v.size() / 2], v.front(), v.back()};
   };
+  const Stat snode = stat_of(node);
   const Stat son = stat_of(on);
   const Stat soff = stat_of(off);
+  const Stat sacc_on = stat_of(acc_on);
+  const Stat sacc_off = stat_of(acc_off);
   f.raw = raw.median;
   f.fifo = fifo.median;
-  f.node = node.median;
+  f.node = snode.median;
   f.on = son.median;
   f.off = soff.median;
+  f.accounting = sacc_on.median;
   auto line = [](const char* name, const Stat& s, const char* what) {
     std::printf("  %-46s %8.1f ns  (min %7.1f, max %7.1f)  %s\n", name, s.median, s.min, s.max, what);
   };
   line("raw coroutine, plain loop", raw, "resume + suspend_always, no queue");
   line("raw coroutine through a std::deque", fifo, "+ pop/push on a local FIFO");
-  line("node requeue, plain Task (no Pulse)", node, "Task resubmits itself: queue + dispatch");
+  line("node requeue, plain Task (no Pulse)", snode, "Task resubmits itself: queue + dispatch");
   line("Coro yield_now poll, pulse on", son, "resume, account, requeue, dispatch");
   line("Coro yield_now poll, pulse off", soff, "same; accounting kept, interventions off");
-  const double accounting = f.on - f.node - f.raw;
-  std::printf("  => pulse per poll beyond resume+requeue: %.1f ns (on) / %.1f ns (off)   [target < 20 ns: %s]\n",
-              accounting, f.off - f.node - f.raw, accounting < 20.0 ? "met" : "MISSED");
+  line("=> on - node requeue - raw resume", sacc_on, "Pulse's share of a poll, pulse on");
+  line("=> off - node requeue - raw resume", sacc_off, "the same, pulse off");
+  std::printf("  => pulse accounting per poll: %.1f ns   [target < 20 ns: %s]\n\n", f.accounting,
+              f.accounting < 20.0 ? "met" : "MISSED");
 
   // Checkpoints that never suspend: one poll with budgets nothing here reaches.
   auto big = one_worker_system(PulseConfig::profile(PulseProfile::Balanced)
@@ -637,7 +664,7 @@ int main(int argc, char** argv) {
       "summary %s: poll_on_ns=%.1f poll_off_ns=%.1f raw_resume_ns=%.1f node_requeue_ns=%.1f accounting_ns=%.1f "
       "checkpoint_ns=%.2f light_p99_on_us=%.1f light_p99_off_us=%.1f watchdog_flag_ms=%.2f "
       "light_p99_hog_us=%.1f\n",
-      kTarget, p.on, p.off, p.raw, p.node, p.on - p.node - p.raw, p.checkpoint - p.no_checkpoint, l.on.p99, l.off.p99,
+      kTarget, p.on, p.off, p.raw, p.node, p.accounting, p.checkpoint - p.no_checkpoint, l.on.p99, l.off.p99,
       w.detect_ms, w.during.p99);
   std::printf("load average at the end: %s\n", load_average().c_str());
   return 0;
