@@ -14,7 +14,7 @@
 // Medians of several runs for (1); pooled samples of ABBA-ordered runs for (2) and (3).
 // Ratios "x" are the other's figure over pulse-on's (above 1: pulse on is better).
 // The last line ("summary") holds the headline figures, to divide a WASM run's by a native one's.
-//   pulse_bench [--quick]
+//   pulse_bench [--quick] [--part 1|2|3]   (--quick: 3 runs, 0.3 s windows, for smoke runs)
 #include <omega/omega.hpp>
 
 #include <algorithm>
@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -58,6 +59,7 @@ inline void keep_live(std::uint64_t value) { asm volatile("" : : "r"(value) : "m
 
 bool g_quick = false;
 int g_runs = 7;
+int g_part = 0;  // 0: all
 
 #ifdef __EMSCRIPTEN__
 constexpr const char* kTarget = "wasm";
@@ -667,13 +669,15 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       g_quick = true;
       g_runs = 3;
+    } else if (std::strcmp(argv[i], "--part") == 0 && i + 1 < argc) {
+      g_part = std::atoi(argv[++i]);
     }
   }
   std::printf("pulse_bench (%s%s, %u hardware threads, load average %s): ns per operation (1), us late (2, 3)\n\n",
               kTarget, g_quick ? ", --quick" : "", std::thread::hardware_concurrency(), load_average().c_str());
-  const PollFigures p = part1();
-  const LatencyFigures l = part2();
-  const WatchdogFigures w = part3();
+  const PollFigures p = g_part == 0 || g_part == 1 ? part1() : PollFigures{};
+  const LatencyFigures l = g_part == 0 || g_part == 2 ? part2() : LatencyFigures{};
+  const WatchdogFigures w = g_part == 0 || g_part == 3 ? part3() : WatchdogFigures{};
   std::printf(
       "summary %s: poll_on_ns=%.1f poll_off_ns=%.1f raw_resume_ns=%.1f node_requeue_ns=%.1f accounting_ns=%.1f "
       "checkpoint_ns=%.2f light_p99_on_us=%.1f light_p99_off_us=%.1f watchdog_flag_ms=%.2f "
