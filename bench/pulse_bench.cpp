@@ -11,9 +11,12 @@
 //      Boost.Asio C++20 coroutines on an io_context run by as many threads;
 //   3. a hog that never yields (spins 200 ms in one poll): how soon the watchdog flags it,
 //      and the light tasks' latency while it holds a worker.
-// Medians of several runs for (1); pooled samples of ABBA-ordered runs for (2) and (3).
-// Ratios "x" are the other's figure over pulse-on's (above 1: pulse on is better).
-// The last line ("summary") holds the headline figures, to divide a WASM run's by a native one's.
+// Medians of several runs for (1); pooled samples of ABBA-ordered runs (2 of 1 s for each
+// configuration) for (2), of 3 runs for (3). Ratios "x" are the other's figure over
+// pulse-on's (above 1: pulse on is better). The "summary" line holds the headline figures,
+// to divide a WASM run's by a native one's. Latency tails on a small shared machine are the
+// OS's as much as ours: the header and the last line give the load average, and (3) prints
+// the lights' latency with nothing else running, the floor to read the other rows against.
 //   pulse_bench [--quick] [--part 1|2|3]   (--quick: 3 runs, 0.3 s windows, for smoke runs)
 #include <omega/omega.hpp>
 
