@@ -448,14 +448,18 @@ void pulse_run(bool pulse_on, std::vector<std::int64_t>& out) {
   // Where the hogs stand at the end of the window: what Pulse did with them.
   std::string tiers;
   for (auto& h : hogs) tiers += std::to_string(static_cast<int>(system.pulse().tier_of(h.id())));
+  int lights_up = 0;  // light tasks Pulse took for hogs (above Monitor at the end)
+  for (auto& h : lights) lights_up += system.pulse().tier_of(h.id()) != omega::Tier::Monitor ? 1 : 0;
   const omega::PulseStats st = system.pulse().stats();
   s.stop.store(true);
   for (auto& h : lights) (void)h.recv_result();
   for (auto& h : hogs) (void)h.recv_result();
   for (auto& l : logs) out.insert(out.end(), l.late.begin(), l.late.end());
-  std::printf("    run, pulse %-3s: hogs' tiers %s (0 Monitor .. 3 Isolate), %llu promotions, %llu slow-lane polls\n",
-              pulse_on ? "on" : "off", tiers.c_str(), static_cast<unsigned long long>(st.promotions),
-              static_cast<unsigned long long>(st.isolated_polls));
+  std::printf("    run, pulse %-3s: hogs' tiers %s (0 Monitor .. 3 Isolate), lights above Monitor %d/%d, %llu promotions,\n"
+              "                    %llu watchdog flags, %llu slow-lane polls (lane: %s)\n",
+              pulse_on ? "on" : "off", tiers.c_str(), lights_up, kLightTasks, static_cast<unsigned long long>(st.promotions),
+              static_cast<unsigned long long>(st.watchdog_flags), static_cast<unsigned long long>(st.isolated_polls),
+              st.slow_lane_isolation.c_str());
 }
 
 #if OMEGA_BENCH_HAVE_ASIO
