@@ -70,11 +70,6 @@ void enter(TierState& s, Tier t, std::int64_t now_ns) noexcept {
   s.tier_since_ns = now_ns;
 }
 
-bool reached(std::uint64_t count, std::uint64_t threshold, Priority p) noexcept {
-  const std::uint64_t scaled = scaled_threshold(threshold, p);
-  return scaled != 0 && count >= scaled;
-}
-
 void add_reason(std::string& out, const std::string& reason) {
   if (!out.empty()) out += "; ";
   out += reason;
@@ -403,17 +398,41 @@ PollBudget poll_budget_for(const PulseConfig& c, Priority p, Tier t) noexcept {
 
 // ---- One poll -----------------------------------------------------------------------------
 
+ScaledPolicies ScaledPolicies::of(const PulseConfig& c) noexcept {
+  ScaledPolicies t;
+  t.slow_poll_ns = c.slow_poll_threshold.count() > 0 ? static_cast<std::uint64_t>(c.slow_poll_threshold.count()) : 0;
+  for (std::size_t pi = 0; pi < kPriorityCount; ++pi) {
+    const auto p = static_cast<Priority>(pi);
+    for (std::size_t ti = 0; ti < kTierCount; ++ti) {
+      const TierPolicy& policy = c.tiers[ti];
+      ScaledTier& st = t.at[pi][ti];
+      st.budget_ns = poll_budget_for(c, p, static_cast<Tier>(ti)).time_ns;
+      st.promotion_violations = scaled_threshold(policy.promotion_violations, p);
+      st.promotion_cpu_ns = scaled_threshold(sat_mul(policy.promotion_cpu_ms, kNsPerMs), p);
+      st.promotion_slow_polls = scaled_threshold(policy.promotion_slow_polls, p);
+      st.demotion_good_polls = policy.demotion_good_polls;
+      st.demotion_min_ns = sat_mul(policy.demotion_min_duration_ms, kNsPerMs);
+      st.good_poll_ns = policy.demotion_cpu_threshold_ns;
+    }
+  }
+  return t;
+}
+
 PollVerdict apply_poll(const PulseConfig& c, TierState& s, Priority p, const PollSample& sample,
                        std::int64_t now_ns) noexcept {
+  return apply_poll(ScaledPolicies::of(c), s, p, sample, now_ns);
+}
+
+PollVerdict apply_poll(const ScaledPolicies& table, TierState& s, Priority p, const PollSample& sample,
+                       std::int64_t now_ns) noexcept {
   if (!valid_tier(s.tier)) enter(s, Tier::Monitor, now_ns);  // a corrupt state starts over
-  const TierPolicy& policy = c.tiers[index(s.tier)];
+  const std::size_t pi = static_cast<std::size_t>(p) < kPriorityCount ? static_cast<std::size_t>(p) : 1;
+  const ScaledTier& t = table.at[pi][index(s.tier)];
 
   PollVerdict v;
-  const std::int64_t budget_ns = poll_budget_for(c, p, s.tier).time_ns;
-  v.violation = sample.poll_ns > static_cast<std::uint64_t>(budget_ns);
-  v.slow = c.slow_poll_threshold.count() > 0 &&
-           sample.poll_ns >= static_cast<std::uint64_t>(c.slow_poll_threshold.count());
-  v.good = sample.poll_ns <= policy.demotion_cpu_threshold_ns && !v.violation && !v.slow && !sample.flagged;
+  v.violation = sample.poll_ns > static_cast<std::uint64_t>(t.budget_ns);
+  v.slow = table.slow_poll_ns > 0 && sample.poll_ns >= table.slow_poll_ns;
+  v.good = sample.poll_ns <= t.good_poll_ns && !v.violation && !v.slow && !sample.flagged;
 
   if (v.violation) sat_increment(s.violations);
   if (v.slow) sat_increment(s.slow_polls);
@@ -424,22 +443,22 @@ PollVerdict apply_poll(const PulseConfig& c, TierState& s, Priority p, const Pol
   }
   s.cpu_streak_ns = sat_add(s.cpu_streak_ns, sample.poll_ns);
 
+  const auto hit = [](std::uint64_t count, std::uint64_t scaled) { return scaled != 0 && count >= scaled; };
   if (s.tier != Tier::Isolate) {
     if (sample.flagged) {
       enter(s, Tier::Isolate, now_ns);
       v.change = TierChange::Promoted;
-    } else if (reached(s.violations, policy.promotion_violations, p) ||
-               reached(s.cpu_streak_ns, sat_mul(policy.promotion_cpu_ms, kNsPerMs), p) ||
-               reached(s.slow_polls, policy.promotion_slow_polls, p)) {
+    } else if (hit(s.violations, t.promotion_violations) || hit(s.cpu_streak_ns, t.promotion_cpu_ns) ||
+               hit(s.slow_polls, t.promotion_slow_polls)) {
       enter(s, tier_above(s.tier), now_ns);
       v.change = TierChange::Promoted;
     }
   }
-  if (v.change == TierChange::None && s.tier != Tier::Monitor && s.good_polls >= policy.demotion_good_polls) {
+  if (v.change == TierChange::None && s.tier != Tier::Monitor && s.good_polls >= t.demotion_good_polls) {
     // Elapsed time, without overflow; a clock that went backwards counts as no time.
     const std::uint64_t at_tier_ns =
         now_ns > s.tier_since_ns ? static_cast<std::uint64_t>(now_ns) - static_cast<std::uint64_t>(s.tier_since_ns) : 0;
-    if (at_tier_ns >= sat_mul(policy.demotion_min_duration_ms, kNsPerMs)) {
+    if (at_tier_ns >= t.demotion_min_ns) {
       enter(s, tier_below(s.tier), now_ns);
       v.change = TierChange::Demoted;
     }

@@ -39,7 +39,7 @@ constexpr std::int64_t kOverflowRetryNs = 100'000;
 
 }  // namespace
 
-ActiveConfig::ActiveConfig(PulseConfig c) : config(std::move(c)) {
+ActiveConfig::ActiveConfig(PulseConfig c) : config(std::move(c)), table(ScaledPolicies::of(config)) {
   for (std::size_t p = 0; p < kPriorityCount; ++p) {
     for (std::size_t t = 0; t < kTierCount; ++t) {
       budgets[p][t] = poll_budget_for(config, static_cast<Priority>(p), static_cast<Tier>(t));
@@ -127,12 +127,13 @@ void PulseRuntime::finish(PulseTask* task) noexcept {
   // Leaves the registry first: the outcome may wake a task that queries this one's tier.
   unregister(task);
   completed_.add();
-  if (task->ops->finish(task->root, task->state)) {
+  if (task->ops->threw(task->root)) {
     panicked_.add();
     // The node running this poll counts it, as it counts a throwing task (the slow lane is
     // no node's: its polls are counted here only).
     if (OmegaNode::inside_task()) OmegaNode::note_panic();
   }
+  task->ops->finish(task->root, task->state);
   delete task;
 }
 
@@ -158,7 +159,10 @@ WorkerSlot& PulseRuntime::slot_for_thread() noexcept {
     if (mine < host_.worker_threads) index = mine;
   }
   WorkerSlot& slot = *slots_[index];
-  if (!slot.shared) slot.group.store(group, std::memory_order_relaxed);
+  if (!slot.shared) {
+    slot.group.store(group, std::memory_order_relaxed);
+    slot.cpu_clock.store(this_thread_cpu_clock(), std::memory_order_relaxed);
+  }
   t_slot = ThreadSlot{epoch_, &slot, index};
   return slot;
 }
@@ -202,7 +206,8 @@ void PulseRuntime::poll(PulseTask* task) noexcept {
   if (watched) {
     slot.poll_start.store(0, std::memory_order_release);
     flagged = slot.flagged_seq.load(std::memory_order_acquire) == seq;
-    if (slot.rescued.exchange(false, std::memory_order_acq_rel)) {
+    // A plain load first: a rescue is rare, a read-modify-write per poll is not free.
+    if (slot.rescued.load(std::memory_order_relaxed) && slot.rescued.exchange(false, std::memory_order_acq_rel)) {
       if (WorkerGroup* g = slot.group.load(std::memory_order_relaxed)) g->end_rescue();
     }
   }
@@ -251,7 +256,7 @@ void PulseRuntime::account(PulseTask* task, WorkerSlot& slot, std::size_t worker
   sample.poll_ns = poll_ns;
   sample.waited = task->suspend == PulseTask::Suspend::Wait;
   sample.flagged = flagged;
-  const PollVerdict v = apply_poll(ac.config, task->tier_state, task->priority, sample, end);
+  const PollVerdict v = apply_poll(ac.table, task->tier_state, task->priority, sample, end);
   if (v.violation) slot.bump(slot.violations);
   if (v.slow) slot.bump(slot.slow_polls);
   if (v.change == TierChange::Promoted) promotions_.add();
@@ -422,9 +427,26 @@ void PulseRuntime::watchdog_scan(std::int64_t now) noexcept {
     WorkerSlot& slot = *slots_[i];
     const std::uint64_t seq = slot.poll_seq.load(std::memory_order_acquire);
     const std::int64_t start = slot.poll_start.load(std::memory_order_acquire);
-    if (start == 0 || now - start < threshold) continue;
+    if (start == 0 || now - start < threshold / 2) continue;
     if (slot.poll_seq.load(std::memory_order_acquire) != seq) continue;  // that poll ended meanwhile
     if (slot.flagged_seq.load(std::memory_order_relaxed) == seq) continue;  // said already
+    // What the poll has used of a CPU, not how long ago it began: a worker the OS took off
+    // its core in the middle of a short poll is a victim, not a hog. From the first look past
+    // half the threshold the thread's CPU clock is read (where the platform has one); until
+    // then the poll is assumed to have run all along. Only polls that long pay the reads.
+    std::int64_t used = now - start;
+    if (const std::uint64_t clock = slot.cpu_clock.load(std::memory_order_relaxed); clock != 0) {
+      const std::int64_t cpu = thread_cpu_ns(clock);
+      if (cpu >= 0) {
+        if (slot.probe_seq != seq) {
+          slot.probe_seq = seq;
+          slot.probe_cpu_ns = cpu;
+          slot.probe_wall_ns = now;
+        }
+        used = (slot.probe_wall_ns - start) + (cpu - slot.probe_cpu_ns);
+      }
+    }
+    if (used < threshold) continue;
     slot.flagged_seq.store(seq, std::memory_order_release);
     watchdog_flags_.add();
     {
@@ -490,6 +512,7 @@ bool PulseRuntime::slow_lane_turn() noexcept {
 }
 
 void PulseRuntime::slow_lane_loop() {
+  slots_[slots_.size() - 2]->cpu_clock.store(this_thread_cpu_clock(), std::memory_order_relaxed);
   {
     std::string got = apply_thread_role(ThreadRole::Background);
     std::lock_guard lock(slow_mutex_);

@@ -78,6 +78,11 @@ struct alignas(kCacheLine) WorkerSlot {
   std::atomic<std::uint64_t> task_id{0};
   std::atomic<bool> rescued{false};
   std::atomic<WorkerGroup*> group{nullptr};  // the polling worker's group, if it is a node worker
+  std::atomic<std::uint64_t> cpu_clock{0};   // the polling thread's CPU clock (thread_role.hpp), 0: none
+  // The watchdog's own (only it touches them): the CPU time of the long poll it is timing.
+  std::uint64_t probe_seq = 0;
+  std::int64_t probe_cpu_ns = 0;
+  std::int64_t probe_wall_ns = 0;
   unsigned sample_left = 0;
   Histogram poll_time;
   // reset_worker_stats: values subtracted on read (a reset never races the writer).
@@ -97,6 +102,7 @@ struct ActiveConfig {
   explicit ActiveConfig(PulseConfig c);
   PulseConfig config;
   std::array<std::array<PollBudget, kTierCount>, kPriorityCount> budgets{};
+  ScaledPolicies table;
 };
 
 class PulseRuntime {

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <time.h>
 
 #include "syscall.hpp"
 
@@ -29,6 +30,22 @@ std::string apply_thread_role(ThreadRole role) noexcept {
   } catch (...) {
     return {};
   }
+}
+
+std::uint64_t this_thread_cpu_clock() noexcept {
+  clockid_t id;
+  if (pthread_getcpuclockid(pthread_self(), &id) != 0) return 0;
+  // Linux's thread CPU clock ids are negative numbers: carried as their bits, plus a flag bit
+  // so that no valid handle is 0.
+  return (std::uint64_t{1} << 32) | static_cast<std::uint32_t>(id);
+}
+
+std::int64_t thread_cpu_ns(std::uint64_t clock) noexcept {
+  if (clock == 0) return -1;
+  const auto id = static_cast<clockid_t>(static_cast<std::int32_t>(static_cast<std::uint32_t>(clock)));
+  timespec ts{};
+  if (clock_gettime(id, &ts) != 0) return -1;
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 }  // namespace omega

@@ -14,4 +14,8 @@ std::string apply_thread_role(ThreadRole role) noexcept {
   }
 }
 
+// The browser exposes no per-thread CPU time: callers fall back to wall time.
+std::uint64_t this_thread_cpu_clock() noexcept { return 0; }
+std::int64_t thread_cpu_ns(std::uint64_t) noexcept { return -1; }
+
 }  // namespace omega

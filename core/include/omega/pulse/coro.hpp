@@ -76,8 +76,10 @@ void pulse_wake(PulseTask* task) noexcept;
 // Type-erased completion of a root coroutine: moves its outcome into its handle's state and
 // destroys the frame (finish), or destroys the frame and fails the handle (cancel).
 struct PulseTaskOps {
-  // True when the coroutine ended by throwing (counted as a panic, as a throwing task is).
-  bool (*finish)(coro::coroutine_handle<> root, void* state) noexcept;
+  // Whether the finished root ended by throwing (asked before finish, so that the panic is
+  // counted before the handle can see the result).
+  bool (*threw)(coro::coroutine_handle<> root) noexcept;
+  void (*finish)(coro::coroutine_handle<> root, void* state) noexcept;
   void (*cancel)(coro::coroutine_handle<> root, void* state, const char* why) noexcept;
 };
 // Units spent: true when the poll must end (the time budget is spent too, or units are).
@@ -237,15 +239,16 @@ struct HandleAwaiter : PulseAwaitable, ResultWaiter {
 
 template <class T>
 struct CoroOps {
-  static bool finish(coro::coroutine_handle<> root, void* s) noexcept {
+  static bool threw(coro::coroutine_handle<> root) noexcept {
+    return static_cast<bool>(coro::coroutine_handle<Promise<T>>::from_address(root.address()).promise().error);
+  }
+  static void finish(coro::coroutine_handle<> root, void* s) noexcept {
     auto h = coro::coroutine_handle<Promise<T>>::from_address(root.address());
     auto* state = static_cast<TaskState<T>*>(s);
     Result<T, TaskError> r = outcome_of(h.promise());
-    const bool panicked = !r.has_value();
     h.destroy();
     state->set(std::move(r));
     state->release();
-    return panicked;
   }
   static void cancel(coro::coroutine_handle<> root, void* s, const char* why) noexcept {
     root.destroy();
@@ -253,7 +256,7 @@ struct CoroOps {
     state->set(Err(TaskError::ExecutionFailed{why}));
     state->release();
   }
-  static constexpr PulseTaskOps ops{&CoroOps::finish, &CoroOps::cancel};
+  static constexpr PulseTaskOps ops{&CoroOps::threw, &CoroOps::finish, &CoroOps::cancel};
 };
 
 template <class A>

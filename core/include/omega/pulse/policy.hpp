@@ -205,4 +205,24 @@ struct PollVerdict {
 [[nodiscard]] PollVerdict apply_poll(const PulseConfig& c, TierState& s, Priority p, const PollSample& sample,
                                      std::int64_t now_ns) noexcept;
 
+// The same, with every priority-scaled number worked out once per configuration (what the
+// runtime keeps while a configuration is in force): no floating point per poll. The form
+// above builds this table and calls this one, so the two cannot disagree.
+struct ScaledTier {
+  std::int64_t budget_ns = 0;                 // poll_budget_for(c, p, t).time_ns
+  std::uint64_t promotion_violations = 0;     // scaled_threshold of each; 0: disabled
+  std::uint64_t promotion_cpu_ns = 0;
+  std::uint64_t promotion_slow_polls = 0;
+  std::uint32_t demotion_good_polls = 0;
+  std::uint64_t demotion_min_ns = 0;
+  std::uint64_t good_poll_ns = 0;             // demotion_cpu_threshold_ns
+};
+struct ScaledPolicies {
+  std::array<std::array<ScaledTier, kTierCount>, kPriorityCount> at{};  // [priority][tier]
+  std::uint64_t slow_poll_ns = 0;             // 0: slow polls are not counted
+  [[nodiscard]] static ScaledPolicies of(const PulseConfig& c) noexcept;
+};
+[[nodiscard]] PollVerdict apply_poll(const ScaledPolicies& table, TierState& s, Priority p, const PollSample& sample,
+                                     std::int64_t now_ns) noexcept;
+
 }  // namespace omega
