@@ -340,6 +340,7 @@ void OmegaNode::maybe_scale_up() noexcept {
 }
 
 void OmegaNode::run(Item& item) noexcept {
+  ++detail::t_worker_events;
   const bool timed = item.enqueued_ns != 0;
   std::int64_t start = 0;
   if (timed) {
@@ -416,6 +417,7 @@ void OmegaNode::worker_loop(unsigned index) {
   };
   for (unsigned turn = 0; turn < kPassIterations; ++turn) {
     if (index >= active_.load(std::memory_order_acquire)) {
+      ++detail::t_worker_events;
       // Inactive: wait to be activated (or for shutdown, which activates everyone).
       stop_spinning();
       if (counted) group_->count_asleep();
@@ -441,6 +443,7 @@ void OmegaNode::worker_loop(unsigned index) {
       victim->run(item);
       continue;
     }
+    ++detail::t_worker_events;  // found no work: whatever comes next did not follow at once
     if (spins == 0 && config_.spin_iterations > 0) {
       spinning = g_spin_budget.try_acquire();
       if (spinning) group_->begin_search();
@@ -491,6 +494,7 @@ void OmegaNode::worker_loop(unsigned index) {
 }
 
 std::size_t OmegaNode::run_pending(std::size_t max_tasks) {
+  ++detail::t_worker_events;  // the caller may have been idle since its last task
   Item item;
   std::size_t ran = 0;
   while (ran < max_tasks && queue_.try_pop(item)) {

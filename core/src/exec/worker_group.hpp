@@ -98,6 +98,12 @@ class WorkerGroup {
   [[nodiscard]] OmegaNode* node_with_work() const noexcept;
 };
 
+// Counts, per thread, every task the nodes start on it and every moment it may have waited
+// (found no work, parked, entered run_pending or help_one from outside). Two polls on a thread
+// with exactly one event between them ran back to back: Pulse then times the second from
+// the first's end instead of reading the clock again.
+inline thread_local std::uint64_t t_worker_events = 0;
+
 // The group whose worker the calling thread is, or nullptr on any other thread.
 [[nodiscard]] WorkerGroup* current_worker_group() noexcept;
 

@@ -41,12 +41,8 @@ constexpr std::uint32_t kMaxWeight = 1'000'000;
 constexpr bool valid_tier(Tier t) noexcept { return static_cast<std::size_t>(t) < kTierCount; }
 constexpr std::size_t index(Tier t) noexcept { return static_cast<std::size_t>(t); }
 
-std::uint64_t sat_add(std::uint64_t a, std::uint64_t b) noexcept { return a > kU64Max - b ? kU64Max : a + b; }
 std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) noexcept {
   return (b != 0 && a > kU64Max / b) ? kU64Max : a * b;
-}
-void sat_increment(std::uint32_t& n) noexcept {
-  if (n != kU32Max) ++n;
 }
 
 // x rounded to nearest and clamped to [lo, hi]. 2^64 and 2^63 are exact doubles, so the
@@ -59,16 +55,7 @@ std::uint64_t round_clamp_u64(double x, std::uint64_t lo, std::uint64_t hi) noex
   return v < lo ? lo : v;
 }
 
-Tier tier_above(Tier t) noexcept { return static_cast<Tier>(index(t) + 1); }
-Tier tier_below(Tier t) noexcept { return static_cast<Tier>(index(t) - 1); }
 
-void enter(TierState& s, Tier t, std::int64_t now_ns) noexcept {
-  s.tier = t;
-  s.violations = 0;
-  s.slow_polls = 0;
-  s.good_polls = 0;
-  s.tier_since_ns = now_ns;
-}
 
 void add_reason(std::string& out, const std::string& reason) {
   if (!out.empty()) out += "; ";
@@ -421,50 +408,6 @@ ScaledPolicies ScaledPolicies::of(const PulseConfig& c) noexcept {
 PollVerdict apply_poll(const PulseConfig& c, TierState& s, Priority p, const PollSample& sample,
                        std::int64_t now_ns) noexcept {
   return apply_poll(ScaledPolicies::of(c), s, p, sample, now_ns);
-}
-
-PollVerdict apply_poll(const ScaledPolicies& table, TierState& s, Priority p, const PollSample& sample,
-                       std::int64_t now_ns) noexcept {
-  if (!valid_tier(s.tier)) enter(s, Tier::Monitor, now_ns);  // a corrupt state starts over
-  const std::size_t pi = static_cast<std::size_t>(p) < kPriorityCount ? static_cast<std::size_t>(p) : 1;
-  const ScaledTier& t = table.at[pi][index(s.tier)];
-
-  PollVerdict v;
-  v.violation = sample.poll_ns > static_cast<std::uint64_t>(t.budget_ns);
-  v.slow = table.slow_poll_ns > 0 && sample.poll_ns >= table.slow_poll_ns;
-  v.good = sample.poll_ns <= t.good_poll_ns && !v.violation && !v.slow && !sample.flagged;
-
-  if (v.violation) sat_increment(s.violations);
-  if (v.slow) sat_increment(s.slow_polls);
-  if (v.good) {
-    sat_increment(s.good_polls);
-  } else {
-    s.good_polls = 0;
-  }
-  s.cpu_streak_ns = sat_add(s.cpu_streak_ns, sample.poll_ns);
-
-  const auto hit = [](std::uint64_t count, std::uint64_t scaled) { return scaled != 0 && count >= scaled; };
-  if (s.tier != Tier::Isolate) {
-    if (sample.flagged) {
-      enter(s, Tier::Isolate, now_ns);
-      v.change = TierChange::Promoted;
-    } else if (hit(s.violations, t.promotion_violations) || hit(s.cpu_streak_ns, t.promotion_cpu_ns) ||
-               hit(s.slow_polls, t.promotion_slow_polls)) {
-      enter(s, tier_above(s.tier), now_ns);
-      v.change = TierChange::Promoted;
-    }
-  }
-  if (v.change == TierChange::None && s.tier != Tier::Monitor && s.good_polls >= t.demotion_good_polls) {
-    // Elapsed time, without overflow; a clock that went backwards counts as no time.
-    const std::uint64_t at_tier_ns =
-        now_ns > s.tier_since_ns ? static_cast<std::uint64_t>(now_ns) - static_cast<std::uint64_t>(s.tier_since_ns) : 0;
-    if (at_tier_ns >= t.demotion_min_ns) {
-      enter(s, tier_below(s.tier), now_ns);
-      v.change = TierChange::Demoted;
-    }
-  }
-  if (sample.waited) s.cpu_streak_ns = 0;
-  return v;
 }
 
 }  // namespace omega

@@ -26,6 +26,16 @@ struct ThreadSlot {
 };
 thread_local ThreadSlot t_slot;
 
+// Where and when the calling thread's last outermost poll ended (see poll()).
+struct LastPoll {
+  std::uint64_t epoch = 0;
+  std::uint64_t events = 0;
+  std::int64_t end_ns = 0;
+};
+thread_local LastPoll t_last_poll;
+
+bool outer_poll_free() noexcept { return t_poll == nullptr; }
+
 // Poll-time histograms are sampled (1 poll in kPollSampleEvery, recorded with that weight):
 // a histogram record is three atomic read-modify-writes, more than the rest of the accounting.
 constexpr unsigned kPollSampleEvery = 8;
@@ -175,9 +185,13 @@ void PulseRuntime::poll(PulseTask* task) noexcept {
   const Tier tier = on ? task->tier_state.tier : Tier::Monitor;
   const PollBudget budget = ac.budgets[static_cast<std::size_t>(task->priority)][static_cast<std::size_t>(tier)];
 
-  // Unordered reads: a poll's length matters to the microsecond, not to the cache miss the
-  // fence would wait for.
-  const std::int64_t start = now_ns_unordered();
+  // One clock read per poll where polls follow each other on a worker: the previous poll's
+  // end is this one's start when exactly one task start lies between them (this poll's own;
+  // see t_worker_events). Unordered reads: a poll's length matters to the microsecond, not to
+  // the cache miss the fence would wait for.
+  const std::uint64_t events = t_worker_events;
+  const bool chained = t_last_poll.epoch == epoch_ && t_last_poll.events + 1 == events && outer_poll_free();
+  const std::int64_t start = chained ? t_last_poll.end_ns : now_ns_unordered();
   PollContext ctx{static_cast<std::int32_t>(budget.units), start + budget.time_ns, task};
   PollContext* const outer = t_poll;
   // A poll inside a poll (a task that blocks on a result and helps): the watchdog follows
@@ -201,6 +215,7 @@ void PulseRuntime::poll(PulseTask* task) noexcept {
   } while (task->suspend == PulseTask::Suspend::Transfer);
   t_poll = outer;
   const std::int64_t end = now_ns_unordered();
+  if (outer == nullptr) t_last_poll = LastPoll{epoch_, t_worker_events, end};
 
   bool flagged = false;
   if (watched) {

@@ -222,7 +222,59 @@ struct ScaledPolicies {
   std::uint64_t slow_poll_ns = 0;             // 0: slow polls are not counted
   [[nodiscard]] static ScaledPolicies of(const PulseConfig& c) noexcept;
 };
-[[nodiscard]] PollVerdict apply_poll(const ScaledPolicies& table, TierState& s, Priority p, const PollSample& sample,
-                                     std::int64_t now_ns) noexcept;
+// Inline: it runs once per poll of every cooperative task.
+[[nodiscard]] inline PollVerdict apply_poll(const ScaledPolicies& table, TierState& s, Priority p,
+                                            const PollSample& sample, std::int64_t now_ns) noexcept {
+  constexpr std::uint64_t kU64Max = ~std::uint64_t{0};
+  constexpr std::uint32_t kU32Max = ~std::uint32_t{0};
+  const auto enter = [&s, now_ns](Tier t) {
+    s.tier = t;
+    s.violations = 0;
+    s.slow_polls = 0;
+    s.good_polls = 0;
+    s.tier_since_ns = now_ns;
+  };
+  if (static_cast<std::size_t>(s.tier) >= kTierCount) enter(Tier::Monitor);  // a corrupt state starts over
+  const std::size_t pi = static_cast<std::size_t>(p) < kPriorityCount ? static_cast<std::size_t>(p) : 1;
+  const std::size_t ti = static_cast<std::size_t>(s.tier);
+  const ScaledTier& t = table.at[pi][ti];
+
+  PollVerdict v;
+  v.violation = sample.poll_ns > static_cast<std::uint64_t>(t.budget_ns);
+  v.slow = table.slow_poll_ns > 0 && sample.poll_ns >= table.slow_poll_ns;
+  v.good = sample.poll_ns <= t.good_poll_ns && !v.violation && !v.slow && !sample.flagged;
+
+  if (v.violation && s.violations != kU32Max) ++s.violations;
+  if (v.slow && s.slow_polls != kU32Max) ++s.slow_polls;
+  if (v.good) {
+    if (s.good_polls != kU32Max) ++s.good_polls;
+  } else {
+    s.good_polls = 0;
+  }
+  s.cpu_streak_ns = s.cpu_streak_ns > kU64Max - sample.poll_ns ? kU64Max : s.cpu_streak_ns + sample.poll_ns;
+
+  const auto hit = [](std::uint64_t count, std::uint64_t scaled) { return scaled != 0 && count >= scaled; };
+  if (s.tier != Tier::Isolate) {
+    if (sample.flagged) {
+      enter(Tier::Isolate);
+      v.change = TierChange::Promoted;
+    } else if (hit(s.violations, t.promotion_violations) || hit(s.cpu_streak_ns, t.promotion_cpu_ns) ||
+               hit(s.slow_polls, t.promotion_slow_polls)) {
+      enter(static_cast<Tier>(ti + 1));
+      v.change = TierChange::Promoted;
+    }
+  }
+  if (v.change == TierChange::None && s.tier != Tier::Monitor && s.good_polls >= t.demotion_good_polls) {
+    // Elapsed time, without overflow; a clock that went backwards counts as no time.
+    const std::uint64_t at_tier_ns =
+        now_ns > s.tier_since_ns ? static_cast<std::uint64_t>(now_ns) - static_cast<std::uint64_t>(s.tier_since_ns) : 0;
+    if (at_tier_ns >= t.demotion_min_ns) {
+      enter(static_cast<Tier>(ti - 1));
+      v.change = TierChange::Demoted;
+    }
+  }
+  if (sample.waited) s.cpu_streak_ns = 0;
+  return v;
+}
 
 }  // namespace omega
