@@ -47,8 +47,57 @@ export interface SystemConfig {
   threads?: [regularMin: number, regularMax: number, superMin: number, superMax: number];
   /** Each worker thread times 1 task in this many for the wait/run percentiles (default 64 in WASM, where a clock read costs about 7 times what it does natively; 1: every task). */
   timingSampleEvery?: number;
+  /** Pulse's thresholds for cooperative tasks (spawn): 'aggressive' steps in early, 'permissive' late (default 'balanced'). */
+  pulse?: PulseProfile;
 }
 export type Workload = 'spin' | 'hash' | 'primes';
+export type PulseProfile = 'aggressive' | 'balanced' | 'permissive';
+/** How the slow lane serves isolated Low/Normal/High tasks (Critical ones always first). */
+export type PulseAlgorithm = 'creditBased' | 'lottery' | 'deficitRoundRobin';
+/**
+ * The built-in cooperative workloads (omega::Coro tasks polled under Pulse) and what arg means:
+ * 'crunch' n iterations (checkpoint every 1024; resolves to the sum of i*i for i < n mod 2^64, low 52 bits),
+ * 'light' µs asleep then one yield (resolves to the wake-to-poll latency in µs),
+ * 'sleepy' ms asleep (resolves to the ms slept),
+ * 'hog' ms spun per poll, 60 polls with a yield between (resolves to 60),
+ * 'stall' ms spun in one poll that never yields (resolves to the ms spun).
+ */
+export type CoroWorkload = 'crunch' | 'light' | 'sleepy' | 'hog' | 'stall';
+/** One polling thread's counters: node workers first, then the slow lane, then one shared by every other thread that polls. */
+export interface PulseWorkerStats {
+  worker: number; polls: number;
+  /** Polls over their time budget. */
+  violations: number;
+  /** Polls that ended in a yield. */
+  yields: number; cpuNs: number;
+  /** Cooperative tasks that finished on this worker. */
+  tasks: number;
+  /** Polls at or over the slow-poll threshold. */
+  slowPolls: number; pollP50Ns: number; pollP99Ns: number;
+}
+export interface PulseStats {
+  spawned: number; completed: number;
+  /** Destroyed by shutdown. */
+  cancelled: number; promotions: number; demotions: number;
+  /** SlowPoll signals published (Warn tier and above, and watchdog flags). */
+  warnings: number;
+  /** Polls flagged while still running (a task that does not yield). */
+  watchdogFlags: number;
+  /** Parked workers woken to take over a blocked worker's queue. */
+  rescues: number;
+  /** Polls run by the slow lane. */
+  isolatedPolls: number;
+  /** Spawned and not yet finished or cancelled. */
+  live: number;
+  /** The live tasks per tier. */
+  tiers: { monitor: number; warn: number; yield: number; isolate: number };
+  slowLaneQueued: number; algorithm: PulseAlgorithm;
+  /** Interventions on (setPulseEnabled). */
+  enabled: boolean;
+  /** What the slow lane's thread got from the platform ("not started" until the first spawn). */
+  slowLaneIsolation: string;
+  workers: PulseWorkerStats[];
+}
 export declare class OmegaTaskError extends Error {}
 export declare class OmegaNodeError extends Error { kind: 'SystemMaxedOut' | 'NodeShuttingDown' | 'NoNodesAvailable'; }
 export interface OvpInitOptions {
@@ -85,6 +134,18 @@ export declare class OmegaSystem {
   readonly ovp: { init(options: OvpInitOptions): Promise<OvpEndpoint> };
   /** Rejects with TypeError for bad arguments, OmegaNodeError for backpressure, OmegaTaskError for a failed task. */
   submit(workload: Workload, arg: number, options?: { priority?: Priority; cost?: number }): Promise<number>;
+  /**
+   * Spawns a built-in cooperative task under Pulse; resolves to its number (see CoroWorkload).
+   * Rejects with TypeError/RangeError for bad arguments, OmegaNodeError for backpressure, and
+   * OmegaTaskError "ExecutionFailed: NodeShuttingDown: ..." when shutdown cancels it while suspended.
+   */
+  spawn(workload: CoroWorkload, arg: number, options?: { priority?: Priority }): Promise<number>;
+  /** Pulse's statistics; null after shutdown. */
+  pulseStats(): PulseStats | null;
+  /** Interventions on or off (accounting goes on); throws TypeError for anything but a boolean. */
+  setPulseEnabled(on: boolean): void;
+  /** The slow lane's algorithm, from the next isolated poll on; throws TypeError for an unknown name. */
+  setPulseAlgorithm(algorithm: PulseAlgorithm): void;
   stats(): SystemStats;
   metricsPrometheus(): string;
   readonly pending: number;

@@ -7,6 +7,7 @@
 //   const h = new omega.Histogram(); h.record(1500); h.percentiles(); h.delete();
 //   const system = omega.createSystem({ nodes: 8, superNodes: 4 });
 //   await system.submit('primes', 100000);   // built-in C++ workloads on the nodes
+//   await system.spawn('light', 100);         // built-in cooperative tasks under Pulse; system.pulseStats()
 //   const drone = await system.ovp.init({ url: 'ws://127.0.0.1:8080/ovp', droneId: 7 });  // OVP via the gateway
 //   await drone.emit(null, new Uint8Array([1, 2])); const msg = await drone.receive(500); await drone.close();
 //   await system.shutdown();

@@ -2,12 +2,16 @@
 //
 //   const system = omega.createSystem({ nodes: 8, superNodes: 4 });
 //   const primes = await system.submit('primes', 100_000, { priority: 'high', cost: 50 });
+//   const lateUs = await system.spawn('light', 100);   // a cooperative task under Pulse
+//   system.pulseStats().tiers;                          // { monitor, warn, yield, isolate }
 //   await system.shutdown();
 //
 // Every call returns at once; the main thread never blocks. Work runs as built-in C++
 // workloads on the system's nodes (worker threads in the threaded build; the event loop in
 // the single-threaded one). While results are pending a timer polls for them, resolves the
 // Promises on this thread, and (under Node) keeps the process alive until they arrive.
+// Cooperative tasks (spawn) are built-in C++ omega::Coro workloads: Pulse times each of
+// their polls and steps in (Warn, Yield, Isolate to the slow lane) when they overrun.
 
 import { createNative } from './native.mjs';
 
@@ -43,7 +47,8 @@ function settle(waiters, finished) {
 
 export class OmegaSystem {
   #native;
-  #waiters = new Map();
+  #waiters = new Map();  // submitted and spawned tasks by id: {resolve, reject, spawned}
+  #submitted = 0;        // of #waiters, the submitted ones: shutdown lets them finish
   #timer = null;
   #closed = false;
   #ioWaiters = new Map();  // I/O results: polled when the transport signals, never on a timer
@@ -69,8 +74,55 @@ export class OmegaSystem {
     if (!r.ok) {
       return Promise.reject(r.backpressure ? new OmegaNodeError(r.error) : new TypeError(`submit: ${r.error}`));
     }
+    return this.#track(r.id, false);
+  }
+
+  /**
+   * Spawns a built-in cooperative task (an omega::Coro polled under Pulse) and resolves to
+   * its number:
+   *   'crunch' n:   sum of i*i for i < n (mod 2^64), low 52 bits; a checkpoint every 1024
+   *   'light' us:   sleeps us µs, yields once; the wake-to-poll latency in µs
+   *   'sleepy' ms:  sleeps ms; the ms actually slept
+   *   'hog' ms:     60 polls spinning ms each between yields; 60
+   *   'stall' ms:   spins ms in one poll, never yielding; the ms spun
+   * Bad arguments reject with TypeError/RangeError (counted); a full system rejects with
+   * NodeError; a task still suspended at shutdown rejects with TaskError
+   * "ExecutionFailed: NodeShuttingDown: ...".
+   */
+  spawn(workload, arg, { priority = 'normal' } = {}) {
+    if (this.#closed) return Promise.reject(new OmegaNodeError('NodeShuttingDown'));
+    const r = this.#native.spawn(workload, arg, priority);
+    if (!r.ok) {
+      return Promise.reject(r.backpressure ? new OmegaNodeError(r.error) : argumentError({ ...r, error: `spawn: ${r.error}` }));
+    }
+    return this.#track(r.id, true);
+  }
+
+  /** Pulse's counts, tiers of the live tasks, the slow lane and per-worker poll statistics; null after shutdown. */
+  pulseStats() {
+    return this.#native ? this.#native.pulseStats() : null;
+  }
+
+  /** Pulse's interventions on or off (accounting and statistics go on either way). */
+  setPulseEnabled(on) {
+    this.#control('setPulseEnabled', on);
+  }
+
+  /** The slow lane's algorithm: 'creditBased' | 'lottery' | 'deficitRoundRobin'. */
+  setPulseAlgorithm(algorithm) {
+    this.#control('setPulseAlgorithm', algorithm);
+  }
+
+  #control(call, value) {
+    if (!this.#native) throw new OmegaNodeError('NodeShuttingDown');
+    const r = this.#native[call](value);
+    if (!r.ok) throw argumentError({ ...r, error: `${call}: ${r.error}` });
+  }
+
+  #track(id, spawned) {
+    if (!spawned) this.#submitted++;
     return new Promise((resolve, reject) => {
-      this.#waiters.set(r.id, { resolve, reject });
+      this.#waiters.set(id, { resolve, reject, spawned });
       this.#schedule();
     });
   }
@@ -90,20 +142,24 @@ export class OmegaSystem {
 
   /**
    * Refuses new work, lets pending CPU work finish, then stops the nodes and the I/O
-   * circulation: pending OVP operations reject with "shutting down", endpoints close. The
-   * workers drain and exit while this thread keeps serving its event loop; the final join
-   * finds them gone.
+   * circulation: pending OVP operations reject with "shutting down", endpoints close.
+   * Spawned tasks are not waited for: those still suspended (asleep, say) are cancelled and
+   * reject with "ExecutionFailed: NodeShuttingDown: ...". The workers drain and exit while
+   * this thread keeps serving its event loop; the final join finds them gone.
    */
   async shutdown() {
     if (!this.#native) return;
     this.#closed = true;
-    while (this.#waiters.size > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    while (this.#submitted > 0) await new Promise((resolve) => setTimeout(resolve, 1));
     this.#native.beginShutdown();
     while (!this.#native.shutdownFinished()) {
-      this.#native.poll(256);  // single-threaded build: the queued work runs here
+      this.#settle(this.#native.poll(256));  // single-threaded build: the queued work runs here
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     this.#native.shutdown();
+    this.#settle(this.#native.poll(256));  // the cancelled spawns, and what finished meanwhile
+    for (const waiter of this.#waiters.values()) waiter.reject(new OmegaNodeError('NodeShuttingDown'));  // none expected
+    this.#waiters.clear();
     this.#pollIo();
     this.#unwake();
     this.#native.delete();
@@ -157,8 +213,15 @@ export class OmegaSystem {
   #poll() {
     this.#timer = null;
     if (!this.#native) return;
-    settle(this.#waiters, this.#native.poll(256));
+    this.#settle(this.#native.poll(256));
     if (this.#waiters.size > 0) this.#schedule();
+  }
+
+  #settle(finished) {
+    for (const [id] of finished) {
+      if (!this.#waiters.get(id).spawned) this.#submitted--;
+    }
+    settle(this.#waiters, finished);
   }
 }
 

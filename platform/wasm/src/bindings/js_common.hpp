@@ -20,8 +20,12 @@ namespace omega::js {
 using emscripten::val;
 
 #if defined(OMEGA_WASM_POOL_SIZE)
-// Pool threads the threaded build leaves for systems: one is the ParkSampler's.
-inline constexpr std::size_t kThreadBudget = OMEGA_WASM_POOL_SIZE - 1;
+// Threads a system's first spawn starts beside its workers: Pulse's timer/watchdog thread
+// and its slow lane.
+inline constexpr std::size_t kPulseThreads = 2;
+// Pool threads the threaded build leaves for a system's workers: one is the ParkSampler's,
+// kPulseThreads are Pulse's.
+inline constexpr std::size_t kThreadBudget = OMEGA_WASM_POOL_SIZE - 1 - kPulseThreads;
 #else
 inline constexpr std::size_t kThreadBudget = 0;
 #endif
@@ -110,5 +114,54 @@ inline constexpr PriorityName kPriorityNames[] = {
 };
 // The priority a JS string names; nullopt for anything else (not counted here).
 std::optional<Priority> priority_arg(const val& v);
+
+// ---- Pulse's names ----------------------------------------------------------------------
+// The profile names createSystem's `pulse` takes and the slow lane's algorithm names
+// (setPulseAlgorithm, pulseStats().algorithm): each parsed and printed only through its
+// table, so JS sees one spelling per value.
+template <class E>
+struct NamedValue {
+  std::string_view name;
+  E value;
+};
+inline constexpr NamedValue<PulseProfile> kPulseProfileNames[] = {
+    {"aggressive", PulseProfile::Aggressive},
+    {"balanced", PulseProfile::Balanced},
+    {"permissive", PulseProfile::Permissive},
+};
+inline constexpr NamedValue<SchedulingAlgorithm> kAlgorithmNames[] = {
+    {"creditBased", SchedulingAlgorithm::CreditBased},
+    {"lottery", SchedulingAlgorithm::Lottery},
+    {"deficitRoundRobin", SchedulingAlgorithm::DeficitRoundRobin},
+};
+
+// The value a JS string names in `table`; nullopt for anything else (not counted here).
+template <class E, std::size_t N>
+std::optional<E> named_arg(const NamedValue<E> (&table)[N], const val& v) {
+  if (!v.isString()) return std::nullopt;
+  const std::string name = v.as<std::string>();
+  for (const auto& row : table) {
+    if (row.name == name) return row.value;
+  }
+  return std::nullopt;
+}
+// The name of `value` in `table` ("" if it has none: Custom, which JS cannot pick).
+template <class E, std::size_t N>
+std::string_view name_of(const NamedValue<E> (&table)[N], E value) {
+  for (const auto& row : table) {
+    if (row.value == value) return row.name;
+  }
+  return {};
+}
+// "'a', 'b' or 'c'": the table's names, for refusals.
+template <class E, std::size_t N>
+std::string names_of(const NamedValue<E> (&table)[N]) {
+  std::string out;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (i > 0) out += i + 1 == N ? " or " : ", ";
+    out += "'" + std::string(table[i].name) + "'";
+  }
+  return out;
+}
 
 }  // namespace omega::js

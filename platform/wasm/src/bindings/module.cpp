@@ -1,6 +1,6 @@
 // The module's JS surface, all of it in one place (index.d.ts describes it to users; the
 // wrappers in js/ build the Promise API on the classes). Each name is implemented in its
-// layer's file: metrics, system (and ovp), scheduler.
+// layer's file: metrics, system (and ovp, pulse), scheduler.
 #include <emscripten/bind.h>
 
 #include "metrics.hpp"
@@ -49,6 +49,10 @@ EMSCRIPTEN_BINDINGS(omega) {
       .function("beginShutdown", &JsSystem::begin_shutdown)
       .function("shutdownFinished", &JsSystem::shutdown_finished)
       .function("shutdown", &JsSystem::shutdown)
+      .function("spawn", &JsSystem::spawn)
+      .function("pulseStats", &JsSystem::pulse_stats)
+      .function("setPulseEnabled", &JsSystem::set_pulse_enabled)
+      .function("setPulseAlgorithm", &JsSystem::set_pulse_algorithm)
       .function("ovpInit", &JsSystem::ovp_init)
       .function("ovpEmit", &JsSystem::ovp_emit)
       .function("ovpReceive", &JsSystem::ovp_receive)

@@ -9,7 +9,7 @@
 namespace omega::js {
 
 // config: { nodes, superNodes, queueCapacity: [regular, super], threads: [rmin, rmax, smin, smax],
-// timingSampleEvery } (all optional). Returns {ok: true} or {ok: false, error}.
+// timingSampleEvery, pulse: profile name } (all optional). Returns {ok: true} or {ok: false, error}.
 val JsSystem::init(const val& config) {
   if (system_) return refuse("system already created");
   auto builder = UltraOmegaSystem::builder();
@@ -42,10 +42,17 @@ val JsSystem::init(const val& config) {
       if (!e) return refuse("timingSampleEvery must be an integer in [1, 65536] (1: time every task)");
       builder.with_timing_sample_every(static_cast<unsigned>(*e));
     }
+    const val pulse = config["pulse"];
+    if (!pulse.isUndefined()) {
+      const auto profile = named_arg(kPulseProfileNames, pulse);
+      if (!profile) return refuse("pulse must be " + names_of(kPulseProfileNames));
+      builder.with_pulse(PulseConfig::profile(*profile));
+    }
   }
   if constexpr (kHasThreads) {
     // Every thread must come from the pool created at start-up (the browser cannot start
     // one on demand without yielding to the event loop): refuse what the pool cannot hold.
+    // (Pulse's two threads have their own places in it: see kThreadBudget.)
     const SystemConfig& c = builder.config();
     const std::size_t supers = std::min(c.nodes, c.super_nodes);
     const std::size_t needed = (c.nodes - supers) * c.regular.max_threads + supers * c.super.max_threads;
@@ -83,17 +90,32 @@ val JsSystem::submit(const val& workload, const val& arg, const val& priority, c
                                                   [run = w->run, x = *a] { return run(x); }, rng_));
 }
 
-// Finished tasks since the last call, as [id, ok, value-or-error] triples. In the
-// single-threaded build this is also where queued work runs (up to `budget` tasks).
+// Finished tasks (submitted and spawned) since the last call, as [id, ok, value-or-error] triples. In the
+// single-threaded build this is also where queued work runs: up to `budget` tasks (or polls),
+// and no more once kPollSlice has passed, so that a queue of long polls (a hog requeued after
+// every yield) cannot hold the event loop for `budget` of them.
 val JsSystem::poll(const val& budget) {
   if (!system_) return val::array();
   if constexpr (!kHasThreads) {
+    constexpr std::int64_t kPollSliceNs = 4'000'000;  // a browser's shortest timer turn
+    constexpr std::size_t kChunk = 8;
     const double b = number_arg(budget);
-    system_->run_pending(b >= 1 ? static_cast<std::size_t>(b) : 64);
+    const std::size_t limit = b >= 1 ? static_cast<std::size_t>(b) : 64;
+    const std::int64_t until = now_ns() + kPollSliceNs;
+    for (std::size_t ran = 0; ran < limit;) {
+      const std::size_t n = system_->run_pending(std::min(kChunk, limit - ran));
+      if (n == 0) break;
+      ran += n;
+      if (now_ns() >= until) break;
+    }
   } else {
     (void)budget;
   }
-  return take_finished(pending_, [](double value) { return val(value); });
+  val done = take_finished(pending_, [](double value) { return val(value); });
+  val spawned = take_finished(spawned_, [](double value) { return val(value); });
+  const auto n = spawned["length"].as<unsigned>();
+  for (unsigned i = 0; i < n; ++i) done.call<void>("push", spawned[i]);
+  return done;
 }
 
 val JsSystem::stats() const {

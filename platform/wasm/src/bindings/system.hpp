@@ -1,7 +1,8 @@
 #pragma once
 // NativeSystem: the two circulations from JS, wrapped by js/system.mjs (omega.createSystem).
 // The CPU circulation (system.cpp) runs built-in C++ workloads on the nodes; the I/O
-// circulation (ovp.cpp) runs OVP operations through the platform's WebSocket frame link.
+// circulation (ovp.cpp) runs OVP operations through the platform's WebSocket frame link;
+// the pulse part (pulse.cpp) spawns built-in cooperative workloads and reports on Pulse.
 //
 // Nothing here blocks and nothing calls into JS from a worker: each submission returns
 // {ok: true, id} at once (or a refusal), and the wrapper collects finished results from the
@@ -23,12 +24,19 @@ class JsSystem {
   val init(const val& config);
   val submit(const val& workload, const val& arg, const val& priority, const val& cost);
   val poll(const val& budget);
-  double pending() const { return static_cast<double>(pending_.size() + io_pending_.size()); }
+  double pending() const { return static_cast<double>(pending_.size() + spawned_.size() + io_pending_.size()); }
   val stats() const;
   std::string metrics_prometheus() const { return system_ ? system_->metrics().to_prometheus() : std::string(); }
   void begin_shutdown();
   bool shutdown_finished() const { return !system_ || system_->shutdown_finished(); }
   void shutdown();
+
+  // ---- Pulse, cooperative tasks (pulse.cpp) ----
+  // spawn(workload, arg, priority) -> {ok: true, id} | refusal; the result comes through poll().
+  val spawn(const val& workload, const val& arg, const val& priority);
+  val pulse_stats() const;
+  val set_pulse_enabled(const val& on);
+  val set_pulse_algorithm(const val& algorithm);
 
   // ---- OVP, the I/O circulation (ovp.cpp) ----
   val ovp_init(const val& options);
@@ -79,6 +87,7 @@ class JsSystem {
   std::unique_ptr<UltraOmegaSystem> system_;
   OmegaRng rng_ = OmegaRng::from_entropy();
   std::unordered_map<std::uint32_t, TaskHandle<double>> pending_;
+  std::unordered_map<std::uint32_t, TaskHandle<double>> spawned_;  // ids shared with pending_
   std::unordered_map<std::uint32_t, TaskHandle<IoOutput>> io_pending_;
   std::uint32_t next_id_ = 1;
 };
