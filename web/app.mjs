@@ -1,9 +1,11 @@
 // The live demo: loads Ultra Omega's WebAssembly module (threaded when the page is
 // cross-origin isolated, single-threaded otherwise) and shows its clock and histograms
-// filling up, 10 times a second. window.omegaDemo exposes the same numbers to tests.
+// filling up, 10 times a second, beside the CPU circulation, the nanosecond scheduler and
+// Pulse (hogs beside light tasks). window.omegaDemo exposes the same numbers to tests.
 import { loadOmega } from '/omega/index.mjs';
 import { fmtNs, renderCells } from './format.mjs';
 import { startSchedulerDemo } from './scheduler.mjs';
+import { startPulseDemo } from './pulse.mjs';
 
 const $ = (id) => document.getElementById(id);
 const RENDER_MS = 100;
@@ -78,6 +80,7 @@ async function main() {
   feed();
 
   startSchedulerDemo(omega, demo);  // the nanosecond scheduler section renders itself
+  startPulseDemo(omega, demo);      // and so does the Pulse section
 
   const renderCirculation = (now) => {
     const st = system.stats();

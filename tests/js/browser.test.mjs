@@ -92,3 +92,44 @@ for (const isolate of [true, false]) {
     }
   });
 }
+
+// The Pulse section: hogs and light tasks side by side; its numbers move every 250 ms, the
+// hogs reach the slow lane, and the switch and the algorithm reach the system.
+for (const isolate of [true, false]) {
+  const name = `pulse section updates (${isolate ? 'threaded' : 'single-threaded'} build)`;
+  test(name, { skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM}` }, async () => {
+    const { page, problems, close } = await openDemo(isolate);
+    const readPulse = () => page.evaluate(() => ({
+      ...window.omegaDemo,
+      lightText: document.getElementById('pulse-light').textContent,
+      workerRows: document.querySelectorAll('#pulse-workers tbody tr').length,
+    }));
+    try {
+      const first = await readPulse();
+      assert.equal(first.error, null, first.error ?? '');
+      await page.waitForFunction(() => window.omegaDemo.pulseIsolatedPolls > 0, null, { timeout: 15_000, polling: 100 });
+      await page.waitForTimeout(1500);
+      const second = await readPulse();
+      assert.ok(second.pulseUpdates - first.pulseUpdates >= 4, `pulse updates: ${first.pulseUpdates} -> ${second.pulseUpdates}`);
+      assert.ok(second.pulseLightCompleted > first.pulseLightCompleted + 10,
+        `light tasks: ${first.pulseLightCompleted} -> ${second.pulseLightCompleted}`);
+      assert.ok(Number.isFinite(second.pulseLightP99Us) && second.pulseLightP99Us >= 0);
+      assert.notEqual(second.lightText, first.lightText);
+      assert.ok(second.pulseSpawned > first.pulseSpawned);
+      assert.ok(second.pulsePromotions >= 1, `promotions ${second.pulsePromotions}`);
+      assert.equal(second.pulseHogsRunning, isolate ? 2 : 1);
+      assert.equal(second.pulseEnabled, true);
+      // Two node workers (none without threads: the event loop polls), the slow lane, other threads.
+      assert.equal(second.workerRows, isolate ? 4 : 2);
+      assert.match(second.pulseTiersText, /monitor\d+warn\d+yield\d+isolate\d+/);
+
+      await page.uncheck('#pulse-enabled');
+      await page.selectOption('#pulse-algorithm', 'lottery');
+      await page.waitForFunction(() => window.omegaDemo.pulseEnabled === false && window.omegaDemo.pulseAlgorithm === 'lottery',
+        null, { timeout: 10_000, polling: 100 });
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+}
