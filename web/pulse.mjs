@@ -18,7 +18,7 @@ export function startPulseDemo(omega, demo) {
   // sections moving.
   const threaded = omega.variant === 'threaded';
   const profile = threaded ? 'balanced' : 'aggressive';
-  const system = omega.createSystem({ nodes: 2, superNodes: 0, threads: [1, 1, 1, 1], pulse: profile });
+  const system = omega.createSystem({ nodes: 2, superNodes: 0, threads: [1, 1, 1, 1], queueCapacity: [256, 256], pulse: profile });
   const latencies = new Float64Array(WINDOW);  // µs, a ring
   let recorded = 0;
   let lightsCompleted = 0;

@@ -23,8 +23,9 @@ function crunchExpected(n) {
 }
 
 // Two nodes of one worker each: small enough for the threaded build's pool, two workers
-// for light tasks to run beside a hog.
-const CONFIG = { nodes: 2, superNodes: 0, threads: [1, 1, 1, 1] };
+// for light tasks to run beside a hog. Queues of 256 (the default is the seed's 10 a node):
+// a burst of light tasks beside requeued hogs must not meet backpressure.
+const CONFIG = { nodes: 2, superNodes: 0, threads: [1, 1, 1, 1], queueCapacity: [256, 256] };
 
 const modules = new Map();
 async function load(variant) {
