@@ -157,9 +157,11 @@ TEST_CASE("yield_now lets other queued work run first", "[pulse]") {
   REQUIRE(a);
   REQUIRE(b);
   release.store(true);
-  REQUIRE(wait(*gate));
-  REQUIRE(wait(*a));
-  REQUIRE(wait(*b));
+  // Timed waits: an untimed recv_result would help run the queue on this thread, a second
+  // runner that could take b while the worker takes a.
+  REQUIRE(gate->recv_result_for(10s));
+  REQUIRE(a->recv_result_for(10s));
+  REQUIRE(b->recv_result_for(10s));
   CHECK(order == std::vector<std::string>{"a1", "b", "a2"});
 }
 
