@@ -107,13 +107,4 @@ val buckets_to_js(const HistogramSnapshot& s) {
   return out;
 }
 
-std::optional<Priority> priority_arg(const val& v) {
-  if (!v.isString()) return std::nullopt;
-  const std::string name = v.as<std::string>();
-  for (const auto& row : kPriorityNames) {
-    if (row.name == name) return row.priority;
-  }
-  return std::nullopt;
-}
-
 }  // namespace omega::js

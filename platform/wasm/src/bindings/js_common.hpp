@@ -99,26 +99,10 @@ val percentiles_to_js(const HistogramSnapshot& s, bool with_p95 = false);
 // Non-empty buckets as [lower, upper, count] triples, for drawing.
 val buckets_to_js(const HistogramSnapshot& s);
 
-// ---- Priorities -----------------------------------------------------------------------
-// Every priority name JS may pass, parsed only by priority_arg: the one omega::Priority the
-// circulation and the scheduler share.
-struct PriorityName {
-  std::string_view name;
-  Priority priority;
-};
-inline constexpr PriorityName kPriorityNames[] = {
-    {"critical", Priority::Critical},
-    {"high", Priority::High},
-    {"normal", Priority::Normal},
-    {"low", Priority::Low},
-};
-// The priority a JS string names; nullopt for anything else (not counted here).
-std::optional<Priority> priority_arg(const val& v);
-
-// ---- Pulse's names ----------------------------------------------------------------------
-// The profile names createSystem's `pulse` takes and the slow lane's algorithm names
-// (setPulseAlgorithm, pulseStats().algorithm): each parsed and printed only through its
-// table, so JS sees one spelling per value.
+// ---- Names ------------------------------------------------------------------------------
+// Every name JS may pass for an enum (priorities, Pulse's profiles, the slow lane's
+// algorithms): each parsed and printed only through its table, so JS sees one spelling per
+// value and every refusal lists the same names.
 template <class E>
 struct NamedValue {
   std::string_view name;
@@ -163,5 +147,17 @@ std::string names_of(const NamedValue<E> (&table)[N]) {
   }
   return out;
 }
+
+// The one omega::Priority the circulation, the scheduler and Pulse share.
+inline constexpr NamedValue<Priority> kPriorityNames[] = {
+    {"critical", Priority::Critical},
+    {"high", Priority::High},
+    {"normal", Priority::Normal},
+    {"low", Priority::Low},
+};
+// The priority a JS string names; nullopt for anything else (not counted here).
+inline std::optional<Priority> priority_arg(const val& v) { return named_arg(kPriorityNames, v); }
+// "priority must be 'critical', 'high', 'normal' or 'low'".
+inline std::string priority_refusal() { return "priority must be " + names_of(kPriorityNames); }
 
 }  // namespace omega::js

@@ -20,7 +20,7 @@ val JsSystem::spawn(const val& workload, const val& arg, const val& priority) {
   const auto a = number_in(arg, 0, w->max_arg);
   if (!a) return refuse_range(name + ": argument must be in [0, " + std::to_string(static_cast<std::int64_t>(w->max_arg)) + "]");
   const std::optional<Priority> p = priority_arg(priority);
-  if (!p) return refuse("priority must be 'critical', 'high', 'normal' or 'low'");
+  if (!p) return refuse(priority_refusal());
   return track(spawned_, system_->spawn(*p, w->make(*a), rng_));
 }
 

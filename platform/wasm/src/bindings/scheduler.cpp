@@ -75,7 +75,7 @@ val JsScheduler::schedule(const val& workload, const val& arg, const val& delay,
   const auto p = integer_in(period, 0, kMaxSafeInteger);
   if (!p) return refuse("periodNs must be a non-negative integer number of nanoseconds (0: one-shot)");
   const std::optional<Priority> prio = priority_arg(priority);
-  if (!prio) return refuse("priority must be 'critical', 'high', 'normal' or 'low'");
+  if (!prio) return refuse(priority_refusal());
   auto task = [run = w->run, x = *a] { run(x); };
   const auto delay_ns = Nanos(static_cast<std::int64_t>(*d));
   const TimerId id =

@@ -83,7 +83,7 @@ val JsSystem::submit(const val& workload, const val& arg, const val& priority, c
   const auto a = number_in(arg, 0, w->max_arg);
   if (!a) return refuse(name + ": argument out of range");
   const std::optional<Priority> p = priority_arg(priority);
-  if (!p) return refuse("priority must be 'critical', 'high', 'normal' or 'low'");
+  if (!p) return refuse(priority_refusal());
   const auto c = number_in(cost, 1, 100);
   if (!c) return refuse("cost must be a number in [1, 100]");
   return track(pending_, system_->submit_cpu_task(*p, static_cast<std::uint32_t>(*c),
