@@ -393,7 +393,9 @@ ScaledPolicies ScaledPolicies::of(const PulseConfig& c) noexcept {
     for (std::size_t ti = 0; ti < kTierCount; ++ti) {
       const TierPolicy& policy = c.tiers[ti];
       ScaledTier& st = t.at[pi][ti];
-      st.budget_ns = poll_budget_for(c, p, static_cast<Tier>(ti)).time_ns;
+      const PollBudget budget = poll_budget_for(c, p, static_cast<Tier>(ti));
+      st.budget_units = budget.units;
+      st.budget_ns = budget.time_ns;
       st.promotion_violations = scaled_threshold(policy.promotion_violations, p);
       st.promotion_cpu_ns = scaled_threshold(sat_mul(policy.promotion_cpu_ms, kNsPerMs), p);
       st.promotion_slow_polls = scaled_threshold(policy.promotion_slow_polls, p);

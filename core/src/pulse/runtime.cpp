@@ -1,7 +1,6 @@
 #include "pulse/runtime.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <utility>
 
@@ -34,8 +33,6 @@ struct LastPoll {
 };
 thread_local LastPoll t_last_poll;
 
-bool outer_poll_free() noexcept { return t_poll == nullptr; }
-
 // Poll-time histograms are sampled (1 poll in kPollSampleEvery, recorded with that weight):
 // a histogram record is three atomic read-modify-writes, more than the rest of the accounting.
 constexpr unsigned kPollSampleEvery = 8;
@@ -48,14 +45,6 @@ constexpr std::int64_t kServiceIdleNs = 1'000'000'000;
 constexpr std::int64_t kOverflowRetryNs = 100'000;
 
 }  // namespace
-
-ActiveConfig::ActiveConfig(PulseConfig c) : config(std::move(c)), table(ScaledPolicies::of(config)) {
-  for (std::size_t p = 0; p < kPriorityCount; ++p) {
-    for (std::size_t t = 0; t < kTierCount; ++t) {
-      budgets[p][t] = poll_budget_for(config, static_cast<Priority>(p), static_cast<Tier>(t));
-    }
-  }
-}
 
 namespace {
 SlowLaneConfig slow_lane_config(const PulseConfig& c) {
@@ -183,17 +172,17 @@ void PulseRuntime::poll(PulseTask* task) noexcept {
   const ActiveConfig& ac = active();
   const bool on = enabled();
   const Tier tier = on ? task->tier_state.tier : Tier::Monitor;
-  const PollBudget budget = ac.budgets[static_cast<std::size_t>(task->priority)][static_cast<std::size_t>(tier)];
+  const ScaledTier& budget = ac.table.at[static_cast<std::size_t>(task->priority)][static_cast<std::size_t>(tier)];
 
   // One clock read per poll where polls follow each other on a worker: the previous poll's
   // end is this one's start when exactly one task start lies between them (this poll's own;
   // see t_worker_events). Unordered reads: a poll's length matters to the microsecond, not to
   // the cache miss the fence would wait for.
-  const std::uint64_t events = t_worker_events;
-  const bool chained = t_last_poll.epoch == epoch_ && t_last_poll.events + 1 == events && outer_poll_free();
-  const std::int64_t start = chained ? t_last_poll.end_ns : now_ns_unordered();
-  PollContext ctx{static_cast<std::int32_t>(budget.units), start + budget.time_ns, task};
   PollContext* const outer = t_poll;
+  const std::uint64_t events = t_worker_events;
+  const bool chained = outer == nullptr && t_last_poll.epoch == epoch_ && t_last_poll.events + 1 == events;
+  const std::int64_t start = chained ? t_last_poll.end_ns : now_ns_unordered();
+  PollContext ctx{static_cast<std::int32_t>(budget.budget_units), start + budget.budget_ns, task};
   // A poll inside a poll (a task that blocks on a result and helps): the watchdog follows
   // the outermost one, which is the one holding the worker.
   const bool watched = outer == nullptr && !slot.shared;
@@ -279,19 +268,19 @@ void PulseRuntime::account(PulseTask* task, WorkerSlot& slot, std::size_t worker
   task->tier.store(task->tier_state.tier, std::memory_order_relaxed);
   // Warn and above: a bad poll is reported (a flagged one already was, while it ran).
   if (!flagged && (v.violation || v.slow) && task->tier_state.tier >= Tier::Warn && enabled()) {
-    publish_slow_poll(task, poll_ns, worker, false);
+    publish_slow_poll(task->id, task->node, poll_ns, worker, false);
   }
 }
 
-void PulseRuntime::publish_slow_poll(const PulseTask* task, std::uint64_t poll_ns, std::size_t worker,
+void PulseRuntime::publish_slow_poll(TaskId task, std::size_t node, std::uint64_t poll_ns, std::size_t worker,
                                      bool running) noexcept {
   warnings_.add();
   if (host_.signals == nullptr || !host_.signals->has_subscribers()) return;
   SystemSignal s;
   s.kind = SystemSignal::Kind::SlowPoll;
   s.at_ns = now_ns();
-  s.node = task ? task->node : SystemSignal::kAllNodes;
-  s.task = task ? task->id.value : 0;
+  s.node = node;
+  s.task = task.value;
   s.poll_ns = poll_ns;
   s.worker = worker;
   s.running = running;
@@ -323,10 +312,10 @@ void PulseRuntime::push(PulseTask* task) noexcept {
     return;
   }
   // At Yield the task goes behind every other lane's work.
-  (void)push_to_nodes(task, tier == Tier::Yield ? Priority::Low : task->priority);
+  push_to_nodes(task, tier == Tier::Yield ? Priority::Low : task->priority);
 }
 
-bool PulseRuntime::push_to_nodes(PulseTask* task, Priority lane) noexcept {
+void PulseRuntime::push_to_nodes(PulseTask* task, Priority lane) noexcept {
   const std::size_t n = host_.nodes.size();
   const std::size_t home = task->node;
   for (std::size_t i = 0; i < n; ++i) {
@@ -336,10 +325,10 @@ bool PulseRuntime::push_to_nodes(PulseTask* task, Priority lane) noexcept {
     task->node = idx;
     Task job([task] { task->rt->poll(task); });
     auto r = host_.nodes[idx]->try_submit(job, lane);
-    if (r) return true;
+    if (r) return;
     if (r.error() == NodeError::NodeShuttingDown) {
       cancel(task, "NodeShuttingDown: the system shut down while the task was suspended");
-      return false;
+      return;
     }
   }
   // Every queue is full. The task was accepted: it waits for room rather than being lost.
@@ -349,7 +338,6 @@ bool PulseRuntime::push_to_nodes(PulseTask* task, Priority lane) noexcept {
   }
   service_word_.fetch_add(1, std::memory_order_release);
   park_wake_one(service_word_);
-  return false;
 }
 
 void PulseRuntime::push_slow(PulseTask* task) noexcept {
@@ -464,13 +452,9 @@ void PulseRuntime::watchdog_scan(std::int64_t now) noexcept {
     if (used < threshold) continue;
     slot.flagged_seq.store(seq, std::memory_order_release);
     watchdog_flags_.add();
-    {
-      // The task is being polled, so it is alive; its id is enough for the signal.
-      PulseTask probe;
-      probe.id = TaskId{slot.task_id.load(std::memory_order_relaxed)};
-      probe.node = SystemSignal::kAllNodes;
-      publish_slow_poll(&probe, static_cast<std::uint64_t>(now - start), i, true);
-    }
+    // The task is another thread's while it runs: its id, from the slot, is all that is read.
+    publish_slow_poll(TaskId{slot.task_id.load(std::memory_order_relaxed)}, SystemSignal::kAllNodes,
+                      static_cast<std::uint64_t>(now - start), i, true);
     if (!enabled()) continue;
     WorkerGroup* group = slot.group.load(std::memory_order_relaxed);
     if (group != nullptr && !slot.rescued.exchange(true, std::memory_order_acq_rel)) {

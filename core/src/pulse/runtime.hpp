@@ -97,11 +97,10 @@ struct alignas(kCacheLine) WorkerSlot {
   }
 };
 
-// A configuration in force, with its per-(priority, tier) budgets worked out once.
+// A configuration in force, with its per-(priority, tier) budgets and thresholds worked out once.
 struct ActiveConfig {
-  explicit ActiveConfig(PulseConfig c);
+  explicit ActiveConfig(PulseConfig c) : config(std::move(c)), table(ScaledPolicies::of(config)) {}
   PulseConfig config;
-  std::array<std::array<PollBudget, kTierCount>, kPriorityCount> budgets{};
   ScaledPolicies table;
 };
 
@@ -159,7 +158,7 @@ class PulseRuntime {
  private:
   // Where a runnable task goes: its node lane, the Low lane at Yield, the slow lane at Isolate.
   void push(PulseTask* task) noexcept;
-  bool push_to_nodes(PulseTask* task, Priority lane) noexcept;
+  void push_to_nodes(PulseTask* task, Priority lane) noexcept;
   void push_slow(PulseTask* task) noexcept;
   void cancel(PulseTask* task, const char* why) noexcept;
   void finish(PulseTask* task) noexcept;
@@ -167,7 +166,8 @@ class PulseRuntime {
   WorkerSlot& slot_for_thread() noexcept;
   void account(PulseTask* task, WorkerSlot& slot, std::size_t worker, std::int64_t start, std::int64_t end,
                bool flagged) noexcept;
-  void publish_slow_poll(const PulseTask* task, std::uint64_t poll_ns, std::size_t worker, bool running) noexcept;
+  void publish_slow_poll(TaskId task, std::size_t node, std::uint64_t poll_ns, std::size_t worker,
+                         bool running) noexcept;
   void ensure_threads();
   void service_loop();
   void slow_lane_loop();

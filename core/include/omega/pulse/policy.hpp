@@ -209,6 +209,7 @@ struct PollVerdict {
 // runtime keeps while a configuration is in force): no floating point per poll. The form
 // above builds this table and calls this one, so the two cannot disagree.
 struct ScaledTier {
+  std::uint32_t budget_units = 0;             // poll_budget_for(c, p, t).units
   std::int64_t budget_ns = 0;                 // poll_budget_for(c, p, t).time_ns
   std::uint64_t promotion_violations = 0;     // scaled_threshold of each; 0: disabled
   std::uint64_t promotion_cpu_ns = 0;
