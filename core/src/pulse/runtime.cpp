@@ -372,8 +372,8 @@ void PulseRuntime::ensure_threads() {
     try {
       service_thread_ = std::thread([this] { service_loop(); });
       slow_thread_ = std::thread([this] { slow_lane_loop(); });
-      threads_started_.store(true, std::memory_order_release);
     } catch (const std::system_error& e) {
+      serve_inline_.store(true, std::memory_order_release);
       // Out of threads (WASM's fixed pool): timers and the slow lane then only advance
       // through run_service(), as in the single-threaded build. Said once, on stderr.
       std::fprintf(stderr, "omega pulse: could not start its threads (%s); timers and the slow lane run from run_pending()\n",
@@ -469,7 +469,13 @@ void PulseRuntime::service_loop() {
   while (!stopping_.load(std::memory_order_acquire)) {
     const std::uint32_t word = service_word_.load(std::memory_order_acquire);
     std::size_t ran = 0;
-    const std::int64_t next = service_turn(ran);
+    std::int64_t next;
+    {
+      // Held only against run_service, which serves too if the slow lane's thread failed to
+      // start after this one did.
+      std::lock_guard lock(service_mutex_);
+      next = service_turn(ran);
+    }
     const std::int64_t wait = next - now_ns();
     if (wait > 0 && !stopping_.load(std::memory_order_acquire)) (void)park_wait(service_word_, word, Nanos(wait));
   }
@@ -538,8 +544,10 @@ void PulseRuntime::slow_lane_loop() {
 }
 
 std::size_t PulseRuntime::run_service() noexcept {
-  // With its threads running, the runtime serves itself; the wheel has one owner at a time.
-  if (threads_started_.load(std::memory_order_acquire) || stopping_.load(std::memory_order_acquire)) return 0;
+  // Where the runtime has its own threads it serves itself (and before the first spawn there
+  // is nothing to serve): the event loop pays nothing. The wheel has one owner at a time.
+  if (!serve_inline_.load(std::memory_order_acquire) || stopping_.load(std::memory_order_acquire)) return 0;
+  if (spawned_.value() == 0) return 0;
   std::unique_lock lock(service_mutex_, std::try_to_lock);
   if (!lock.owns_lock()) return 0;
   std::size_t ran = 0;
@@ -563,7 +571,6 @@ void PulseRuntime::finish_shutdown() noexcept {
   begin_shutdown();
   if (service_thread_.joinable()) service_thread_.join();
   if (slow_thread_.joinable()) slow_thread_.join();
-  threads_started_.store(false, std::memory_order_release);
   // Isolated tasks never run again: cancel them (their handles learn why).
   std::vector<PulseTask*> isolated;
   {

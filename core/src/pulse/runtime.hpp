@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <omega/base/cache.hpp>
+#include <omega/base/config.hpp>
 #include <omega/base/counter.hpp>
 #include <omega/base/histogram.hpp>
 #include <omega/base/metrics.hpp>
@@ -213,8 +214,10 @@ class PulseRuntime {
   std::string slow_isolation_ = "not started";
 
   std::once_flag threads_once_;
-  std::atomic<bool> threads_started_{false};
-  std::mutex service_mutex_;  // run_service's turns, where no thread serves
+  // Timers and the slow lane are served from run_service (the event loop's turns): always in
+  // a build without threads, and where the runtime's own threads could not start.
+  std::atomic<bool> serve_inline_{!kHasThreads};
+  std::mutex service_mutex_;  // one service turn at a time (the wheel has one owner)
   std::thread service_thread_;
   std::thread slow_thread_;
 
