@@ -91,7 +91,7 @@ class TaskState {
     s->drive_ = drive;
     s->ctx_ = ctx;
     s->node_ = ~std::size_t{0};
-    s->id_ = next_task_id();
+    s->id_ = TaskId{};  // taken when first asked for: submissions that never ask pay nothing
     s->waiter_ = nullptr;
     return s;
   }
@@ -177,7 +177,12 @@ class TaskState {
   [[nodiscard]] bool has_result() const noexcept { return result_.has_value(); }
   void set_node(std::size_t node) noexcept { node_ = node; }
   [[nodiscard]] std::size_t node() const noexcept { return node_; }
-  [[nodiscard]] TaskId id() const noexcept { return id_; }
+  // The task's id, taken on first call (by spawn at once; for other tasks by the handle's
+  // owner, the only caller).
+  [[nodiscard]] TaskId id() noexcept {
+    if (id_.value == 0) id_ = next_task_id();
+    return id_;
+  }
 
  private:
   static constexpr std::uint32_t kPending = 0;
