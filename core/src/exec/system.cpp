@@ -190,6 +190,10 @@ std::size_t UltraOmegaSystem::run_pending(std::size_t max_tasks) {
 Result<TaskHandle<IoOutput>, NodeError> UltraOmegaSystem::submit_io_task(IoOp op, std::optional<Nanos> timeout,
                                                                         OmegaRng& rng) {
   (void)rng;
+  return submit_io(std::move(op), timeout);
+}
+
+Result<TaskHandle<IoOutput>, NodeError> UltraOmegaSystem::submit_io(IoOp op, std::optional<Nanos> timeout) {
   if (impl_->stopping.load(std::memory_order_acquire)) return Err(NodeError::NodeShuttingDown);
   return impl_->io.submit(std::move(op), timeout, &UltraOmegaSystem::drive, impl_.get());
 }
@@ -220,8 +224,7 @@ Result<std::size_t, NodeError> UltraOmegaSystem::spawn_root(Priority priority, c
 Pulse& UltraOmegaSystem::pulse() noexcept { return impl_->pulse_facade; }
 
 UltraOmegaSystem::IoAwaiter UltraOmegaSystem::io(IoOp op, std::optional<Nanos> timeout) {
-  OmegaRng unused = OmegaRng::new_with_seed(0);
-  return IoAwaiter(submit_io_task(std::move(op), timeout, unused));
+  return IoAwaiter(submit_io(std::move(op), timeout));
 }
 
 void UltraOmegaSystem::begin_shutdown() noexcept {

@@ -279,6 +279,8 @@ class UltraOmegaSystem {
   BatchResult route_bulk(Task* tasks, std::size_t n, Priority priority, std::uint32_t cost, OmegaRng& rng,
                          std::size_t* nodes_out = nullptr) noexcept;
   static bool drive(void* impl, std::size_t node, bool help) noexcept;
+  // submit_io_task's body (io() has no rng to pass, and submit_io_task draws none).
+  Result<TaskHandle<IoOutput>, NodeError> submit_io(IoOp op, std::optional<Nanos> timeout);
   // Registers a root frame with Pulse and routes its first poll; on refusal the frame is
   // destroyed and the state's task reference released.
   Result<std::size_t, NodeError> spawn_root(Priority priority, coro::coroutine_handle<> root, void* state, TaskId id,
