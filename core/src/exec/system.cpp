@@ -212,7 +212,7 @@ Result<std::size_t, NodeError> UltraOmegaSystem::spawn_root(Priority priority, c
   // Requeues start from a node of their own (the first poll goes where the router says; the
   // task may be finished before route() returns, so nothing here may touch it afterwards).
   rt.prepare(task, impl_->nodes.empty() ? 0 : static_cast<std::size_t>(rng.next_u64() % impl_->nodes.size()));
-  Task job([task] { task->rt->poll(task); });
+  Task job([&rt, task] { rt.poll(task); });
   auto node = route(job, priority, 1, rng);
   if (!node) {
     rt.discard(task);

@@ -89,7 +89,7 @@ void PulseRuntime::set_config(std::unique_ptr<ActiveConfig> next) {
 PulseTask* PulseRuntime::create(Priority priority, coro::coroutine_handle<> root, void* state, TaskId id,
                                 const PulseTaskOps* ops) {
   auto* task = new PulseTask();
-  task->rt = this;
+  task->driver = this;
   task->root = root;
   task->resume_at = root;
   task->state = state;
@@ -197,12 +197,7 @@ void PulseRuntime::poll(PulseTask* task) noexcept {
   // Release suffices: every wake source learns of the task through a release of its own
   // that follows this store (the result word's CAS, the sleep inbox's mutex).
   task->run.store(PulseTask::kRunning, std::memory_order_release);
-  t_poll = &ctx;
-  do {
-    task->suspend = PulseTask::Suspend::None;
-    task->resume_at.resume();
-  } while (task->suspend == PulseTask::Suspend::Transfer);
-  t_poll = outer;
+  run_poll(*task, ctx);
   const std::int64_t end = now_ns_unordered();
   if (outer == nullptr) t_last_poll = LastPoll{epoch_, t_worker_events, end};
 
@@ -217,23 +212,33 @@ void PulseRuntime::poll(PulseTask* task) noexcept {
   }
   account(task, slot, worker, start, end, flagged);
 
-  if (task->root.done()) {
-    slot.bump(slot.tasks);
-    finish(task);
-    return;
-  }
-  switch (task->suspend) {
-    case PulseTask::Suspend::Yield:
-      task->run.store(PulseTask::kQueued, std::memory_order_relaxed);
+  switch (settle_poll(*task)) {
+    case PollEnd::Finished:
+      slot.bump(slot.tasks);
+      finish(task);
+      return;
+    case PollEnd::Requeue:
       push(task);
       return;
+    case PollEnd::Parked:
+      return;
+  }
+}
+
+PollEnd settle_poll(PulseTask& task) noexcept {
+  if (task.root.done()) return PollEnd::Finished;
+  switch (task.suspend) {
+    case PulseTask::Suspend::Yield:
+      task.run.store(PulseTask::kQueued, std::memory_order_relaxed);
+      return PollEnd::Requeue;
     case PulseTask::Suspend::Wait: {
       std::uint8_t expected = PulseTask::kRunning;
-      if (task->run.compare_exchange_strong(expected, PulseTask::kIdle, std::memory_order_acq_rel)) return;
+      if (task.run.compare_exchange_strong(expected, PulseTask::kIdle, std::memory_order_acq_rel)) {
+        return PollEnd::Parked;
+      }
       // Woken before the poll ended.
-      task->run.store(PulseTask::kQueued, std::memory_order_relaxed);
-      push(task);
-      return;
+      task.run.store(PulseTask::kQueued, std::memory_order_relaxed);
+      return PollEnd::Requeue;
     }
     case PulseTask::Suspend::None:
     case PulseTask::Suspend::Transfer:
@@ -241,6 +246,7 @@ void PulseRuntime::poll(PulseTask* task) noexcept {
   }
   // Suspended without telling Pulse: await_transform makes this unreachable.
   OMEGA_ASSERT(false, "a pulse task suspended outside Pulse's awaitables");
+  return PollEnd::Parked;
 }
 
 void PulseRuntime::account(PulseTask* task, WorkerSlot& slot, std::size_t worker, std::int64_t start,
@@ -289,12 +295,12 @@ void PulseRuntime::publish_slow_poll(TaskId task, std::size_t node, std::uint64_
 
 // ---- wake-ups and queues --------------------------------------------------------------------
 
-void PulseRuntime::on_wake(PulseTask* task) noexcept {
+void wake_task(PulseTask* task) noexcept {
   std::uint8_t s = task->run.load(std::memory_order_acquire);
   for (;;) {
     if (s == PulseTask::kIdle) {
       if (task->run.compare_exchange_weak(s, PulseTask::kQueued, std::memory_order_acq_rel)) {
-        push(task);
+        task->driver->push(task);
         return;
       }
     } else if (s == PulseTask::kRunning) {
@@ -323,7 +329,7 @@ void PulseRuntime::push_to_nodes(PulseTask* task, Priority lane) noexcept {
     // Set before the push: once queued, the task is another thread's (it may be polled,
     // even finished and freed, before try_submit returns).
     task->node = idx;
-    Task job([task] { task->rt->poll(task); });
+    Task job([this, task] { poll(task); });
     auto r = host_.nodes[idx]->try_submit(job, lane);
     if (r) return;
     if (r.error() == NodeError::NodeShuttingDown) {
@@ -393,7 +399,7 @@ std::int64_t PulseRuntime::service_turn(std::size_t& ran) noexcept {
   std::int64_t now = now_ns();
   for (const auto& sleep : sleeps) {
     PulseTask* task = sleep.first;  // a named variable: clang 14 cannot capture a structured binding
-    wheel_->schedule(TimerTask([this, task] { on_wake(task); }, Nanos(std::max<std::int64_t>(sleep.second - now, 0))));
+    wheel_->schedule(TimerTask([task] { wake_task(task); }, Nanos(std::max<std::int64_t>(sleep.second - now, 0))));
   }
   ran += wheel_->tick();
   for (PulseTask* task : retry) {
@@ -772,7 +778,7 @@ void pulse_sleep_until(coro::coroutine_handle<> at, std::int64_t deadline_ns) no
   PulseTask* task = t_poll->task;
   task->resume_at = at;
   task->suspend = PulseTask::Suspend::Wait;
-  task->rt->sleep_until(task, deadline_ns);
+  task->driver->sleep_until(task, deadline_ns);
 }
 
 PulseTask* pulse_wait(coro::coroutine_handle<> at) noexcept {
@@ -792,7 +798,7 @@ void pulse_unwait(PulseTask* task) noexcept {
   task->withdraw = nullptr;
 }
 
-void pulse_wake(PulseTask* task) noexcept { task->rt->on_wake(task); }
+void pulse_wake(PulseTask* task) noexcept { wake_task(task); }
 
 bool pulse_budget_spent(PollContext& poll) noexcept {
   if (poll.units <= 0) return true;

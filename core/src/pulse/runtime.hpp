@@ -38,6 +38,21 @@ namespace omega::detail {
 
 class WorkerGroup;
 class PulseRuntime;
+class PulseTask;
+
+// Who polls a task and takes it back when it becomes runnable: the system's PulseRuntime
+// (node workers, slow lane) or an actor team (core/src/actor). The suspension points
+// (coro.hpp) reach the driver through the task, so a Coro runs unchanged under either.
+class PulseDriver {
+ public:
+  // The task became runnable (woken, or its poll ended in a yield): queue a poll of it.
+  virtual void push(PulseTask* task) noexcept = 0;
+  // The task sleeps until deadline_ns (omega::Clock's timeline); wake it then (wake_task).
+  virtual void sleep_until(PulseTask* task, std::int64_t deadline_ns) noexcept = 0;
+
+ protected:
+  ~PulseDriver() = default;
+};
 
 class PulseTask {
  public:
@@ -50,7 +65,7 @@ class PulseTask {
   };
   enum class Suspend : std::uint8_t { None, Yield, Wait, Transfer };
 
-  PulseRuntime* rt = nullptr;
+  PulseDriver* driver = nullptr;
   coro::coroutine_handle<> root;
   coro::coroutine_handle<> resume_at;
   void* state = nullptr;  // the handle's TaskState<T>
@@ -105,7 +120,31 @@ struct ActiveConfig {
   ScaledPolicies table;
 };
 
-class PulseRuntime {
+// A wake-up (timer, result, I/O, channel): kIdle -> kQueued and the driver queues a poll;
+// kRunning -> kNotified (the poll's end requeues it); otherwise nothing (already queued).
+void wake_task(PulseTask* task) noexcept;
+
+// One poll's body, shared by every driver: resumes the task under `ctx` (t_poll) until it
+// suspends, following transfers between Coros. The caller sets task->run to kRunning first.
+inline void run_poll(PulseTask& task, PollContext& ctx) noexcept {
+  PollContext* const outer = t_poll;
+  t_poll = &ctx;
+  do {
+    task.suspend = PulseTask::Suspend::None;
+    task.resume_at.resume();
+  } while (task.suspend == PulseTask::Suspend::Transfer);
+  t_poll = outer;
+}
+
+// What a poll's end means for the task's ownership (after run_poll and the accounting).
+enum class PollEnd : std::uint8_t {
+  Finished,  // the root is done: the driver finishes it
+  Requeue,   // runnable again (yielded, or woken before its wait began): the driver pushes it
+  Parked,    // waiting: whoever wakes it owns it now (the driver must not touch it)
+};
+PollEnd settle_poll(PulseTask& task) noexcept;
+
+class PulseRuntime final : public PulseDriver {
  public:
   struct Host {
     std::vector<OmegaNode*> nodes;
@@ -129,9 +168,10 @@ class PulseRuntime {
 
   // Runs one poll of `task` on the calling thread (the queued job's body).
   void poll(PulseTask* task) noexcept;
-  // The suspension points' side (coro.hpp).
-  void on_wake(PulseTask* task) noexcept;
-  void sleep_until(PulseTask* task, std::int64_t deadline_ns) noexcept;
+  // PulseDriver: where a runnable task goes (its node lane, the Low lane at Yield, the slow
+  // lane at Isolate), and the timer wheel.
+  void push(PulseTask* task) noexcept override;
+  void sleep_until(PulseTask* task, std::int64_t deadline_ns) noexcept override;
 
   // The single-threaded build's share of the event loop: timers, the slow lane, overflow.
   // Returns how many things ran.
@@ -157,8 +197,6 @@ class PulseRuntime {
   void add_metrics(MetricsSnapshot& snap) const;
 
  private:
-  // Where a runnable task goes: its node lane, the Low lane at Yield, the slow lane at Isolate.
-  void push(PulseTask* task) noexcept;
   void push_to_nodes(PulseTask* task, Priority lane) noexcept;
   void push_slow(PulseTask* task) noexcept;
   void cancel(PulseTask* task, const char* why) noexcept;
