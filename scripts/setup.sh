@@ -14,6 +14,9 @@ apt_packages=(
   catch2                             # Catch2 v2 tests
   libtbb-dev libboost-dev            # benchmark peers: oneTBB task_group, Boost.Asio thread_pool
   libconcurrentqueue-dev             # benchmark peer: moodycamel::BlockingConcurrentQueue
+  libreaderwriterqueue-dev           # benchmark peer: moodycamel::ReaderWriterQueue (SPSC, vs actor channels)
+  libcaf-dev                         # benchmark peer: the C++ Actor Framework 0.17 (the seed pipeline in CAF)
+  prometheus                         # promtool: omega-pipeline's Prometheus text is checked by the real parser
   chromium                           # headless browser tests (driven by playwright-core)
   libwslay-dev nettle-dev pkg-config # omega-gateway: WebSocket framing; SHA-1/base64 for the handshake
   python3-websockets                 # omega-gateway's end-to-end tests (a real WebSocket client)
