@@ -398,6 +398,12 @@ void TeamRecord::poll(ActorRecord& a) noexcept {
     auto& p = promise_of(task.root);
     if (p.error) {
       on_throw(a, what_of(p.error));
+    } else if (a.fail_requested.exchange(false, std::memory_order_acq_rel)) {
+      finish(a, ActorState::Failed, "its AllForOne group failed");
+    } else if (a.restart_requested.exchange(false, std::memory_order_acq_rel)) {
+      // It returned because is_running() turned false for its group's restart.
+      restart(a);
+      if (!a.finished) enqueue(&task);
     } else {
       finish(a, ActorState::Stopped, {});
     }
