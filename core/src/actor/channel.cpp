@@ -133,11 +133,19 @@ void ChannelCore::wake_tx_waiter() noexcept {
 }
 
 void ChannelCore::notify_rx_now() noexcept {
+  if (rx_owner_.load(std::memory_order_acquire) == kExternal) {
+    p_.peer_external = true;
+    return;
+  }
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_rx_waiter();
 }
 
 void ChannelCore::notify_tx_now() noexcept {
+  if (tx_owner_.load(std::memory_order_acquire) == kExternal) {
+    c_.peer_external = true;
+    return;
+  }
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_tx_waiter();
 }

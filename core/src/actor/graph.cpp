@@ -391,7 +391,7 @@ void TeamRecord::poll(ActorRecord& a) noexcept {
   omega::PollSample sample;
   sample.poll_ns = poll_ns;
   sample.waited = task.suspend == PulseTask::Suspend::Wait;
-  omega::apply_poll(graph.budgets, a.tier_state, a.priority, sample, end);
+  (void)omega::apply_poll(graph.budgets, a.tier_state, a.priority, sample, end);
   a.tier.store(a.tier_state.tier, std::memory_order_relaxed);
 
   if (task.root.done()) {
@@ -624,7 +624,10 @@ void GraphImpl::emit(ActorEvent e) {
     recent.push_back(e);
     if (recent.size() > kRecentEvents) recent.pop_front();
   }
-  if (subscriber) subscriber(e);
+  if (subscriber) {
+    std::lock_guard lock(subscriber_mutex);
+    subscriber(e);
+  }
 }
 
 void GraphImpl::actor_finished() noexcept {

@@ -229,7 +229,7 @@ class ChannelCore {
     }
   }
   void mark_tx(bool now) noexcept {
-    if (p_.dirty) return;
+    if (p_.dirty || p_.peer_external) return;
     if (!now) {
       if (PollScope* s = t_scope; s != nullptr && s->n < PollScope::kMaxDirty) {
         p_.dirty = true;
@@ -241,7 +241,7 @@ class ChannelCore {
     notify_rx_now();
   }
   void mark_rx(bool now) noexcept {
-    if (c_.dirty) return;
+    if (c_.dirty || c_.peer_external) return;
     if (!now) {
       if (PollScope* s = t_scope; s != nullptr && s->n < PollScope::kMaxDirty) {
         c_.dirty = true;
@@ -252,7 +252,9 @@ class ChannelCore {
     }
     notify_tx_now();
   }
-  void notify_rx_now() noexcept;  // fence, then wake_rx_waiter
+  // Fence, then wake_rx_waiter; nothing once the receiver is known not to be an actor (only
+  // actors wait), which spares threads that use both ends directly a fence per item.
+  void notify_rx_now() noexcept;
   void notify_tx_now() noexcept;
   bool claim_tx() noexcept;
   bool claim_rx() noexcept;
@@ -274,6 +276,7 @@ class ChannelCore {
     std::uint64_t floor = 0;  // DropOldest: the oldest readable index
     bool dirty = false;
     bool claimed = false;
+    bool peer_external = false;  // the receiver is not an actor: nobody will ever wait on it
     std::atomic<std::uint64_t> dropped_newest{0}, refused{0}, full{0};
   } p_;
   alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
@@ -288,6 +291,7 @@ class ChannelCore {
     std::atomic<std::uint64_t> taken_pub{0}, dropped_pub{0};
     bool dirty = false;
     bool claimed = false;
+    bool peer_external = false;  // the sender is not an actor
   } c_;
   // Waiters and lifecycle: written rarely.
   alignas(kCacheLine) std::atomic<omega::detail::PulseTask*> rx_waiter_{nullptr};
