@@ -976,11 +976,28 @@ std::int64_t Graph::next_deadline_ns() const noexcept {
 }
 
 Telemetry Graph::telemetry() const {
+  detail::GraphImpl& g = *impl_;
+  std::shared_ptr<const Telemetry> latest;
   {
-    std::lock_guard lock(impl_->frame_mutex);
-    if (impl_->frame) return *impl_->frame;
+    std::lock_guard lock(g.frame_mutex);
+    latest = g.frame;
   }
-  return impl_->sample_now(nullptr);
+  if (latest && !(stopped() && !latest->stopped)) return *latest;
+  if (!latest && g.telemetry_period.count() > 0 && !stopped()) {
+    // Before the first frame: counts without rates (seq 0).
+    Telemetry t = g.sample_now(nullptr);
+    t.seq = 0;
+    t.period_s = 0;
+    for (auto& a : t.actors) a.cpu_percent = 0;
+    for (auto& c : t.channels) c.msgs_per_sec = c.latency_ms = 0;
+    return t;
+  }
+  // The graph stopped since the last frame (or telemetry is off): a frame now, so that it
+  // shows the end.
+  auto next = std::make_shared<const Telemetry>(g.sample_now(latest.get()));
+  std::lock_guard lock(g.frame_mutex);
+  if (!g.frame || g.frame->seq < next->seq) g.frame = next;
+  return *next;
 }
 
 void Graph::on_event(std::function<void(const ActorEvent&)> subscriber) {

@@ -350,7 +350,7 @@ class Graph {
  public:
   class Builder {
    public:
-    // 0 disables the sampler (telemetry() is then computed when asked, without rates).
+    // 0 disables the sampler: telemetry() then takes a frame when asked (rates since the last ask).
     Builder& with_telemetry_period(std::chrono::milliseconds period) noexcept {
       telemetry_period_ = period;
       return *this;
