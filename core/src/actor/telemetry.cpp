@@ -180,9 +180,14 @@ MetricsSnapshot Telemetry::to_metrics() const {
 std::string Telemetry::to_prometheus() const { return to_metrics().to_prometheus(); }
 
 namespace {
+// A DOT string: quotes and backslashes escaped, line breaks as DOT's \n.
 std::string quoted(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -213,7 +218,7 @@ std::string Telemetry::to_dot() const {
     for (const auto& a : actors) {
       if (a.team != teams[i]) continue;
       char buf[96];
-      std::snprintf(buf, sizeof buf, "\\n%s, cpu %.0f%%, restarts %llu", std::string(to_string(a.state)).c_str(),
+      std::snprintf(buf, sizeof buf, "\n%s, cpu %.0f%%, restarts %llu", std::string(to_string(a.state)).c_str(),
                     a.cpu_percent, static_cast<unsigned long long>(a.restarts));
       out += "    " + quoted(a.name) + " [label=" + quoted(a.name + buf) + "];\n";
     }
@@ -226,7 +231,7 @@ std::string Telemetry::to_dot() const {
     char fill[32];
     std::snprintf(fill, sizeof fill, "%.0f%%", c.fill_percent);
     out += "  " + quoted(from) + " -> " + quoted(to) + " [label=" +
-           quoted(c.name + "\\n" + rate_text(c.msgs_per_sec) + ", fill " + fill) + ", color=" + colour + "];\n";
+           quoted(c.name + "\n" + rate_text(c.msgs_per_sec) + ", fill " + fill) + ", color=" + colour + "];\n";
   }
   out += "}\n";
   return out;

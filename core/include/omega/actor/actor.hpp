@@ -312,8 +312,8 @@ struct ActorTelemetry {
 
 struct ChannelTelemetry {
   std::string name;
-  std::string from;          // the sending actor ("" while unknown: nobody sent yet)
-  std::string to;            // the receiving actor
+  std::string from;          // the sending actor ("" until it first used its end; "(outside)": not an actor)
+  std::string to;            // the receiving actor (the same)
   std::size_t capacity = 0;
   std::size_t len = 0;
   double fill_percent = 0;
