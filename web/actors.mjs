@@ -10,8 +10,9 @@ const RENDER_MS = 100;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const WIDTH = 900;
 const HEIGHT = 250;
-const NODE_W = 150;
+const NODE_W = 170;
 const NODE_H = 58;
+const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 2 });
 
 // Edge colours by fill, as the DOT export has them.
 export function fillColor(percent) {
@@ -68,14 +69,14 @@ function drawGraph(el, frame, threaded) {
   const defs = svg('defs');
   for (const color of ['#3fb950', '#d29922', '#f85149']) {
     const marker = svg('marker', { id: `arrow-${color.slice(1)}`, viewBox: '0 0 10 10', refX: 10, refY: 5,
-      markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+      markerUnits: 'userSpaceOnUse', markerWidth: 10, markerHeight: 10, orient: 'auto' });
     marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', fill: color }));
     defs.append(marker);
   }
   root.append(defs);
   for (const b of boxes) {
     const g = svg('g', { class: 'team' });
-    g.append(svg('rect', { x: b.cx - NODE_W / 2 - 12, y: b.top, width: NODE_W + 24, height: b.bottom - b.top, rx: 8 }));
+    g.append(svg('rect', { x: b.cx - NODE_W / 2 - 10, y: b.top, width: NODE_W + 20, height: b.bottom - b.top, rx: 8 }));
     const own = b.actors.every((a) => a.ownThread);
     g.append(svg('text', { x: b.cx, y: b.top - 6, 'text-anchor': 'middle', class: 'team-label' },
       `team ${b.team}${threaded ? (own ? ' (own thread)' : ' (shared thread)') : ' (event loop)'}`));
@@ -93,9 +94,11 @@ function drawGraph(el, frame, threaded) {
     g.append(svg('path', { d: `M${x1},${from.y} C${mx},${from.y} ${mx},${to.y} ${x2},${to.y}`, fill: 'none',
       stroke: color, 'stroke-width': 2 + Math.min(4, Math.log10(1 + c.msgsPerSec) / 2),
       'marker-end': `url(#arrow-${color.slice(1)})` }));
-    const ly = (from.y + to.y) / 2 - 6;
-    g.append(svg('text', { x: mx, y: ly, 'text-anchor': 'middle', class: 'edge-label' },
-      `${c.name}: ${fmtRate(c.msgsPerSec)} · ${c.fillPercent.toFixed(0)}%`));
+    const ly = (from.y + to.y) / 2 - 20;
+    const label = svg('text', { x: mx, y: ly, 'text-anchor': 'middle', class: 'edge-label' });
+    label.append(svg('tspan', { x: mx, dy: 0, class: 'edge-name' }, c.name),
+      svg('tspan', { x: mx, dy: 13 }, `${fmtRate(c.msgsPerSec)} · ${c.fillPercent.toFixed(0)}%`));
+    g.append(label);
     root.append(g);
   }
   for (const a of frame.actors) {
@@ -103,7 +106,7 @@ function drawGraph(el, frame, threaded) {
     const g = svg('g', { class: `node state-${a.state.toLowerCase()}`, 'data-actor': a.name });
     g.append(svg('rect', { x: x - NODE_W / 2, y: y - NODE_H / 2, width: NODE_W, height: NODE_H, rx: 6 }));
     g.append(svg('text', { x, y: y - 10, 'text-anchor': 'middle', class: 'node-name' }, `${a.name} · ${a.state}`));
-    g.append(svg('text', { x, y: y + 6, 'text-anchor': 'middle' }, `${a.polls.toLocaleString()} polls · ${a.cpuPercent.toFixed(1)}% cpu`));
+    g.append(svg('text', { x, y: y + 6, 'text-anchor': 'middle' }, `${compact.format(a.polls)} polls · ${a.cpuPercent.toFixed(1)}% cpu`));
     g.append(svg('text', { x, y: y + 21, 'text-anchor': 'middle' }, `restarts ${a.restarts} · ${a.tier}`));
     root.append(g);
   }

@@ -103,42 +103,46 @@ for (const variant of ['threaded', 'single-threaded']) {
   test(`${variant}: a short pipeline logs every value exactly once; done resolves with the report`, { skip, ...TIMEOUT }, async () => {
     const omega = await load(variant);
     const p = omega.runPipeline({ rate: 1, beats: 50, telemetryPeriodMs: 20 });
-    assert.ok(p instanceof OmegaPipeline);
-    assert.equal(p.config.rate, 1);
-    assert.equal(p.config.beats, 50);
-    assert.equal(p.config.telemetryPeriodMs, 20);
-    assert.equal(p.config.batch, 256);
-    assert.equal(p.config.capacity, 8192);
-    assert.equal(p.config.workerFaultEvery, 0);
-    assert.ok(Object.isFrozen(p.config));
-    // Threads exactly where the build has them; without, the event loop polls every team.
-    assert.equal(p.threadedTeams, threaded ? 3 : 0);
-    assert.equal(p.closed, false);
+    try {
+      assert.ok(p instanceof OmegaPipeline);
+      assert.equal(p.config.rate, 1);
+      assert.equal(p.config.beats, 50);
+      assert.equal(p.config.telemetryPeriodMs, 20);
+      assert.equal(p.config.batch, 256);
+      assert.equal(p.config.capacity, 8192);
+      assert.equal(p.config.workerFaultEvery, 0);
+      assert.ok(Object.isFrozen(p.config));
+      // Threads exactly where the build has them; without, the event loop polls every team.
+      assert.equal(p.threadedTeams, threaded ? 3 : 0);
+      assert.equal(p.closed, false);
 
-    checkFrame(p.telemetry(), p.config);  // while running (or the frame computed on demand)
-    const report = await p.done;
-    checkReport(report, p.config);
-    assert.equal(p.stopped, true);
-    assert.deepEqual(p.report(), report);
+      checkFrame(p.telemetry(), p.config);  // while running (or the frame computed on demand)
+      const report = await p.done;
+      checkReport(report, p.config);
+      assert.equal(p.stopped, true);
+      assert.deepEqual(p.report(), report);
 
-    const after = p.telemetry();
-    checkFrame(after, p.config);
-    assert.ok(after.seq >= 1, `frames: ${after.seq}`);
-    const totalPolls = after.actors.reduce((sum, a) => sum + a.polls, 0);
-    assert.ok(totalPolls > 0);
-    const dot = p.toDot();
-    assert.match(dot, /^\s*digraph\b/);
-    for (const c of after.channels) assert.ok(dot.includes(c.name), `DOT names ${c.name}`);
-    for (const a of ACTORS) assert.ok(dot.includes(a), `DOT names ${a}`);
-    assert.match(p.toPrometheus(), /^omega_channel_\w+\{[^}]*\} [\d.e+-]+$/m);
+      const after = p.telemetry();
+      checkFrame(after, p.config);
+      assert.ok(after.seq >= 1, `frames: ${after.seq}`);
+      const totalPolls = after.actors.reduce((sum, a) => sum + a.polls, 0);
+      assert.ok(totalPolls > 0);
+      const dot = p.toDot();
+      assert.match(dot, /^\s*digraph\b/);
+      for (const c of after.channels) assert.ok(dot.includes(c.name), `DOT names ${c.name}`);
+      for (const a of ACTORS) assert.ok(dot.includes(a), `DOT names ${a}`);
+      assert.match(p.toPrometheus(), /^omega_channel_\w+\{[^}]*\} [\d.e+-]+$/m);
 
-    await p.close();
-    assert.equal(p.closed, true);
-    await p.close();  // idempotent
-    // What it showed last stays readable.
-    assert.deepEqual(p.report(), report);
-    checkFrame(p.telemetry(), p.config);
-    assert.equal(p.toDot(), dot);
+      await p.close();
+      assert.equal(p.closed, true);
+      await p.close();  // idempotent
+      // What it showed last stays readable.
+      assert.deepEqual(p.report(), report);
+      checkFrame(p.telemetry(), p.config);
+      assert.equal(p.toDot(), dot);
+    } finally {
+      await p.close();
+    }
   });
 
   test(`${variant}: while it runs, frames come every period with moving counters and rates`, { skip, ...TIMEOUT }, async () => {
@@ -193,8 +197,11 @@ for (const variant of ['threaded', 'single-threaded']) {
   test(`${variant}: close() before the end asks for shutdown and waits: the report is still exactly once`, { skip, ...TIMEOUT }, async () => {
     const omega = await load(variant);
     const p = omega.runPipeline({ rate: 2, beats: 1_000_000 });
-    await until(() => p.report().logged > 0, () => JSON.stringify(p.report()));
-    await p.close();
+    try {
+      await until(() => p.report().logged > 0, () => JSON.stringify(p.report()));
+    } finally {
+      await p.close();
+    }
     assert.equal(p.closed, true);
     const report = await p.done;
     checkReport(report, {});
@@ -232,8 +239,11 @@ for (const variant of ['threaded', 'single-threaded']) {
     // Nothing was left running: a good configuration still starts (in the threaded build,
     // the pool's places for a pipeline are free) and is not counted.
     const p = omega.runPipeline({ rate: 1, beats: 5 });
-    checkReport(await p.done, p.config);
-    await p.close();
+    try {
+      checkReport(await p.done, p.config);
+    } finally {
+      await p.close();
+    }
     assert.equal(invalidCount(omega) - before, refusals.length);
   });
 
@@ -242,13 +252,16 @@ for (const variant of ['threaded', 'single-threaded']) {
       const omega = await load(variant);
       const before = invalidCount(omega);
       const p = omega.runPipeline({ rate: 1, beats: 20 });
-      assert.throws(() => omega.runPipeline({ rate: 1, beats: 20 }),
-        (e) => e.constructor === Error && /runPipeline: the threaded build runs 1 pipeline at a time/.test(e.message));
-      assert.equal(invalidCount(omega), before);
-      // Stopped is not enough: its threads are the pool's again once it is closed.
-      await p.done;
-      assert.throws(() => omega.runPipeline({ rate: 1, beats: 20 }), (e) => e.constructor === Error);
-      await p.close();
+      try {
+        assert.throws(() => omega.runPipeline({ rate: 1, beats: 20 }),
+          (e) => e.constructor === Error && /runPipeline: the threaded build runs 1 pipeline at a time/.test(e.message));
+        assert.equal(invalidCount(omega), before);
+        // Stopped is not enough: its threads are the pool's again once it is closed.
+        await p.done;
+        assert.throws(() => omega.runPipeline({ rate: 1, beats: 20 }), (e) => e.constructor === Error);
+      } finally {
+        await p.close();
+      }
       const q = omega.runPipeline({ rate: 1, beats: 20 });
       checkReport(await q.done, q.config);
       await q.close();

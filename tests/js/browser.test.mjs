@@ -181,7 +181,7 @@ for (const isolate of [true, false]) {
       for (const e of first.edges) {
         assert.ok(e.rate > 0, JSON.stringify(e));
         assert.ok(['#3fb950', '#d29922', '#f85149'].includes(e.stroke), JSON.stringify(e));
-        assert.match(e.label, new RegExp(`^${e.channel}: [\\d.]+[kMG]?/s · \\d+%$`));
+        assert.match(e.label, new RegExp(`^${e.channel}[\\d.]+[kMG]?/s · \\d+%$`));  // name, then rate · fill
       }
       assert.match(first.verdictText, /^running/);
 

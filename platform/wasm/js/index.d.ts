@@ -299,9 +299,11 @@ export declare class OmegaPipeline {
   report(): PipelineReport;
   /** Every actor stops once its inputs are drained; nothing accepted is lost. */
   requestShutdown(): void;
-  /** Asks for shutdown, waits (at most 10 s) for the actors to stop, frees the pipeline. Idempotent. */
+  /**
+   * Asks for shutdown, waits (at most 10 s) for the actors to stop, frees the pipeline. Idempotent.
+   * Where the runtime has Symbol.asyncDispose, `await using` calls it.
+   */
   close(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 export interface OmegaModule {
   createSystem(config?: SystemConfig): OmegaSystem;
