@@ -157,7 +157,7 @@ for (const variant of ['threaded', 'single-threaded']) {
       checkFrame(t, p.config);
       assert.equal(t.stopped, false);
       assert.equal(t.shuttingDown, false);
-      assert.ok(Math.abs(t.periodS - 0.05) < 0.05, `period ${t.periodS}`);
+      assert.ok(t.periodS > 0 && t.periodS < 1, `period ${t.periodS}`);  // about 50 ms, later on a busy loop
       for (const c of t.channels) assert.ok(c.sent > 0 && c.taken > 0, JSON.stringify(c));
       for (const a of t.actors) assert.ok(a.polls > 0, JSON.stringify(a));
       const seq = t.seq;
@@ -226,6 +226,7 @@ for (const variant of ['threaded', 'single-threaded']) {
       [{ beats: Infinity }, RangeError, /beats must be an integer in \[0, 9007199254740991\]/],
       [{ beats: 2 ** 60 }, RangeError, /beats must be an integer in/],
       [{ batch: -256 }, RangeError, /batch must be an integer in/],
+      [{ batch: 2 ** 33 }, RangeError, /batch must be an integer in \[0, 4294967295\]/],  // a size_t in WASM
       [{ telemetryPeriodMs: -100 }, RangeError, /telemetryPeriodMs must be an integer in \[0, 3600000\]/],
       [{ workerFaultEvery: 0.5 }, RangeError, /workerFaultEvery must be an integer in/],
       // In range for JS, refused by the core (PipelineConfig::validate): bigger than a channel.

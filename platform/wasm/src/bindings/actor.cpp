@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <new>
 #include <stdexcept>
 #include <string_view>
@@ -34,11 +35,13 @@ val failed(std::string_view error) {
   return r;
 }
 
-// config[key], when given, as an integer in [0, max] into `out`. Returns the refusal
-// (TypeError for a non-number, RangeError for NaN, negatives, fractions and values past
-// `max`; counted), or undefined when the value was taken or absent.
+// config[key], when given, as an integer in [0, max] (and what `out`'s type holds: size_t
+// is 32 bits here) into `out`. Returns the refusal (TypeError for a non-number, RangeError
+// for NaN, negatives, fractions and values past the bound; counted), or undefined when the
+// value was taken or absent.
 template <class T>
 val integer_field(const val& config, const char* key, double max, const char* meaning, T& out) {
+  max = std::min(max, static_cast<double>(std::numeric_limits<T>::max()));
   const val v = config[key];
   if (v.isUndefined()) return val::undefined();
   const std::string name(key);
