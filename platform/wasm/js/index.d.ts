@@ -199,14 +199,15 @@ export declare class OmegaScheduler {
   close(): void;
   readonly running: boolean;
 }
+/** Integers; the bounds are PipelineConfig::validate's (a value out of them is a RangeError naming them). */
 export interface PipelineConfig {
-  /** Milliseconds between heartbeat bursts, an integer in [0, 3600000] (default 10; steady_state's --rate). */
+  /** Milliseconds between heartbeat bursts, 1 to 60000 (default 10; steady_state's --rate). */
   rate?: number;
-  /** Heartbeat bursts before the pipeline shuts down (default 1000; --beats). */
+  /** Heartbeat bursts before the pipeline shuts down, 1 to 10^9 (default 1000; --beats). */
   beats?: number;
-  /** Values the worker moves per slice (default 256; --batch): at most the channels' capacity. */
+  /** Values the worker moves per slice, 1 to the channels' capacity less the logger's batch (default 256; --batch). */
   batch?: number;
-  /** Milliseconds between telemetry frames, in [0, 3600000] (default 100; 0: a frame only when asked, without rates). */
+  /** Milliseconds between telemetry frames, up to an hour (default 100; 0: a frame only when asked, without rates). */
   telemetryPeriodMs?: number;
   /** The worker throws once every this many values and is restarted with its state (default 0: never); nothing may be lost or duplicated. */
   workerFaultEvery?: number;

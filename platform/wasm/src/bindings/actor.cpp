@@ -9,14 +9,12 @@
 #include <new>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 
 namespace omega::js {
 namespace {
 
 namespace oa = omega::actor;
-
-// The largest rate and telemetry period JS may ask for: an hour, in milliseconds.
-constexpr double kMaxMs = 3'600'000;
 
 // Pipelines alive now (built and not yet deleted). In the threaded build each holds
 // kPipelineThreads pool threads until it is deleted: more than the pool keeps places for
@@ -53,6 +51,21 @@ val integer_field(const val& config, const char* key, double max, const char* me
   }
   out = static_cast<T>(*d);
   return val::undefined();
+}
+
+// PipelineConfig's field names in a reason, as runPipeline's options name them.
+std::string js_names(std::string why) {
+  static constexpr std::pair<std::string_view, std::string_view> kNames[] = {
+      {"worker_batch", "batch"},
+      {"telemetry_period", "telemetryPeriodMs"},
+      {"worker_fault_every", "workerFaultEvery"},
+  };
+  for (const auto& [cpp, js] : kNames) {
+    for (std::size_t at = why.find(cpp); at != std::string::npos; at = why.find(cpp, at + js.size())) {
+      why.replace(at, cpp.size(), js);
+    }
+  }
+  return why;
 }
 
 val actor_to_js(const oa::ActorTelemetry& a) {
@@ -97,8 +110,9 @@ val JsPipeline::init(const val& config) {
     if (!object_arg(config)) return refuse("config must be an object {rate, beats, batch, telemetryPeriodMs}");
     std::uint64_t rate_ms = static_cast<std::uint64_t>(c.rate.count());
     std::uint64_t period_ms = static_cast<std::uint64_t>(c.telemetry_period.count());
-    // The first bad field is refused (and counted once).
-    val refusal = integer_field(config, "rate", kMaxMs, "milliseconds between heartbeat bursts", rate_ms);
+    // The first bad field is refused (and counted once). Here only types and integers; the
+    // bounds are the core's (PipelineConfig::validate, below).
+    val refusal = integer_field(config, "rate", kMaxSafeInteger, "milliseconds between heartbeat bursts", rate_ms);
     if (refusal.isUndefined()) {
       refusal = integer_field(config, "beats", kMaxSafeInteger, "heartbeat bursts before shutdown", c.beats);
     }
@@ -106,7 +120,7 @@ val JsPipeline::init(const val& config) {
       refusal = integer_field(config, "batch", kMaxSafeInteger, "values the worker moves per slice", c.worker_batch);
     }
     if (refusal.isUndefined()) {
-      refusal = integer_field(config, "telemetryPeriodMs", kMaxMs,
+      refusal = integer_field(config, "telemetryPeriodMs", kMaxSafeInteger,
                               "milliseconds between telemetry frames; 0: a frame only when asked", period_ms);
     }
     if (refusal.isUndefined()) {
@@ -117,8 +131,9 @@ val JsPipeline::init(const val& config) {
     c.rate = std::chrono::milliseconds(rate_ms);
     c.telemetry_period = std::chrono::milliseconds(period_ms);
   }
-  // What the core refuses beyond types and bounds (a batch larger than the channels, say).
-  if (const std::string why = c.validate(); !why.empty()) return refuse_range(why);
+  // The core's bounds (rate, beats, a batch no larger than the channels, ...), its reasons
+  // spoken with the names JS uses.
+  if (const std::string why = c.validate(); !why.empty()) return refuse_range(js_names(why));
 #if defined(OMEGA_WASM_POOL_SIZE)
   if (g_live.load(std::memory_order_relaxed) >= kPipelinesAtOnce) {
     return backpressure("the threaded build runs " + std::to_string(kPipelinesAtOnce) +
