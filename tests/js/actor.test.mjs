@@ -122,9 +122,19 @@ for (const variant of ['threaded', 'single-threaded']) {
       assert.equal(p.stopped, true);
       assert.deepEqual(p.report(), report);
 
+      // The frame after `done` shows the end: every actor stopped, every channel closed
+      // and drained.
       const after = p.telemetry();
       checkFrame(after, p.config);
       assert.ok(after.seq >= 1, `frames: ${after.seq}`);
+      assert.equal(after.stopped, true);
+      for (const a of after.actors) assert.equal(a.state, 'Stopped', JSON.stringify(a));
+      for (const c of after.channels) {
+        assert.equal(c.closed, true, JSON.stringify(c));
+        assert.equal(c.taken, c.sent, JSON.stringify(c));
+        assert.equal(c.len, 0, JSON.stringify(c));
+      }
+      assert.equal(after.channels.find((c) => c.from === 'generator')?.sent, report.generated);
       const totalPolls = after.actors.reduce((sum, a) => sum + a.polls, 0);
       assert.ok(totalPolls > 0);
       const dot = p.toDot();

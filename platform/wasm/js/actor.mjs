@@ -38,6 +38,7 @@ export class OmegaPipeline {
   #channel = null;
   #timer = null;
   #turnPosted = false;
+  #stoppedAt = null;  // performance.now() when the end was first seen
   #last = null;  // at close(): the final telemetry, report and DOT
 
   constructor(module, config = {}) {
@@ -164,9 +165,16 @@ export class OmegaPipeline {
     // the threaded one) are polled here.
     const ran = native.runPending(4096);
     if (native.stopped()) {
-      this.#stopLoop();
-      this.#settle(native.report());
-      return;
+      // Settles once a frame shows the stop (the sampler's next one, or without threads the
+      // one run_pending takes when it is due), so that telemetry() after `done` reads
+      // "stopped": at most a period later, and never more than two.
+      this.#stoppedAt ??= performance.now();
+      const waited = performance.now() - this.#stoppedAt;
+      if (native.telemetry().stopped || waited > 2 * this.#config.telemetryPeriodMs + IDLE_MS) {
+        this.#stopLoop();
+        this.#settle(native.report());
+        return;
+      }
     }
     const dueMs = ran > 0 ? 0 : native.nextDueInMs();
     if (dueMs <= NEAR_MS) {

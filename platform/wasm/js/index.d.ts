@@ -259,7 +259,7 @@ export interface PipelineTelemetry {
   shuttingDown: boolean; stopped: boolean;
   /** generator, heartbeat, worker, logger. */
   actors: ActorTelemetry[];
-  /** values (generator -> worker), heartbeat (heartbeat -> worker), fizzbuzz (worker -> logger). */
+  /** The pipeline's: values (generator -> worker), heartbeat (heartbeat -> worker), fizzbuzz (worker -> logger). */
   channels: ChannelTelemetry[];
 }
 export interface PipelineReport {
