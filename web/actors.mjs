@@ -17,7 +17,7 @@ const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFracti
 // Edge colours by fill, as the DOT export has them.
 export function fillColor(percent) {
   if (percent >= 80) return '#f85149';
-  if (percent >= 50) return '#d29922';
+  if (percent >= 40) return '#d29922';
   return '#3fb950';
 }
 
