@@ -32,6 +32,7 @@ const CLOSE_WAIT_MS = 10_000;
 export class OmegaPipeline {
   #native;
   #config;
+  #threadedTeams;
   #done;
   #resolveDone;
   #settled = false;
@@ -40,10 +41,12 @@ export class OmegaPipeline {
   #turnPosted = false;
   #stoppedAt = null;  // performance.now() when the end was first seen
   #last = null;  // at close(): the final telemetry, report and DOT
+  #closing = null;  // close()'s release of the native pipeline
 
   constructor(module, config = {}) {
     this.#native = createNative(module, 'NativePipeline', config, 'runPipeline');
     this.#config = Object.freeze(this.#native.config());
+    this.#threadedTeams = this.#native.info().threadedTeams;  // fixed once started
     this.#done = new Promise((resolve) => { this.#resolveDone = resolve; });
     const channel = new MessageChannel();
     channel.port1.onmessage = () => {
@@ -69,7 +72,7 @@ export class OmegaPipeline {
 
   /** Teams whose actors run on threads of their own (3 in the threaded build; 0 without threads: the event loop polls). */
   get threadedTeams() {
-    return this.#native ? this.#native.info().threadedTeams : 0;
+    return this.#threadedTeams;
   }
 
   /** Whether every actor has stopped. */
@@ -114,21 +117,17 @@ export class OmegaPipeline {
 
   /**
    * Asks for shutdown, waits for every actor to stop (at most 10 s), then frees the native
-   * pipeline and its threads. telemetry(), report(), toDot() then return what they last
-   * showed. Idempotent.
+   * pipeline and its threads; resolves once they are freed. telemetry(), report(), toDot()
+   * then return what they last showed. Idempotent.
    */
   async close() {
-    if (!this.#native) return;
+    if (!this.#native) return this.#closing;
     this.requestShutdown();
     let timer;
     const gaveUp = new Promise((resolve) => { timer = setTimeout(resolve, CLOSE_WAIT_MS); });
     await Promise.race([this.#done, gaveUp]);
     clearTimeout(timer);
-    if (!this.#native) return;  // a concurrent close() finished first
-    this.#release();
-  }
-
-  #release() {
+    if (!this.#native) return this.#closing;  // a concurrent close() got here first
     const native = this.#native;
     this.#last = {
       telemetry: native.telemetry(),
@@ -138,8 +137,15 @@ export class OmegaPipeline {
     };
     this.#stopLoop();
     this.#native = null;
-    native.delete();
     this.#settle(this.#last.report);  // close() gave up waiting: finished is false
+    // The threads are joined off this thread (see NativePipeline::release); the pool has
+    // them back, and another pipeline may start, once it is done.
+    this.#closing = (async () => {
+      native.release();
+      while (!native.released()) await new Promise((resolve) => setTimeout(resolve, 1));
+      native.delete();
+    })();
+    return this.#closing;
   }
 
   #settle(report) {

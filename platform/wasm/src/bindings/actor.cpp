@@ -9,6 +9,7 @@
 #include <new>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 namespace omega::js {
@@ -101,6 +102,34 @@ JsPipeline::~JsPipeline() {
     pipeline_.reset();
     g_live.fetch_sub(1, std::memory_order_relaxed);
   }
+}
+
+void JsPipeline::release() {
+  if (!pipeline_) return;
+  if constexpr (kHasThreads) {
+    if (!can_park()) {
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      actor::Pipeline* raw = pipeline_.release();
+      released_ = done;
+      const auto free_it = [raw, done] {
+        delete raw;  // ~Graph joins the teams' and the sampler's threads
+        g_live.fetch_sub(1, std::memory_order_relaxed);
+        done->store(true, std::memory_order_release);
+      };
+      try {
+        std::thread(free_it).detach();
+      } catch (...) {
+        free_it();  // no thread to be had: join here after all
+      }
+      return;
+    }
+  }
+  pipeline_.reset();
+  g_live.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool JsPipeline::released() const {
+  return !pipeline_ && (!released_ || released_->load(std::memory_order_acquire));
 }
 
 val JsPipeline::init(const val& config) {

@@ -3,9 +3,12 @@
 // js/actor.mjs (omega.runPipeline). The graph is the same C++ as natively: in the threaded
 // build its three teams have threads (and telemetry its sampler); in the single-threaded build
 // nothing has a thread and the wrapper drives run_pending() from the event loop, a slice at a
-// time, sleeping until next_deadline_ns() when nothing is runnable. Nothing here blocks: the
-// wrapper waits for the actors to stop (stopped()) before it deletes the object, so that the
-// destructor only joins threads that have finished.
+// time, sleeping until next_deadline_ns() when nothing is runnable. Nothing here blocks the
+// calling thread: the wrapper waits for the actors to stop (stopped()), then release() hands
+// the pipeline to a short-lived thread of its own that joins the teams' threads (a join on
+// the browser's main thread would block it, and Emscripten warns of each), and the wrapper
+// deletes this object once released() says that is done.
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -45,9 +48,18 @@ class JsPipeline {
   double run_pending(const val& budget);
   // Milliseconds until a thread-less team's next timer (0: due now; Infinity: none).
   double next_due_in_ms() const;
+  // Frees the pipeline and its threads: at once where joining them cannot block this thread
+  // (no threads, or this thread may park), otherwise on a detached thread. Idempotent; the
+  // other calls then answer as for a pipeline that never started.
+  void release();
+  // The pipeline is freed, its threads joined (true before init() and after release()
+  // finished).
+  bool released() const;
 
  private:
   std::unique_ptr<actor::Pipeline> pipeline_;
+  // Set by the thread that frees the pipeline when release() handed it one.
+  std::shared_ptr<std::atomic<bool>> released_;
 };
 
 }  // namespace omega::js

@@ -82,5 +82,7 @@ EMSCRIPTEN_BINDINGS(omega) {
       .function("requestShutdown", &JsPipeline::request_shutdown)
       .function("stopped", &JsPipeline::stopped)
       .function("runPending", &JsPipeline::run_pending)
-      .function("nextDueInMs", &JsPipeline::next_due_in_ms);
+      .function("nextDueInMs", &JsPipeline::next_due_in_ms)
+      .function("release", &JsPipeline::release)
+      .function("released", &JsPipeline::released);
 }
