@@ -25,7 +25,7 @@ std::string owner_name(const ActorRecord* a) {
 Telemetry GraphImpl::sample_now(const Telemetry* previous) const {
   Telemetry t;
   t.at_ns = now_ns();
-  t.seq = previous != nullptr ? previous->seq + 1 : (telemetry_period.count() > 0 ? 0 : 1);
+  t.seq = previous != nullptr ? previous->seq + 1 : 1;
   const std::int64_t since = previous != nullptr ? previous->at_ns : started_ns;
   const double dt = started.load() && t.at_ns > since ? static_cast<double>(t.at_ns - since) / 1e9 : 0.0;
   t.period_s = dt;

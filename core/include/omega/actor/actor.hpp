@@ -350,7 +350,7 @@ class Graph {
  public:
   class Builder {
    public:
-    // 0 disables the sampler (telemetry() is then computed when asked, without rates).
+    // 0 disables the sampler: telemetry() then takes a frame when asked (rates since the last ask).
     Builder& with_telemetry_period(std::chrono::milliseconds period) noexcept {
       telemetry_period_ = period;
       return *this;
@@ -433,7 +433,8 @@ class Graph {
   [[nodiscard]] Telemetry telemetry() const;
   [[nodiscard]] std::string to_dot() const { return telemetry().to_dot(); }
   [[nodiscard]] MetricsSnapshot metrics() const { return telemetry().to_metrics(); }
-  // Called on the team thread for every supervision event; set before start().
+  // Called for every supervision event, on the team's thread (or the thread serving it), one
+  // call at a time; set before start().
   void on_event(std::function<void(const ActorEvent&)> subscriber);
   [[nodiscard]] std::vector<ActorEvent> recent_events() const;  // the last 64
 
