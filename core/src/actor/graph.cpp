@@ -579,7 +579,6 @@ GraphImpl::GraphImpl(std::chrono::milliseconds period, omega::PulseConfig p, Res
 GraphImpl::~GraphImpl() {
   if (started.load()) {
     shutdown.store(true);
-    for (auto& c : channels) c->close_if_unclaimed();
     for (auto& t : teams) t->post_control();
     const std::int64_t deadline = now_ns() + std::chrono::duration_cast<Nanos>(grace).count();
     while (live.load(std::memory_order_acquire) != 0 && now_ns() < deadline) {
@@ -868,6 +867,18 @@ ActorRef Graph::add_actor(std::string name, Threading threading, std::unique_ptr
   detail::ActorRecord* a = g.actors.back().get();
   team->actors.push_back(a);
   sup->members.push_back(a);
+  // The channel ends among its captures are its own from the start (so they close when it
+  // stops, even if it never used them).
+  const auto [at, size] = a->body->captures();
+  const auto* lo = static_cast<const std::byte*>(at);
+  const auto inside = [&](const void* p) {
+    const auto* b = static_cast<const std::byte*>(p);
+    return p != nullptr && std::less_equal<>{}(lo, b) && std::less<>{}(b, lo + size);
+  };
+  for (auto& ch : g.channels) {
+    if (ch->tx_owner() == nullptr && inside(ch->tx_handle())) ch->adopt_tx(a);
+    if (ch->rx_owner() == nullptr && inside(ch->rx_handle())) ch->adopt_rx(a);
+  }
   return ActorRef(a);
 }
 
@@ -887,9 +898,6 @@ void Graph::start() {
       a.team.finish(a, ActorState::Failed, "its behaviour could not be made: " + detail::what_of(std::current_exception()));
     }
   }
-  if (g.shutdown.load()) {
-    for (auto& c : g.channels) c->close_if_unclaimed();
-  }
   for (auto& t : g.teams) t->start_thread();
   if (kHasThreads && g.telemetry_period.count() > 0) {
     try {
@@ -903,10 +911,6 @@ void Graph::start() {
 void Graph::request_shutdown() noexcept {
   detail::GraphImpl& g = *impl_;
   if (g.shutdown.exchange(true, std::memory_order_acq_rel)) return;
-  // A sender nobody has used yet never will: its receiver must not wait for it.
-  if (g.started.load()) {
-    for (auto& c : g.channels) c->close_if_unclaimed();
-  }
   for (auto& t : g.teams) t->post_control();
 }
 

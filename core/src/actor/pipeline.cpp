@@ -191,6 +191,7 @@ Pipeline::Pipeline(PipelineConfig config) {
                 }
                 for (std::size_t i = 0; i < n; ++i) msgs[i] = FizzBuzz{in[i], kind_of(in[i])};
                 const std::size_t m = out.send_slice_until_full(std::span<const FizzBuzz>(msgs.data(), n));
+                if (m == 0 && out.receiver_stopped()) co_return;  // the Logger is gone: nothing can go on
                 values.advance(m);
                 s.moved += m;
                 if (paced) licensed -= m;

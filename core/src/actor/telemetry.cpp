@@ -16,7 +16,7 @@ namespace detail {
 
 namespace {
 std::string owner_name(const ActorRecord* a) {
-  if (a == nullptr || a == closed_owner()) return {};
+  if (a == nullptr) return {};
   if (a == external_owner()) return "(outside)";
   return a->name;
 }

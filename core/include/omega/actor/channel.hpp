@@ -29,6 +29,10 @@
 // - A closed Tx (close(), or its actor stopped) refuses further items; a receiver sees the
 //   items already sent, then is_closed_and_empty(). An Rx whose actor stopped refuses items
 //   too (SendStatus::Closed): nobody would ever take them.
+// - An end belongs to the actor whose behaviour holds it: Graph::actor finds the ends kept in
+//   the behaviour's captures (directly, or in arrays and structs among them); an end reached
+//   through a pointer or a container is the actor's once it first uses it. When an actor
+//   stops, its ends close. A Tx used outside any actor must be closed by its user.
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -100,9 +104,8 @@ inline thread_local constinit PollScope* t_scope = nullptr;
 // Tells the peers of every end published on in `scope` (one fence for all of them).
 void flush_scope(PollScope& scope) noexcept;
 
-// Owners of channel ends that are not actors.
-ActorRecord* external_owner() noexcept;  // used outside any actor
-ActorRecord* closed_owner() noexcept;    // closed before anyone used it
+// The owner of channel ends used outside any actor.
+ActorRecord* external_owner() noexcept;
 
 // The type-independent part of a channel: indices, waiters, counters, owners.
 class ChannelCore {
@@ -138,7 +141,8 @@ class ChannelCore {
     tail_.store(p_.tail, std::memory_order_release);
     mark_tx(now);
   }
-  // Before the first item: who sends (claims the end for the running actor). False: closed.
+  // Before the first item: who sends (claims the end for the running actor, if no actor's
+  // captures held it). Always true: kept a predicate for the send paths' single branch.
   bool tx_ready() noexcept { return p_.claimed || claim_tx(); }
   void tx_close() noexcept;
   void count_full() noexcept { bump(p_.full); }
@@ -193,7 +197,11 @@ class ChannelCore {
   // A condition of the actor that owns the relevant end; true when it holds (a closed or
   // stopped peer satisfies it: the actor must look rather than wait forever).
   bool holds(const Cond& c) noexcept {
-    if (c.kind == Cond::kAvail) return rx_avail(c.n) >= c.n || tx_closed();
+    if (c.kind == Cond::kAvail) {
+      rx_ready();  // waiting on an end is using it
+      return rx_avail(c.n) >= c.n || tx_closed();
+    }
+    tx_ready();
     return tx_vacant(c.n) >= c.n || rx_stopped();
   }
   // Registers `task` as the waiter for `c` (one waiter per end). The caller fences and
@@ -210,8 +218,15 @@ class ChannelCore {
   [[nodiscard]] std::size_t len() const noexcept;  // items in the ring now (approximate under traffic)
   [[nodiscard]] ActorRecord* tx_owner() const noexcept { return tx_owner_.load(std::memory_order_acquire); }
   [[nodiscard]] ActorRecord* rx_owner() const noexcept { return rx_owner_.load(std::memory_order_acquire); }
-  // Closes the sender's end if nobody ever used it (shutdown: an unused Tx never sends).
-  void close_if_unclaimed() noexcept;
+  // Where the Tx / Rx handle of this channel lives now (kept up to date by their moves), so
+  // that Graph::actor can tell which ends a behaviour's captures hold.
+  void set_tx_handle(const void* at) noexcept { tx_handle_ = at; }
+  void set_rx_handle(const void* at) noexcept { rx_handle_ = at; }
+  [[nodiscard]] const void* tx_handle() const noexcept { return tx_handle_; }
+  [[nodiscard]] const void* rx_handle() const noexcept { return rx_handle_; }
+  // The graph found the end among `owner`'s captures: it is that actor's from the start.
+  void adopt_tx(ActorRecord* owner) noexcept;
+  void adopt_rx(ActorRecord* owner) noexcept;
   // flush_scope: the end is no longer waiting to be looked at.
   void clear_tx_dirty() noexcept { p_.dirty = false; }
   void clear_rx_dirty() noexcept { c_.dirty = false; }
@@ -312,6 +327,8 @@ class ChannelCore {
   std::atomic<std::uint64_t> tx_want_{0};
   std::atomic<std::uint8_t> closed_{0}, stopped_{0};
   std::atomic<ActorRecord*> tx_owner_{nullptr}, rx_owner_{nullptr};
+  const void* tx_handle_ = nullptr;
+  const void* rx_handle_ = nullptr;
 };
 
 // The ring's storage, typed.
@@ -438,14 +455,20 @@ template <class T>
 class Tx {
  public:
   Tx() noexcept = default;
-  explicit Tx(detail::Channel<T>* ch) noexcept : ch_(ch) {}
-  Tx(Tx&& o) noexcept : ch_(std::exchange(o.ch_, nullptr)) {}
+  explicit Tx(detail::Channel<T>* ch) noexcept : ch_(ch) { track(); }
+  Tx(Tx&& o) noexcept : ch_(std::exchange(o.ch_, nullptr)) { track(); }
   Tx& operator=(Tx&& o) noexcept {
-    ch_ = std::exchange(o.ch_, nullptr);
+    if (this != &o) {
+      ch_ = std::exchange(o.ch_, nullptr);
+      track();
+    }
     return *this;
   }
   Tx(const Tx&) = delete;
   Tx& operator=(const Tx&) = delete;
+  ~Tx() {
+    if (ch_ != nullptr && ch_->tx_handle() == this) ch_->set_tx_handle(nullptr);
+  }
 
   // Sends if there is room; never drops, never waits.
   bool try_send(T v) noexcept { return ch_->try_send(std::move(v)); }
@@ -466,8 +489,13 @@ class Tx {
   [[nodiscard]] ChannelCounters counters() const noexcept { return ch_->counters(); }
   [[nodiscard]] bool valid() const noexcept { return ch_ != nullptr; }
   [[nodiscard]] detail::ChannelCore* core() const noexcept { return ch_; }
+  // The receiver stopped: nothing sent from now on would be taken.
+  [[nodiscard]] bool receiver_stopped() const noexcept { return ch_->rx_stopped(); }
 
  private:
+  void track() noexcept {
+    if (ch_ != nullptr) ch_->set_tx_handle(this);
+  }
   detail::Channel<T>* ch_ = nullptr;
 };
 
@@ -476,14 +504,20 @@ template <class T>
 class Rx {
  public:
   Rx() noexcept = default;
-  explicit Rx(detail::Channel<T>* ch) noexcept : ch_(ch) {}
-  Rx(Rx&& o) noexcept : ch_(std::exchange(o.ch_, nullptr)) {}
+  explicit Rx(detail::Channel<T>* ch) noexcept : ch_(ch) { track(); }
+  Rx(Rx&& o) noexcept : ch_(std::exchange(o.ch_, nullptr)) { track(); }
   Rx& operator=(Rx&& o) noexcept {
-    ch_ = std::exchange(o.ch_, nullptr);
+    if (this != &o) {
+      ch_ = std::exchange(o.ch_, nullptr);
+      track();
+    }
     return *this;
   }
   Rx(const Rx&) = delete;
   Rx& operator=(const Rx&) = delete;
+  ~Rx() {
+    if (ch_ != nullptr && ch_->rx_handle() == this) ch_->set_rx_handle(nullptr);
+  }
 
   std::optional<T> try_take() noexcept { return ch_->try_take(); }
   // Moves up to out.size() items out and takes them.
@@ -506,6 +540,9 @@ class Rx {
   [[nodiscard]] detail::ChannelCore* core() const noexcept { return ch_; }
 
  private:
+  void track() noexcept {
+    if (ch_ != nullptr) ch_->set_rx_handle(this);
+  }
   detail::Channel<T>* ch_ = nullptr;
 };
 
