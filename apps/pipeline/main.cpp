@@ -100,7 +100,7 @@ void print_second(const oa::Telemetry& t, const oa::PipelineReport& r, double si
             {"actors", nlohmann::json::array()}};
   } else {
     char head[48];
-    std::snprintf(head, sizeof head, "%7.1f s ", since_start_s);
+    std::snprintf(head, sizeof head, "%7.1f s", since_start_s);
     text = head;
   }
   Previous next{t.at_ns, {}};
@@ -177,10 +177,14 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   const bool json = cl->json;
-  const auto timeout = cl->timeout.count() > 0
-                           ? std::chrono::duration_cast<Clock::duration>(cl->timeout)
-                           : std::chrono::duration_cast<Clock::duration>(
-                                 config.rate * static_cast<std::int64_t>(config.beats) + app::kTimeoutSlack);
+  // rate x beats reaches 3.6e15 ms at the flags' bounds: capped (a century) before it becomes
+  // nanoseconds.
+  constexpr std::int64_t kCenturyMs = 100LL * 365 * 24 * 3600 * 1000;
+  const std::int64_t run_ms = config.rate.count() * static_cast<std::int64_t>(config.beats);
+  const std::chrono::milliseconds timeout_ms =
+      cl->timeout.count() > 0 ? cl->timeout
+                              : std::chrono::milliseconds(std::min(run_ms, kCenturyMs)) + app::kTimeoutSlack;
+  const auto timeout = std::chrono::duration_cast<Clock::duration>(timeout_ms);
 
   install_signal_handlers();
   std::optional<oa::Pipeline> pipeline;
