@@ -20,6 +20,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -144,6 +145,20 @@ void print_second(const oa::Telemetry& t, const oa::PipelineReport& r, double si
   prev = std::move(next);
 }
 
+// The frame after the graph stopped. The sampler takes it on its own thread once the last
+// actor finishes, so block_until_stopped() may return before it is there: wait for it (a few
+// periods at most), else report the latest frame as it is.
+oa::Telemetry final_telemetry(oa::Graph& g, std::chrono::milliseconds period) {
+  oa::Telemetry t = g.telemetry();
+  if (!g.stopped()) return t;
+  const Clock::time_point give_up = Clock::now() + std::max(4 * period, std::chrono::milliseconds(500));
+  while (!t.stopped && Clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    t = g.telemetry();
+  }
+  return t;
+}
+
 // The verdict's reasons, for a run that is not exactly once.
 std::string failures(const oa::PipelineReport& r) {
   std::string why;
@@ -173,7 +188,11 @@ int main(int argc, char** argv) {
   }
   const oa::PipelineConfig& config = cl->config;
   if (const std::string why = config.validate(); !why.empty()) {
-    std::fprintf(stderr, "omega-pipeline: %s\n\n%s", why.c_str(), app::usage().c_str());
+    // validate() names PipelineConfig's fields; say which flags set them.
+    std::fprintf(stderr,
+                 "omega-pipeline: the configuration is refused: %s\n(--rate sets rate, --beats beats, --batch "
+                 "worker_batch, --telemetry-ms telemetry_period)\n\n%s",
+                 why.c_str(), app::usage().c_str());
     return kExitUsage;
   }
   const bool json = cl->json;
@@ -232,7 +251,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  const oa::Telemetry final_frame = p.graph().telemetry();
+  const oa::Telemetry final_frame = final_telemetry(p.graph(), config.telemetry_period);
   const oa::PipelineReport r = p.report();
   std::uint64_t restarts = 0;
   for (const oa::ActorTelemetry& a : final_frame.actors) restarts += a.restarts;

@@ -9,7 +9,7 @@
 namespace omega::pipeline_app {
 namespace {
 
-constexpr std::uint64_t kMaxRateMs = 3'600'000;        // an hour between bursts
+constexpr std::uint64_t kMaxRateMs = 60'000;           // a minute between bursts (PipelineConfig's bound)
 constexpr std::uint64_t kMaxBeats = 1'000'000'000;     // bursts
 constexpr std::uint64_t kMaxBatch = 1u << 20;          // PipelineConfig::validate holds it to the channels
 constexpr std::uint64_t kMaxTelemetryMs = 3'600'000;
@@ -62,8 +62,9 @@ std::string usage() {
          " (default " + std::to_string(d.rate.count()) + ")\n"
          "  --beats N         heartbeat bursts before shutdown, 1.." + std::to_string(kMaxBeats) +
          " (default " + std::to_string(d.beats) + ")\n"
-         "  --batch N         the Worker's batch (default " + std::to_string(d.worker_batch) +
-         "; at most the channels' capacity, " + std::to_string(d.capacity) + ")\n"
+         "  --batch N         the Worker's batch (default " + std::to_string(d.worker_batch) + "; at most\n"
+         "                    " + std::to_string(d.capacity - d.logger_batch) + ": with the Logger's batch, " +
+         std::to_string(d.logger_batch) + ", within the channels' capacity, " + std::to_string(d.capacity) + ")\n"
          "  --telemetry-ms N  telemetry period in milliseconds (default " +
          std::to_string(d.telemetry_period.count()) + ")\n"
          "  --timeout S       give up after S seconds: shut down, report, exit 3\n"
