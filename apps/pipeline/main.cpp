@@ -93,12 +93,12 @@ struct Previous {
 void print_second(const oa::Telemetry& t, const oa::PipelineReport& r, double since_start_s, Previous& prev,
                   bool json) {
   const double span_s = static_cast<double>(t.at_ns - prev.at_ns) / 1e9;
-  nlohmann::json line;
+  nlohmann::ordered_json line;
   std::string text;
   if (json) {
     line = {{"type", "second"},        {"t_s", since_start_s},      {"bursts", r.bursts},
-            {"generated", r.generated}, {"logged", r.logged},         {"channels", nlohmann::json::array()},
-            {"actors", nlohmann::json::array()}};
+            {"generated", r.generated}, {"logged", r.logged},         {"channels", nlohmann::ordered_json::array()},
+            {"actors", nlohmann::ordered_json::array()}};
   } else {
     char head[48];
     std::snprintf(head, sizeof head, "%7.1f s", since_start_s);
@@ -216,8 +216,9 @@ int main(int argc, char** argv) {
   oa::Pipeline& p = *pipeline;
   if (!json) {
     std::printf("omega-pipeline: a burst of %zu beats every %lld ms, %" PRIu64
-                " bursts; batches: generator %zu, worker %zu, logger %zu; channels of %zu\n",
-                config.beat_burst, static_cast<long long>(config.rate.count()), config.beats,
+                " bursts, each beat licensing %zu values; batches: generator %zu, worker %zu, logger %zu; "
+                "channels of %zu\n",
+                config.beat_burst, static_cast<long long>(config.rate.count()), config.beats, config.values_per_beat,
                 config.generator_batch, config.worker_batch, config.logger_batch, config.capacity);
     std::fflush(stdout);
   }
@@ -259,9 +260,11 @@ int main(int argc, char** argv) {
   const double timeout_s = std::chrono::duration<double>(timeout).count();
 
   if (json) {
-    nlohmann::json out = nlohmann::json::parse(r.to_json(), nullptr, /*allow_exceptions=*/false);
-    if (!out.is_object()) out = nlohmann::json::object();
-    out["type"] = "report";
+    nlohmann::ordered_json out{{"type", "report"}};
+    if (const auto fields = nlohmann::ordered_json::parse(r.to_json(), nullptr, /*allow_exceptions=*/false);
+        fields.is_object()) {
+      out.update(fields);
+    }
     // The fields the verdict rests on, whatever to_json() spells.
     out["generated"] = r.generated;
     out["logged"] = r.logged;
@@ -273,6 +276,7 @@ int main(int argc, char** argv) {
     out["config"] = {{"rate_ms", config.rate.count()},
                      {"beats", config.beats},
                      {"beat_burst", config.beat_burst},
+                     {"values_per_beat", config.values_per_beat},
                      {"generator_batch", config.generator_batch},
                      {"worker_batch", config.worker_batch},
                      {"logger_batch", config.logger_batch},

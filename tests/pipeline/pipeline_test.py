@@ -3,8 +3,8 @@
 never its speed.
 
 Groups (--only):
-  smoke      a short run exits 0, prints a line per second and the totals, and its last line
-             is the exactly-once verdict.
+  smoke      a short run exits 0 and prints the totals, and its last line is the exactly-once
+             verdict; a run past a second prints a line per second with each channel's rate.
   json       --json: every line of stdout is one JSON object; each second's line rates every
              channel; the final report says exactly_once with logged == generated > 0.
   bad_flags  unknown flags, missing, non-numeric, zero, negative and absurd values, and
@@ -14,6 +14,8 @@ Groups (--only):
              promtool (Debian's prometheus package; scripts/setup.sh) the group is skipped.
   timeout    a run far longer than --timeout gives up: exit 3, reported as timed out.
   interrupt  SIGINT mid-run: the pipeline drains, reports, and is still exactly once.
+  interrupt_early
+             SIGINT before the first beat (the Worker has sent nothing yet): the same.
   restarts   --fault-every: the Worker throws and is restarted, and the run is still exactly
              once.
 
@@ -74,8 +76,7 @@ def check_report(rep, beats):
 
 
 def smoke(binary):
-    # 1.2 s of bursts: at least one per-second line.
-    rc, out, err = run(binary, "--rate", "1", "--beats", "1200", "--timeout", "100")
+    rc, out, err = run(binary, "--rate", "1", "--beats", "200", "--timeout", "100")
     check(rc == 0, "a short run failed: " + show(rc, out, err))
     lines = out.rstrip("\n").splitlines()
     m = VERDICT.match(lines[-1])
@@ -85,8 +86,12 @@ def smoke(binary):
     check(len(totals) == 1, "no total line: " + out)
     check(re.match(rf"total: {m.group(1)} generated, {m.group(1)} logged in ", totals[0]) is not None,
           "the total disagrees with the verdict: " + totals[0])
-    seconds = [l for l in lines if re.match(r"^\s*\d+\.\d s \| ", l)]
-    check(seconds, "no per-second line in a 1.2 s run: " + out)
+    # At least 1.25 s of bursts (few values each, so that it stays short under sanitizers): a
+    # line per second.
+    rc, out, err = run(binary, "--rate", "25", "--beats", "50", "--timeout", "100")
+    check(rc == 0, "a 1.25 s run failed: " + show(rc, out, err))
+    seconds = [l for l in out.splitlines() if re.match(r"^\s*\d+\.\d s \| ", l)]
+    check(seconds, "no per-second line in a 1.25 s run: " + out)
     check(all("/s fill " in l for l in seconds), "a per-second line without rates: " + "\n".join(seconds))
     check(re.search(r"checksum: generated 0x[0-9a-f]{16}, logged 0x[0-9a-f]{16} \(match\)", out), "checksums: " + out)
     rc, out, err = run(binary, "--help")
@@ -95,14 +100,14 @@ def smoke(binary):
 
 
 def json_group(binary):
-    rc, out, err = run(binary, "--json", "--rate", "1", "--beats", "1500", "--timeout", "100", "--dot")
+    rc, out, err = run(binary, "--json", "--rate", "25", "--beats", "50", "--timeout", "100", "--dot")
     check(rc == 0, "--json run failed: " + show(rc, out, err))
     objs = json_lines(out)
     rep = objs[-1]
-    check_report(rep, 1500)
+    check_report(rep, 50)
     check(isinstance(rep.get("dot"), str) and rep["dot"].lstrip().startswith("digraph"), f"--dot: {rep.get('dot')!r}")
     seconds = objs[:-1]
-    check(seconds, "no per-second line in a 1.5 s run")
+    check(seconds, "no per-second line in a 1.25 s run")
     for s in seconds:
         check(s.get("type") == "second", f"not a per-second line: {s}")
         chans = s.get("channels")
@@ -169,12 +174,12 @@ def promtool_group(binary):
     if promtool is None:
         print("SKIPPED: promtool not found (Debian's prometheus package; scripts/setup.sh installs it)")
         sys.exit(SKIP)
-    rc, out, err = run(binary, "--rate", "1", "--beats", "300", "--prometheus", "--timeout", "100")
+    rc, out, err = run(binary, "--rate", "1", "--beats", "50", "--prometheus", "--timeout", "100")
     check(rc == 0, "--prometheus run failed: " + show(rc, out, err))
     marker = "# omega-pipeline: the final telemetry frame"
     check(marker in out, "no Prometheus block after the run: " + out)
     text = out[out.index(marker):]
-    rc2, out2, err2 = run(binary, "--json", "--rate", "1", "--beats", "300", "--prometheus", "--timeout", "100")
+    rc2, out2, err2 = run(binary, "--json", "--rate", "1", "--beats", "50", "--prometheus", "--timeout", "100")
     check(rc2 == 0, "--json --prometheus run failed: " + show(rc2, out2, err2))
     embedded = json_lines(out2)[-1].get("prometheus")
     check(isinstance(embedded, str), "the --json report has no 'prometheus' text")
@@ -219,24 +224,47 @@ def interrupt(binary):
     check(rep["logged"] == rep["generated"] > 0, f"report: {rep}")
 
 
+def interrupt_early(binary):
+    # Shutdown before the first beat: the Generator has filled its channel, the Worker has
+    # sent nothing yet. Shutdown drains (actor.hpp: nothing accepted is lost), so the Worker
+    # must still move every value to the Logger.
+    p = subprocess.Popen([binary, "--json", "--rate", "60000", "--beats", "2", "--timeout", "20"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = json.loads(p.stdout.readline())  # one second in, no burst yet
+        check(first.get("type") == "second" and first.get("bursts") == 0 and first.get("generated", 0) > 0,
+              f"first line: {first}")
+        p.send_signal(signal.SIGINT)
+        rest, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    rep = json_lines(rest)[-1]
+    check(p.returncode == 0 and rep.get("interrupted") is True and rep.get("exactly_once") is True,
+          f"interrupted before the first beat: exit {p.returncode}: {rep}\n{err}")
+    check(rep["logged"] == rep["generated"] > 0 and rep.get("bursts") == 0, f"report: {rep}")
+
+
 def restarts(binary):
     # How many values a run moves depends on the machine; a first run without faults sets the
     # fault interval to about a sixth of it, so that the second run has a few restarts and
     # stays within the restart intensity.
-    rc, out, err = run(binary, "--json", "--rate", "1", "--beats", "500", "--timeout", "100")
+    rc, out, err = run(binary, "--json", "--rate", "2", "--beats", "100", "--timeout", "100")
     check(rc == 0, "run without faults failed: " + show(rc, out, err))
     every = max(1000, json_lines(out)[-1]["generated"] // 6)
-    rc, out, err = run(binary, "--json", "--rate", "1", "--beats", "500", "--fault-every", str(every),
+    rc, out, err = run(binary, "--json", "--rate", "2", "--beats", "100", "--fault-every", str(every),
                        "--timeout", "100")
     check(rc == 0, "run with faults failed: " + show(rc, out, err))
     rep = json_lines(out)[-1]
-    check_report(rep, 500)
+    check_report(rep, 100)
     check(rep.get("worker_restarts", 0) > 0 and rep.get("restarts", 0) >= rep["worker_restarts"],
           f"the Worker was not restarted: {rep}")
 
 
 GROUPS = {"smoke": smoke, "json": json_group, "bad_flags": bad_flags, "promtool": promtool_group,
-          "timeout": timeout_group, "interrupt": interrupt, "restarts": restarts}
+          "timeout": timeout_group, "interrupt": interrupt, "interrupt_early": interrupt_early,
+          "restarts": restarts}
 
 
 def main():
