@@ -107,7 +107,9 @@ void print_second(const oa::Telemetry& t, const oa::PipelineReport& r, double si
   Previous next{t.at_ns, {}};
   for (const oa::ChannelTelemetry& c : t.channels) {
     const std::uint64_t taken = c.counters.taken;
-    const double rate = span_s > 0 ? static_cast<double>(taken - std::min(taken, prev.of(c.name))) / span_s : 0.0;
+    // No new frame since the last line (a telemetry period over a second): the frame's own rate.
+    const double rate =
+        span_s > 0 ? static_cast<double>(taken - std::min(taken, prev.of(c.name))) / span_s : c.msgs_per_sec;
     next.taken.emplace_back(c.name, taken);
     if (json) {
       line["channels"].push_back({{"name", c.name},
