@@ -91,10 +91,21 @@ void ChannelCore::rx_stop() noexcept {
 
 bool ChannelCore::tx_push_over_oldest() noexcept {
   p_.head_cache = c_.head.load(std::memory_order_acquire);
-  if (p_.tail - p_.head_cache >= slots()) return false;  // the spare slots are full too
-  p_.floor = p_.tail + 1 - capacity_;
+  bool locked = false;
+  if (p_.tail - p_.head_cache >= slots()) {
+    // The receiver has not moved for 2 x capacity items: the slot we need is the oldest
+    // readable one's, which it may be copying right now.
+    lock_ring();
+    locked = true;
+    p_.head_cache = c_.head.load(std::memory_order_acquire);
+  }
+  p_.floor = std::max(p_.floor, p_.tail + 1 - capacity_);
   floor_.store(p_.floor, std::memory_order_release);
-  return true;
+  if (locked && p_.tail - p_.head_cache < slots()) {
+    unlock_ring();  // it moved meanwhile: the slot is free
+    locked = false;
+  }
+  return locked;
 }
 
 void ChannelCore::arm(const Cond& c, omega::detail::PulseTask* task) noexcept {
@@ -133,11 +144,19 @@ void ChannelCore::wake_tx_waiter() noexcept {
 }
 
 void ChannelCore::notify_rx_now() noexcept {
+  if (rx_owner_.load(std::memory_order_acquire) == kExternal) {
+    p_.peer_external = true;
+    return;
+  }
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_rx_waiter();
 }
 
 void ChannelCore::notify_tx_now() noexcept {
+  if (tx_owner_.load(std::memory_order_acquire) == kExternal) {
+    c_.peer_external = true;
+    return;
+  }
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_tx_waiter();
 }

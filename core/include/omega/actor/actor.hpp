@@ -312,8 +312,8 @@ struct ActorTelemetry {
 
 struct ChannelTelemetry {
   std::string name;
-  std::string from;          // the sending actor ("" while unknown: nobody sent yet)
-  std::string to;            // the receiving actor
+  std::string from;          // the sending actor ("" until it first used its end; "(outside)": not an actor)
+  std::string to;            // the receiving actor (the same)
   std::size_t capacity = 0;
   std::size_t len = 0;
   double fill_percent = 0;
@@ -350,7 +350,7 @@ class Graph {
  public:
   class Builder {
    public:
-    // 0 disables the sampler (telemetry() is then computed when asked, without rates).
+    // 0 disables the sampler: telemetry() then takes a frame when asked (rates since the last ask).
     Builder& with_telemetry_period(std::chrono::milliseconds period) noexcept {
       telemetry_period_ = period;
       return *this;
@@ -433,7 +433,8 @@ class Graph {
   [[nodiscard]] Telemetry telemetry() const;
   [[nodiscard]] std::string to_dot() const { return telemetry().to_dot(); }
   [[nodiscard]] MetricsSnapshot metrics() const { return telemetry().to_metrics(); }
-  // Called on the team thread for every supervision event; set before start().
+  // Called for every supervision event, on the team's thread (or the thread serving it), one
+  // call at a time; set before start().
   void on_event(std::function<void(const ActorEvent&)> subscriber);
   [[nodiscard]] std::vector<ActorEvent> recent_events() const;  // the last 64
 

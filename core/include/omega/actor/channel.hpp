@@ -21,10 +21,11 @@
 //   loop of try_send pays one fence per batch of sends, not one per item.
 // - Overflow decides what send() does when the channel is full: Block (nothing; SendStatus::Full,
 //   and the sender waits for vacant(n)), DropNewest (the new item is discarded), DropOldest
-//   (the oldest unread item is discarded to make room: the ring keeps `capacity` spare slots so
-//   that a receiver reading the oldest item is never overwritten under it; a receiver more
-//   than 2 x capacity behind loses new items as DropNewest does), Fail (refused). try_send and
-//   the slice operations never drop: they send what fits.
+//   (the oldest unread item is discarded to make room, so the ring holds the newest `capacity`
+//   items), Fail (refused). try_send and the slice operations never drop: they send what fits.
+//   DropOldest rings keep `capacity` spare slots, so a sender rarely needs the slot a receiver
+//   may be reading; when it does, a spin lock that a DropOldest receiver takes around each read
+//   keeps the two apart (one uncontended atomic per read, on those channels only).
 // - A closed Tx (close(), or its actor stopped) refuses further items; a receiver sees the
 //   items already sent, then is_closed_and_empty(). An Rx whose actor stopped refuses items
 //   too (SendStatus::Closed): nobody would ever take them.
@@ -53,7 +54,7 @@ enum class Overflow : std::uint8_t { Block, DropNewest, DropOldest, Fail };
 enum class SendStatus : std::uint8_t {
   Sent,     // in the channel (under DropOldest, possibly at the cost of an older item)
   Full,     // Block: nothing sent; wait for vacant(1)
-  Dropped,  // DropNewest (or DropOldest with the receiver 2 x capacity behind): discarded, counted
+  Dropped,  // DropNewest: discarded, counted
   Refused,  // Fail: discarded, counted
   Closed,   // the Tx was closed or the receiver stopped: discarded, counted
 };
@@ -65,7 +66,7 @@ enum class SendStatus : std::uint8_t {
 struct ChannelCounters {
   std::uint64_t sent = 0;            // items that went in
   std::uint64_t taken = 0;           // items the receiver took (advance / take)
-  std::uint64_t dropped_newest = 0;  // send() under DropNewest (or DropOldest past 2 x capacity)
+  std::uint64_t dropped_newest = 0;  // send() under DropNewest
   std::uint64_t dropped_oldest = 0;  // unread items discarded by DropOldest
   std::uint64_t refused = 0;         // send() under Fail, or any send to a closed channel
   std::uint64_t full = 0;            // send() under Block that found no room
@@ -143,9 +144,19 @@ class ChannelCore {
   void count_full() noexcept { bump(p_.full); }
   void count_refused(std::uint64_t k = 1) noexcept { bump(p_.refused, k); }
   void count_dropped_newest() noexcept { bump(p_.dropped_newest); }
-  // DropOldest with the logical ring full: room in the spare slots (physical), making the
-  // oldest item unreadable. False when the spare slots are full too.
+  // DropOldest with the logical ring full: makes the oldest item unreadable so the next one
+  // fits. True when the slot it goes to may be under a read: the caller writes it holding the
+  // ring lock (already taken) and then calls unlock_ring().
   bool tx_push_over_oldest() noexcept;
+  // DropOldest receivers read under this lock (see the contract above).
+  void lock_ring() noexcept {
+    while (ring_lock_.exchange(true, std::memory_order_acquire)) {
+      while (ring_lock_.load(std::memory_order_relaxed)) {
+      }
+    }
+  }
+  void unlock_ring() noexcept { ring_lock_.store(false, std::memory_order_release); }
+  [[nodiscard]] bool locks_reads() const noexcept { return overflow_ == Overflow::DropOldest; }
 
   // ---- receiver's end (the consumer's thread) ----
   // Items that can be read now, from rx_head() on.
@@ -229,7 +240,7 @@ class ChannelCore {
     }
   }
   void mark_tx(bool now) noexcept {
-    if (p_.dirty) return;
+    if (p_.dirty || p_.peer_external) return;
     if (!now) {
       if (PollScope* s = t_scope; s != nullptr && s->n < PollScope::kMaxDirty) {
         p_.dirty = true;
@@ -241,7 +252,7 @@ class ChannelCore {
     notify_rx_now();
   }
   void mark_rx(bool now) noexcept {
-    if (c_.dirty) return;
+    if (c_.dirty || c_.peer_external) return;
     if (!now) {
       if (PollScope* s = t_scope; s != nullptr && s->n < PollScope::kMaxDirty) {
         c_.dirty = true;
@@ -252,7 +263,9 @@ class ChannelCore {
     }
     notify_tx_now();
   }
-  void notify_rx_now() noexcept;  // fence, then wake_rx_waiter
+  // Fence, then wake_rx_waiter; nothing once the receiver is known not to be an actor (only
+  // actors wait), which spares threads that use both ends directly a fence per item.
+  void notify_rx_now() noexcept;
   void notify_tx_now() noexcept;
   bool claim_tx() noexcept;
   bool claim_rx() noexcept;
@@ -274,10 +287,12 @@ class ChannelCore {
     std::uint64_t floor = 0;  // DropOldest: the oldest readable index
     bool dirty = false;
     bool claimed = false;
+    bool peer_external = false;  // the receiver is not an actor: nobody will ever wait on it
     std::atomic<std::uint64_t> dropped_newest{0}, refused{0}, full{0};
   } p_;
   alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
   std::atomic<std::uint64_t> floor_{0};
+  std::atomic<bool> ring_lock_{false};  // DropOldest only
   // The consumer's line.
   struct alignas(kCacheLine) Consumer {
     std::atomic<std::uint64_t> head{0};
@@ -288,6 +303,7 @@ class ChannelCore {
     std::atomic<std::uint64_t> taken_pub{0}, dropped_pub{0};
     bool dirty = false;
     bool claimed = false;
+    bool peer_external = false;  // the sender is not an actor
   } c_;
   // Waiters and lifecycle: written rarely.
   alignas(kCacheLine) std::atomic<omega::detail::PulseTask*> rx_waiter_{nullptr};
@@ -337,13 +353,12 @@ class Channel final : public ChannelCore {
       case Overflow::DropNewest:
         count_dropped_newest();
         return SendStatus::Dropped;
-      case Overflow::DropOldest:
-        if (tx_push_over_oldest()) {
-          put(std::move(v));
-          return SendStatus::Sent;
-        }
-        count_dropped_newest();
-        return SendStatus::Dropped;
+      case Overflow::DropOldest: {
+        const bool locked = tx_push_over_oldest();
+        put(std::move(v));
+        if (locked) unlock_ring();
+        return SendStatus::Sent;
+      }
       case Overflow::Fail:
         break;
     }
@@ -366,15 +381,23 @@ class Channel final : public ChannelCore {
 
   std::optional<T> try_take() noexcept {
     rx_ready();
-    if (rx_avail() == 0) return std::nullopt;
-    std::optional<T> out(std::move(items_[slot(rx_head())]));
-    rx_advance(1, false);
+    const bool lock = locks_reads();
+    if (lock) lock_ring();
+    std::optional<T> out;
+    if (rx_avail() > 0) {
+      out.emplace(std::move(items_[slot(rx_head())]));
+      rx_advance(1, false);
+    }
+    if (lock) unlock_ring();
     return out;
   }
   std::size_t peek_slice(std::span<T> out) noexcept {
     rx_ready();
+    const bool lock = locks_reads();
+    if (lock) lock_ring();
     const std::size_t n = std::min(out.size(), rx_avail(out.size()));
     copy_out(rx_head(), out.data(), n);
+    if (lock) unlock_ring();
     return n;
   }
   std::size_t take_slice(std::span<T> out) noexcept {
