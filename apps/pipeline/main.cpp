@@ -20,7 +20,6 @@
 #include <exception>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -147,20 +146,6 @@ void print_second(const oa::Telemetry& t, const oa::PipelineReport& r, double si
   prev = std::move(next);
 }
 
-// The frame after the graph stopped. The sampler takes it on its own thread once the last
-// actor finishes, so block_until_stopped() may return before it is there: wait for it (a few
-// periods at most), else report the latest frame as it is.
-oa::Telemetry final_telemetry(oa::Graph& g, std::chrono::milliseconds period) {
-  oa::Telemetry t = g.telemetry();
-  if (!g.stopped()) return t;
-  const Clock::time_point give_up = Clock::now() + std::max(4 * period, std::chrono::milliseconds(500));
-  while (!t.stopped && Clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    t = g.telemetry();
-  }
-  return t;
-}
-
 // The verdict's reasons, for a run that is not exactly once.
 std::string failures(const oa::PipelineReport& r) {
   std::string why;
@@ -254,7 +239,8 @@ int main(int argc, char** argv) {
     }
   }
 
-  const oa::Telemetry final_frame = final_telemetry(p.graph(), config.telemetry_period);
+  // Once the graph has stopped, telemetry() is a frame that shows it stopped.
+  const oa::Telemetry final_frame = p.graph().telemetry();
   const oa::PipelineReport r = p.report();
   std::uint64_t restarts = 0;
   for (const oa::ActorTelemetry& a : final_frame.actors) restarts += a.restarts;
