@@ -748,7 +748,8 @@ TEST_CASE("AllForOne: when one actor throws, its siblings restart too, keeping t
   REQUIRE(eventually(g, [&] { return faulty.restarts() == 1 && steady.restarts() == 1; }));
   REQUIRE(eventually(g, [&] { return seen->load() == 2 && is_waiting(steady) && is_waiting(faulty); }));
   CHECK(log.count("faulty", ActorEvent::Kind::Restarted) == 1);
-  CHECK(log.count_any("steady") >= 1);  // its restart is reported too
+  CHECK(log.count("faulty", ActorEvent::Kind::GroupRestart) + log.count("steady", ActorEvent::Kind::GroupRestart) >= 1);
+  CHECK(log.count_any("steady") >= 1);  // the sibling's own restart is reported under its name
   CHECK(log.count("steady", ActorEvent::Kind::Failed) == 0);
   // Once restarted, both run as before: the faulty one took the gate item, nothing more restarts.
   idle_for(g, 50ms);
@@ -851,7 +852,7 @@ TEST_CASE("AllForOne: a group fails together; OneForOne fails only the actor con
 
 TEST_CASE("shutdown drains: items in flight when it is asked all reach the consumer", "[actor]") {
   auto g = quiet().build();
-  constexpr std::size_t kCap = 1000;
+  constexpr std::size_t kCap = 1024;  // a whole number of the producer's batches of 64
   auto data = g.channel<std::uint64_t>("data", kCap);
   auto gate = g.channel<std::uint64_t>("gate", 1);
   auto* core = data.first.core();
@@ -919,7 +920,9 @@ TEST_CASE("shutdown drains: items in flight when it is asked all reach the consu
 
 TEST_CASE("shutdown in the middle of traffic loses nothing that was sent", "[actor]") {
   auto g = quiet().build();
-  auto data = g.channel<std::uint64_t>("data", 333);
+  // Room for the largest batch the producer waits for plus the most the consumer waits for
+  // (300 + 50): otherwise both could wait at once, each for what the other cannot give.
+  auto data = g.channel<std::uint64_t>("data", 350);
   auto* core = data.first.core();
   struct Totals {
     std::atomic<std::uint64_t> sent{0};
@@ -993,7 +996,7 @@ TEST_CASE("actors waiting when shutdown is asked are woken and stop", "[actor]")
   CHECK_FALSE(g.shutdown_requested());
   g.request_shutdown();
   CHECK(g.shutdown_requested());
-  REQUIRE(g.block_until_stopped(20s));
+  CHECK(g.block_until_stopped(20s));
   CHECK(g.stopped());
   CHECK(on_input.state() == ActorState::Stopped);
   CHECK(on_room.state() == ActorState::Stopped);
@@ -1303,7 +1306,8 @@ auto sink_behavior(oa::Rx<std::uint64_t> rx) {
 
 TEST_CASE("stress: many actors in teams and threads, chained by channels, restarting, shut down mid-traffic",
           "[actor_stress]") {
-  const std::uint64_t target = kSmall ? 5'000 : 100'000;  // per sink before shutdown
+  // Per sink before shutdown (the chain through capacities 1, 2 and 3 is the slowest).
+  const std::uint64_t target = kSmall ? 2'000 : 10'000;
   const auto budget = kSanitized ? 20s : (omega::kHasThreads ? 4s : 10s);
   auto stats = std::make_shared<StressStats>();
   auto g = quiet()
@@ -1411,7 +1415,7 @@ TEST_CASE("stress: many actors in teams and threads, chained by channels, restar
   REQUIRE(g.block_until_stopped(60s));
   CAPTURE(sink_min(), target);
   CHECK(sink_min() > 0);  // every path moved data
-  if (!reached) WARN("the sinks had not all reached " << target << " items when the time ran out");
+  if (!reached) WARN("the sinks had not all reached " << target << " items when the time ran out (least: " << sink_min() << ")");
 
   CHECK(stats->out_of_order.load() == 0);
   std::uint64_t total = 0;
@@ -1428,6 +1432,8 @@ TEST_CASE("stress: many actors in teams and threads, chained by channels, restar
     restarts += r.restarts();
   }
   CHECK(restarts == stats->faults.load());
+  INFO("delivered " << total << " items, " << restarts << " restarts");
+  CHECK(total > 0);
   if (total >= 8 * 10'000) CHECK(restarts > 0);
   for (auto* core : cores) {
     CAPTURE(core->name());
