@@ -384,6 +384,13 @@ TEST_CASE("wait_for_all_or_proceed_upon(periodic(d), ...) proceeds on the period
   // One poll per period (plus the first), not a spin between them.
   CHECK(polls_of(g, "ticker") <= 2 * seen + 4);
 
+  // Who serves the period's timer: the team's thread, or (without one) whoever calls
+  // run_pending, who learns when from next_deadline_ns.
+  if (g.threaded_teams() == g.team_count()) {
+    CHECK(g.next_deadline_ns() == -1);
+  } else {
+    CHECK(g.next_deadline_ns() >= 0);
+  }
   CHECK(is_waiting(batcher));
   CHECK(burst->resumes.load() == 0);
   CHECK(fast.first.send_slice_until_full(iota(0, 999)) == 999);
@@ -398,6 +405,34 @@ TEST_CASE("wait_for_all_or_proceed_upon(periodic(d), ...) proceeds on the period
   fast.first.close();
   CHECK(g.block_until_stopped(20s));
   CHECK(ticker.state() == ActorState::Stopped);
+}
+
+TEST_CASE("an actor knows its name and graph, and may ask the graph to shut down", "[actor]") {
+  oa::Graph* seen_graph = nullptr;
+  std::string seen_name;
+  auto ticks = std::make_shared<std::atomic<std::uint64_t>>(0);
+  auto g = quiet().build();  // after what its actors refer to: it goes first
+  auto team = g.team("t");
+  g.actor("ticker", oa::Threading::Join(team), ticks,
+          [](oa::Context& ctx, std::shared_ptr<std::atomic<std::uint64_t>>& n) -> oa::Behavior {
+            while (ctx.is_running()) {
+              co_await ctx.wait_for_all(ctx.periodic(1ms));
+              n->fetch_add(1);
+            }
+          });
+  auto quitter = g.actor("quitter", oa::Threading::Spawn, 0, [&](oa::Context& ctx, int&) -> oa::Behavior {
+    seen_graph = &ctx.graph();
+    seen_name = std::string(ctx.name());
+    while (ticks->load() < 5) co_await omega::sleep_for(1ms);
+    ctx.request_shutdown();
+  });
+  g.start();
+  REQUIRE(g.block_until_stopped(20s));
+  CHECK(g.shutdown_requested());
+  CHECK(seen_graph == &g);
+  CHECK(seen_name == "quitter");
+  CHECK(quitter.state() == ActorState::Stopped);
+  CHECK(ticks->load() >= 5);
 }
 
 // ---- teams --------------------------------------------------------------------------------
@@ -1150,6 +1185,7 @@ TEST_CASE("PipelineConfig::validate names the bad field; Pipeline refuses it", "
       {"worker_batch", [](oa::PipelineConfig& c) { c.worker_batch = 0; }},
       {"logger_batch", [](oa::PipelineConfig& c) { c.logger_batch = 0; }},
       {"beat_burst", [](oa::PipelineConfig& c) { c.beat_burst = 0; }},
+      {"values_per_beat", [](oa::PipelineConfig& c) { c.values_per_beat = 0; }},
       {"capacity", [](oa::PipelineConfig& c) { c.capacity = 0; }},
       {"capacity", [](oa::PipelineConfig& c) { c.capacity = (std::size_t{1} << 30) + 1; }},
       {"rate", [](oa::PipelineConfig& c) { c.rate = std::chrono::milliseconds(-1); }},
