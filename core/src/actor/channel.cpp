@@ -68,6 +68,11 @@ bool ChannelCore::claim_rx() noexcept {
   return true;
 }
 
+void ChannelCore::close_if_unclaimed() noexcept {
+  ActorRecord* cur = nullptr;
+  if (tx_owner_.compare_exchange_strong(cur, kExternal, std::memory_order_acq_rel)) tx_close();
+}
+
 void ChannelCore::adopt_tx(ActorRecord* owner) noexcept {
   tx_owner_.store(owner, std::memory_order_release);
   p_.claimed = true;
@@ -81,13 +86,13 @@ void ChannelCore::adopt_rx(ActorRecord* owner) noexcept {
 }
 
 void ChannelCore::tx_close() noexcept {
-  if (closed_.exchange(1, std::memory_order_acq_rel) != 0) return;
+  if ((ends_.fetch_or(kTxClosed, std::memory_order_acq_rel) & kTxClosed) != 0) return;
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_rx_waiter();
 }
 
 void ChannelCore::rx_stop() noexcept {
-  if (stopped_.exchange(1, std::memory_order_acq_rel) != 0) return;
+  if ((ends_.fetch_or(kRxStopped, std::memory_order_acq_rel) & kRxStopped) != 0) return;
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_tx_waiter();
 }

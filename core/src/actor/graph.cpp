@@ -81,6 +81,13 @@ bool eval(ActorRecord& a, const WaitAwaiter& w, std::int64_t& now, bool shutting
   return true;
 }
 
+bool waits_for_room_or_time(const WaitAwaiter& w) noexcept {
+  for (std::uint8_t i = 0; i < w.n; ++i) {
+    if (w.conds[i].kind == Cond::kVacant || w.conds[i].kind == Cond::kPeriodic) return true;
+  }
+  return false;
+}
+
 bool has_periodic(const WaitAwaiter& w) noexcept {
   for (std::uint8_t i = 0; i < w.n; ++i) {
     if (w.conds[i].kind == Cond::kPeriodic) return true;
@@ -94,7 +101,8 @@ bool wait_holds(ActorRecord& a, const WaitAwaiter& w, bool& truly) noexcept {
   std::int64_t now = 0;
   truly = eval(a, w, now, false);
   if (truly) return true;
-  if (a.restart_requested.load(std::memory_order_relaxed) || a.fail_requested.load(std::memory_order_relaxed)) {
+  if (a.kick_wait || a.restart_requested.load(std::memory_order_relaxed) ||
+      a.fail_requested.load(std::memory_order_relaxed)) {
     return true;
   }
   if (a.graph.shutdown.load(std::memory_order_acquire) && has_periodic(w)) return eval(a, w, now, true);
@@ -283,10 +291,17 @@ void TeamRecord::run_control() noexcept {
       }
       continue;
     }
+    if (shutting && !a->shutdown_seen) {
+      // A wait for room or for a period, in progress when shutdown is asked, ends (returning
+      // false) once, so that a producer can look at is_running(); waits for input go on until
+      // the input holds or closes (so that consumers drain).
+      a->shutdown_seen = true;
+      if (a->wait != nullptr && waits_for_room_or_time(*a->wait)) a->kick_wait = true;
+    }
     if (a->task.run.load(std::memory_order_acquire) != PulseTask::kIdle) continue;
     bool wake = false;
     if (a->wait != nullptr) {
-      wake = restart_or_fail || (shutting && has_periodic(*a->wait));
+      wake = restart_or_fail || a->kick_wait;
       if (wake) disarm(*a, *a->wait);
     } else if (a->sleeping) {
       wake = restart_or_fail;
@@ -342,6 +357,7 @@ void TeamRecord::poll(ActorRecord& a) noexcept {
   if (a.restart_requested.exchange(false, std::memory_order_acq_rel)) {
     restart(a);
     if (a.finished) return;
+    graph.emit(ActorEvent{ActorEvent::Kind::Restarted, a.name, "restarted with its AllForOne group", a.restarts.load(), 0, 0});
     task.run.store(PulseTask::kRunning, std::memory_order_release);
   }
   const std::int64_t start = now_ns_unordered();
@@ -362,6 +378,7 @@ void TeamRecord::poll(ActorRecord& a) noexcept {
     disarm(a, *a.wait);
     finish_wait(a, *a.wait, truly);
     a.wait = nullptr;
+    a.kick_wait = false;
     ActorRecord::bump(a.wakes);
   } else if ((a.sleeping && start < a.sleep_until_ns) ||
              (task.withdraw != nullptr && task.ready != nullptr && !task.ready(task.withdraw_state))) {
@@ -403,7 +420,9 @@ void TeamRecord::poll(ActorRecord& a) noexcept {
     } else if (a.restart_requested.exchange(false, std::memory_order_acq_rel)) {
       // It returned because is_running() turned false for its group's restart.
       restart(a);
-      if (!a.finished) enqueue(&task);
+      if (a.finished) return;
+      enqueue(&task);
+      graph.emit(ActorEvent{ActorEvent::Kind::Restarted, a.name, "restarted with its AllForOne group", a.restarts.load(), 0, 0});
     } else {
       finish(a, ActorState::Stopped, {});
     }
@@ -579,6 +598,7 @@ GraphImpl::GraphImpl(std::chrono::milliseconds period, omega::PulseConfig p, Res
 GraphImpl::~GraphImpl() {
   if (started.load()) {
     shutdown.store(true);
+    for (auto& c : channels) c->close_if_unclaimed();
     for (auto& t : teams) t->post_control();
     const std::int64_t deadline = now_ns() + std::chrono::duration_cast<Nanos>(grace).count();
     while (live.load(std::memory_order_acquire) != 0 && now_ns() < deadline) {
@@ -869,11 +889,12 @@ ActorRef Graph::add_actor(std::string name, Threading threading, std::unique_ptr
   sup->members.push_back(a);
   // The channel ends among its captures are its own from the start (so they close when it
   // stops, even if it never used them).
-  const auto [at, size] = a->body->captures();
-  const auto* lo = static_cast<const std::byte*>(at);
-  const auto inside = [&](const void* p) {
+  const std::pair<const void*, std::size_t> held = a->body->captures();
+  const auto* lo = static_cast<const std::byte*>(held.first);
+  const auto* hi = lo + held.second;
+  const auto inside = [lo, hi](const void* p) {
     const auto* b = static_cast<const std::byte*>(p);
-    return p != nullptr && std::less_equal<>{}(lo, b) && std::less<>{}(b, lo + size);
+    return p != nullptr && std::less_equal<>{}(lo, b) && std::less<>{}(b, hi);
   };
   for (auto& ch : g.channels) {
     if (ch->tx_owner() == nullptr && inside(ch->tx_handle())) ch->adopt_tx(a);
@@ -898,6 +919,9 @@ void Graph::start() {
       a.team.finish(a, ActorState::Failed, "its behaviour could not be made: " + detail::what_of(std::current_exception()));
     }
   }
+  if (g.shutdown.load()) {
+    for (auto& c : g.channels) c->close_if_unclaimed();
+  }
   for (auto& t : g.teams) t->start_thread();
   if (kHasThreads && g.telemetry_period.count() > 0) {
     try {
@@ -911,6 +935,11 @@ void Graph::start() {
 void Graph::request_shutdown() noexcept {
   detail::GraphImpl& g = *impl_;
   if (g.shutdown.exchange(true, std::memory_order_acq_rel)) return;
+  // A sender no actor holds and nobody has used will not start now: its receiver must not
+  // wait for it.
+  if (g.started.load()) {
+    for (auto& c : g.channels) c->close_if_unclaimed();
+  }
   for (auto& t : g.teams) t->post_control();
 }
 

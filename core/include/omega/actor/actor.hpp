@@ -41,15 +41,19 @@
 //   max_restarts restarts within RestartPolicy::window, then after an exponential backoff,
 //   and after max_backoff_restarts such restarts in a row the actor is Failed.
 //   SupervisorStrategy::OneForOne restarts (and fails) only the actor concerned; AllForOne
-//   restarts every actor of that supervisor when one throws, and fails them all together.
+//   restarts every actor of that supervisor when one throws (each reports its own Restarted
+//   event), and fails them all together.
 //   Restarts and failures are counted (telemetry) and reported to on_event subscribers.
 // - A behaviour that returns has Stopped: the channels it sent on are closed (their receivers
 //   drain them, then see is_closed_and_empty()), the channels it received on refuse senders.
 //   A Failed actor's channels are closed the same way.
-// - request_shutdown() asks every actor to stop: Context::is_running() turns false, and
-//   waits that include a periodic condition end at once. An actor that loops on
-//   is_running(rx...) keeps going until those inputs are closed and drained (their senders
-//   stopped): nothing accepted is lost.
+// - request_shutdown() asks every actor to stop: Context::is_running() turns false; a wait in
+//   progress that includes a vacant or periodic condition ends once (co_await yields false)
+//   so that a producer can look; waits that include a periodic condition end at once from
+//   then on; waits for input go on until it holds or its sender closes. Senders that no
+//   actor holds and nobody has used are closed. An actor that loops on is_running(rx...)
+//   keeps going until those inputs are closed and drained (their senders stopped): nothing
+//   accepted is lost.
 // - Telemetry: every period a sampler takes a frame (per actor: polls, CPU %, restarts, state,
 //   tier; per channel: fill, messages per second, sent, taken, drops, latency by Little's law)
 //   from counters the actors and channels keep anyway; telemetry() returns the latest one.

@@ -38,6 +38,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <span>
@@ -132,8 +133,10 @@ class ChannelCore {
     }
     return v;
   }
-  [[nodiscard]] bool tx_closed() const noexcept { return closed_.load(std::memory_order_acquire) != 0; }
-  [[nodiscard]] bool rx_stopped() const noexcept { return stopped_.load(std::memory_order_acquire) != 0; }
+  [[nodiscard]] bool tx_closed() const noexcept { return (ends_.load(std::memory_order_acquire) & kTxClosed) != 0; }
+  [[nodiscard]] bool rx_stopped() const noexcept { return (ends_.load(std::memory_order_acquire) & kRxStopped) != 0; }
+  // Either end gone: a send would never be taken (one load for the send paths).
+  [[nodiscard]] bool send_refused() const noexcept { return ends_.load(std::memory_order_acquire) != 0; }
   // The index the next item goes to; publish(k) makes k more visible.
   [[nodiscard]] std::uint64_t tx_tail() const noexcept { return p_.tail; }
   void tx_publish(std::uint64_t k, bool now) noexcept {
@@ -226,6 +229,8 @@ class ChannelCore {
   [[nodiscard]] const void* rx_handle() const noexcept { return rx_handle_; }
   // The graph found the end among `owner`'s captures: it is that actor's from the start.
   void adopt_tx(ActorRecord* owner) noexcept;
+  // Shutdown: closes the sending end if no actor holds it and nobody has used it.
+  void close_if_unclaimed() noexcept;
   void adopt_rx(ActorRecord* owner) noexcept;
   // flush_scope: the end is no longer waiting to be looked at.
   void clear_tx_dirty() noexcept { p_.dirty = false; }
@@ -325,7 +330,8 @@ class ChannelCore {
   std::atomic<std::uint64_t> rx_want_{0};
   std::atomic<omega::detail::PulseTask*> tx_waiter_{nullptr};
   std::atomic<std::uint64_t> tx_want_{0};
-  std::atomic<std::uint8_t> closed_{0}, stopped_{0};
+  static constexpr std::uint8_t kTxClosed = 1, kRxStopped = 2;
+  std::atomic<std::uint8_t> ends_{0};
   std::atomic<ActorRecord*> tx_owner_{nullptr}, rx_owner_{nullptr};
   const void* tx_handle_ = nullptr;
   const void* rx_handle_ = nullptr;
@@ -346,7 +352,7 @@ class Channel final : public ChannelCore {
   }
 
   bool try_send(T&& v) noexcept {
-    if (!tx_ready() || rx_stopped()) {
+    if (!tx_ready() || send_refused()) {
       count_refused();
       return false;
     }
@@ -355,7 +361,7 @@ class Channel final : public ChannelCore {
     return true;
   }
   SendStatus send(T&& v) noexcept {
-    if (!tx_ready() || rx_stopped()) {
+    if (!tx_ready() || send_refused()) {
       count_refused();
       return SendStatus::Closed;
     }
@@ -384,7 +390,7 @@ class Channel final : public ChannelCore {
   }
   std::size_t send_slice_until_full(std::span<const T> in) noexcept {
     if (in.empty()) return 0;
-    if (!tx_ready() || rx_stopped()) {
+    if (!tx_ready() || send_refused()) {
       count_refused(in.size());
       return 0;
     }
@@ -455,7 +461,8 @@ template <class T>
 class Tx {
  public:
   Tx() noexcept = default;
-  explicit Tx(detail::Channel<T>* ch) noexcept : ch_(ch) { track(); }
+  // Graph::channel's; the handle the caller ends up holding registers itself when moved there.
+  explicit Tx(detail::Channel<T>* ch) noexcept : ch_(ch) {}
   Tx(Tx&& o) noexcept : ch_(std::exchange(o.ch_, nullptr)) { track(); }
   Tx& operator=(Tx&& o) noexcept {
     if (this != &o) {
@@ -476,8 +483,8 @@ class Tx {
   SendStatus send(T v) noexcept { return ch_->send(std::move(v)); }
   // Sends the longest prefix of `items` that fits; returns its length.
   std::size_t send_slice_until_full(std::span<const T> items) noexcept { return ch_->send_slice_until_full(items); }
-  // Room for this many items now.
-  [[nodiscard]] std::size_t vacant() noexcept { return ch_->tx_vacant(); }
+  // Room for this many items now (looks at the receiver's index).
+  [[nodiscard]] std::size_t vacant() noexcept { return ch_->tx_vacant(SIZE_MAX); }
   // A condition: room for n items (or the receiver stopped).
   [[nodiscard]] detail::Cond vacant(std::size_t n) noexcept {
     return detail::Cond{detail::Cond::kVacant, ch_, n == 0 ? 1 : std::min(n, ch_->capacity())};
@@ -504,7 +511,7 @@ template <class T>
 class Rx {
  public:
   Rx() noexcept = default;
-  explicit Rx(detail::Channel<T>* ch) noexcept : ch_(ch) { track(); }
+  explicit Rx(detail::Channel<T>* ch) noexcept : ch_(ch) {}
   Rx(Rx&& o) noexcept : ch_(std::exchange(o.ch_, nullptr)) { track(); }
   Rx& operator=(Rx&& o) noexcept {
     if (this != &o) {
@@ -526,8 +533,8 @@ class Rx {
   // actor that throws between the two sees the same items again after its restart.
   std::size_t peek_slice(std::span<T> out) noexcept { return ch_->peek_slice(out); }
   void advance(std::size_t n) noexcept { ch_->advance(n); }
-  // Items readable now.
-  [[nodiscard]] std::size_t avail() noexcept { return ch_->rx_avail(); }
+  // Items readable now (looks at the sender's index).
+  [[nodiscard]] std::size_t avail() noexcept { return ch_->rx_avail(SIZE_MAX); }
   // A condition: at least n items (or the sender closed).
   [[nodiscard]] detail::Cond avail(std::size_t n) noexcept {
     return detail::Cond{detail::Cond::kAvail, ch_, n == 0 ? 1 : std::min(n, ch_->capacity())};
