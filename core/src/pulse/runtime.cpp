@@ -788,8 +788,10 @@ PulseTask* pulse_wait(coro::coroutine_handle<> at) noexcept {
   return task;
 }
 
-void pulse_wait_withdrawable(PulseTask* task, bool (*withdraw)(void*) noexcept, void* state) noexcept {
+void pulse_wait_withdrawable(PulseTask* task, bool (*withdraw)(void*) noexcept, bool (*ready)(void*) noexcept,
+                             void* state) noexcept {
   task->withdraw = withdraw;
+  task->ready = ready;
   task->withdraw_state = state;
 }
 

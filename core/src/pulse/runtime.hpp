@@ -80,6 +80,7 @@ class PulseTask {
   std::atomic<Tier> tier{Tier::Monitor};
   // A wait on a handle that the shutdown sweep must withdraw before destroying the frame.
   bool (*withdraw)(void* state) noexcept = nullptr;
+  bool (*ready)(void* state) noexcept = nullptr;  // whether that wait's event has happened
   void* withdraw_state = nullptr;
 };
 

@@ -199,12 +199,13 @@ struct WaitAwaiter : omega::detail::PulseAwaitable {
   Context* ctx = nullptr;
   Mode mode = kAll;
   std::uint8_t n = 0;
-  bool spent = false;  // the conditions held but the budget is spent: the suspension is a yield
+  bool spent = false;   // the conditions held but the budget is spent: the suspension is a yield
+  bool result = false;  // what await_resume gives
   std::array<detail::Cond, kMaxConds> conds{};
 
   bool await_ready() noexcept;
-  void await_suspend(coro::coroutine_handle<> h) noexcept;
-  bool await_resume() noexcept;
+  bool await_suspend(coro::coroutine_handle<> h) noexcept;
+  bool await_resume() noexcept { return result; }
 };
 
 // An actor's view of the graph, passed to its behaviour (the same object across restarts).

@@ -224,6 +224,8 @@ class ChannelCore {
       c_.dropped_pub.store(c_.dropped_oldest, std::memory_order_relaxed);
       c_.head_local = f;
       c_.head.store(f, std::memory_order_release);
+      // The floor only rises past items already published: the tail is at least f.
+      if (c_.tail_cache < f) c_.tail_cache = tail_.load(std::memory_order_acquire);
     }
   }
   void mark_tx(bool now) noexcept {

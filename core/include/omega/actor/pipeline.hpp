@@ -6,8 +6,10 @@
 //
 // Generator and Heartbeat share one team; Worker and Logger have threads of their own. The
 // Heartbeat sends a burst of `beat_burst` beats every `rate` and asks the graph to shut down
-// after `beats` bursts. For each beat the Worker moves everything the Generator has produced
-// so far, in worker_batch slices, turning each value into a FizzBuzz message for the Logger.
+// after `beats` bursts. Each beat licenses the Worker to move `values_per_beat` values, in
+// worker_batch slices, turning each value into a FizzBuzz message for the Logger (so the
+// heartbeat paces the pipeline: at most rate x beat_burst x values_per_beat per second); once
+// the Heartbeat has stopped the Worker moves everything left.
 // The Logger checks every value arrives exactly once, in order (count and checksum).
 // omega-pipeline (apps/pipeline), omega.runPipeline (JS) and bench/actor_bench run this.
 //
@@ -32,6 +34,7 @@ struct PipelineConfig {
   std::chrono::milliseconds rate{10};      // between heartbeat bursts (steady_state's --rate)
   std::uint64_t beats = 1000;              // bursts before shutdown (--beats)
   std::size_t beat_burst = 32;             // beats per burst
+  std::size_t values_per_beat = 4096;      // values each beat licenses the Worker to move
   std::size_t generator_batch = 256;
   std::size_t worker_batch = 256;          // --batch
   std::size_t logger_batch = 1024;

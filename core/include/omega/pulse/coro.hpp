@@ -71,8 +71,11 @@ void pulse_sleep_until(coro::coroutine_handle<> at, std::int64_t deadline_ns) no
 // before the poll has even ended.
 PulseTask* pulse_wait(coro::coroutine_handle<> at) noexcept;
 // The wait can be withdrawn (withdraw(state) == true: the wake will never come), which the
-// shutdown sweep does before it destroys the frame holding the waiter.
-void pulse_wait_withdrawable(PulseTask* task, bool (*withdraw)(void* state) noexcept, void* state) noexcept;
+// shutdown sweep does before it destroys the frame holding the waiter; ready(state) says
+// whether the awaited event has happened (a poller that may see spurious wakes, an actor
+// team, checks it before resuming).
+void pulse_wait_withdrawable(PulseTask* task, bool (*withdraw)(void* state) noexcept,
+                             bool (*ready)(void* state) noexcept, void* state) noexcept;
 // The event had happened already: the task carries on in the same poll.
 void pulse_unwait(PulseTask* task) noexcept;
 void pulse_wake(PulseTask* task) noexcept;
@@ -227,7 +230,7 @@ struct HandleAwaiter : PulseAwaitable, ResultWaiter {
   bool await_ready() const noexcept { return state == nullptr || state->ready(); }
   bool await_suspend(coro::coroutine_handle<> h) noexcept {
     task = pulse_wait(h);
-    pulse_wait_withdrawable(task, &HandleAwaiter::withdraw, state);
+    pulse_wait_withdrawable(task, &HandleAwaiter::withdraw, &HandleAwaiter::is_ready, state);
     if (state->await_result(this)) return true;
     pulse_unwait(task);  // set meanwhile: carry on in this poll
     return false;
@@ -239,6 +242,7 @@ struct HandleAwaiter : PulseAwaitable, ResultWaiter {
   }
   static void on_ready(ResultWaiter* self) noexcept { pulse_wake(static_cast<HandleAwaiter*>(self)->task); }
   static bool withdraw(void* s) noexcept { return static_cast<TaskState<T>*>(s)->withdraw_waiter(); }
+  static bool is_ready(void* s) noexcept { return static_cast<TaskState<T>*>(s)->ready(); }
 };
 
 template <class T>
