@@ -1,16 +1,20 @@
 // The actor layer (issue 13) against its peers, in one process:
-//   1. channel, single items: one producer thread, one consumer thread (no actors), 8192
-//      slots, u64 items: omega::actor's Tx::try_send / Rx::try_take against
-//      boost::lockfree::spsc_queue and moodycamel::ReaderWriterQueue (natively);
+//   1. channel, single items: one producer thread, one consumer thread (no actors; natively
+//      pinned to CPUs 0 and 1), 8192 slots, u64 items: omega::actor's Tx::try_send /
+//      Rx::try_take against boost::lockfree::spsc_queue and moodycamel::ReaderWriterQueue
+//      (natively); and the same channel between two actors, as actors use it;
 //   2. the same channel with 256-item slices (send_slice_until_full / take_slice) against the
 //      best single-item peer, and boost's spsc_queue bulk push/pop of 256 for comparison;
 //   3. the seed's pipeline (Generator 256 -> Worker 256 -> Logger 1024, Heartbeat bursts of 32
-//      every --rate ms, --beats bursts): omega::actor::Pipeline against the same pipeline
-//      written with CAF 0.17 actors (natively) and with threads and mutex+condvar queues;
-//      every value must be logged exactly once (count and checksum, in order), else FAILED;
+//      every --rate ms, each beat licensing the Worker to move 4096 values, --beats bursts):
+//      omega::actor::Pipeline against the same pipeline written with CAF 0.17 actors
+//      (natively) and with threads and mutex+condvar queues; every value must be logged
+//      exactly once (count and checksum, in order), else FAILED; 3b. the same three with a
+//      ceiling far above what they move (their capacity);
 //   4. restart latency: an actor that throws, from just before the throw to the first line of
 //      its restarted behaviour (and to the supervisor's Restarted event);
-//   5. telemetry: the pipeline with the sampler every 100 ms against the sampler off.
+//   5. telemetry: the pipeline with the sampler every 100 ms against the sampler off, and the
+//      time one frame takes.
 // Items (or messages) per second; each figure is the median of several runs taken in ABBA
 // order (A B C C B A ...), so that drift on a shared machine falls on every side alike. Ratios
 // "x" are ours over the peer's (above 1: ours is faster). The "summary" line holds the
@@ -305,6 +309,7 @@ double actor_single_items(std::uint64_t n, bool& failed) {
     auto [tx, rx] = graph.channel<std::uint64_t>("bench", kCapacity);
     graph.actor("producer", oa::Threading::Spawn, n,
                 [tx = std::move(tx), &sh](oa::Context& ctx, std::uint64_t& count) mutable -> oa::Behavior {
+                  if (!pin_to_cpu(0)) g_pinned.store(false);  // the actor's own thread, as the peers'
                   sh.t0 = omega::now_ns();
                   for (std::uint64_t i = 0; i < count;) {
                     if (tx.try_send(i)) {
@@ -316,6 +321,7 @@ double actor_single_items(std::uint64_t n, bool& failed) {
                 });
     graph.actor("consumer", oa::Threading::Spawn, n,
                 [rx = std::move(rx), &sh](oa::Context& ctx, std::uint64_t& count) mutable -> oa::Behavior {
+                  if (!pin_to_cpu(1)) g_pinned.store(false);
                   for (std::uint64_t i = 0; i < count;) {
                     if (auto v = rx.try_take()) {
                       sh.bad += *v != i ? 1 : 0;
@@ -394,7 +400,7 @@ void part1(ChannelFigures& f) {
   fns.emplace_back([&] { return fresh_single<MoodycamelRwq>(n, fail_rwq); });
 #endif
   const auto r = abba(channel_passes(), fns);
-  std::printf("   (plain threads %s; the actors' threads are the graph's, unpinned)\n",
+  std::printf("   (threads %s; the actors pin their own threads the same way)\n",
               g_pinned.load() ? "pinned: producer on CPU 0, consumer on CPU 1" : "not pinned");
   std::size_t k = 0;
   const Stat ours = stat_of(r[k++]);
