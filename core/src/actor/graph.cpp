@@ -391,13 +391,19 @@ void TeamRecord::poll(ActorRecord& a) noexcept {
   omega::PollSample sample;
   sample.poll_ns = poll_ns;
   sample.waited = task.suspend == PulseTask::Suspend::Wait;
-  omega::apply_poll(graph.budgets, a.tier_state, a.priority, sample, end);
+  (void)omega::apply_poll(graph.budgets, a.tier_state, a.priority, sample, end);
   a.tier.store(a.tier_state.tier, std::memory_order_relaxed);
 
   if (task.root.done()) {
     auto& p = promise_of(task.root);
     if (p.error) {
       on_throw(a, what_of(p.error));
+    } else if (a.fail_requested.exchange(false, std::memory_order_acq_rel)) {
+      finish(a, ActorState::Failed, "its AllForOne group failed");
+    } else if (a.restart_requested.exchange(false, std::memory_order_acq_rel)) {
+      // It returned because is_running() turned false for its group's restart.
+      restart(a);
+      if (!a.finished) enqueue(&task);
     } else {
       finish(a, ActorState::Stopped, {});
     }
@@ -573,7 +579,6 @@ GraphImpl::GraphImpl(std::chrono::milliseconds period, omega::PulseConfig p, Res
 GraphImpl::~GraphImpl() {
   if (started.load()) {
     shutdown.store(true);
-    for (auto& c : channels) c->close_if_unclaimed();
     for (auto& t : teams) t->post_control();
     const std::int64_t deadline = now_ns() + std::chrono::duration_cast<Nanos>(grace).count();
     while (live.load(std::memory_order_acquire) != 0 && now_ns() < deadline) {
@@ -618,7 +623,10 @@ void GraphImpl::emit(ActorEvent e) {
     recent.push_back(e);
     if (recent.size() > kRecentEvents) recent.pop_front();
   }
-  if (subscriber) subscriber(e);
+  if (subscriber) {
+    std::lock_guard lock(subscriber_mutex);
+    subscriber(e);
+  }
 }
 
 void GraphImpl::actor_finished() noexcept {
@@ -859,6 +867,18 @@ ActorRef Graph::add_actor(std::string name, Threading threading, std::unique_ptr
   detail::ActorRecord* a = g.actors.back().get();
   team->actors.push_back(a);
   sup->members.push_back(a);
+  // The channel ends among its captures are its own from the start (so they close when it
+  // stops, even if it never used them).
+  const auto [at, size] = a->body->captures();
+  const auto* lo = static_cast<const std::byte*>(at);
+  const auto inside = [&](const void* p) {
+    const auto* b = static_cast<const std::byte*>(p);
+    return p != nullptr && std::less_equal<>{}(lo, b) && std::less<>{}(b, lo + size);
+  };
+  for (auto& ch : g.channels) {
+    if (ch->tx_owner() == nullptr && inside(ch->tx_handle())) ch->adopt_tx(a);
+    if (ch->rx_owner() == nullptr && inside(ch->rx_handle())) ch->adopt_rx(a);
+  }
   return ActorRef(a);
 }
 
@@ -878,9 +898,6 @@ void Graph::start() {
       a.team.finish(a, ActorState::Failed, "its behaviour could not be made: " + detail::what_of(std::current_exception()));
     }
   }
-  if (g.shutdown.load()) {
-    for (auto& c : g.channels) c->close_if_unclaimed();
-  }
   for (auto& t : g.teams) t->start_thread();
   if (kHasThreads && g.telemetry_period.count() > 0) {
     try {
@@ -894,10 +911,6 @@ void Graph::start() {
 void Graph::request_shutdown() noexcept {
   detail::GraphImpl& g = *impl_;
   if (g.shutdown.exchange(true, std::memory_order_acq_rel)) return;
-  // A sender nobody has used yet never will: its receiver must not wait for it.
-  if (g.started.load()) {
-    for (auto& c : g.channels) c->close_if_unclaimed();
-  }
   for (auto& t : g.teams) t->post_control();
 }
 
@@ -967,11 +980,28 @@ std::int64_t Graph::next_deadline_ns() const noexcept {
 }
 
 Telemetry Graph::telemetry() const {
+  detail::GraphImpl& g = *impl_;
+  std::shared_ptr<const Telemetry> latest;
   {
-    std::lock_guard lock(impl_->frame_mutex);
-    if (impl_->frame) return *impl_->frame;
+    std::lock_guard lock(g.frame_mutex);
+    latest = g.frame;
   }
-  return impl_->sample_now(nullptr);
+  if (latest && !(stopped() && !latest->stopped)) return *latest;
+  if (!latest && g.telemetry_period.count() > 0 && !stopped()) {
+    // Before the first frame: counts without rates (seq 0).
+    Telemetry t = g.sample_now(nullptr);
+    t.seq = 0;
+    t.period_s = 0;
+    for (auto& a : t.actors) a.cpu_percent = 0;
+    for (auto& c : t.channels) c.msgs_per_sec = c.latency_ms = 0;
+    return t;
+  }
+  // The graph stopped since the last frame (or telemetry is off): a frame now, so that it
+  // shows the end.
+  auto next = std::make_shared<const Telemetry>(g.sample_now(latest.get()));
+  std::lock_guard lock(g.frame_mutex);
+  if (!g.frame || g.frame->seq < next->seq) g.frame = next;
+  return *next;
 }
 
 void Graph::on_event(std::function<void(const ActorEvent&)> subscriber) {

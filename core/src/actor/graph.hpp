@@ -191,6 +191,7 @@ class GraphImpl {
   // Supervision events.
   void emit(ActorEvent e);
   std::function<void(const ActorEvent&)> subscriber;
+  std::mutex subscriber_mutex;  // teams report concurrently; the subscriber sees one at a time
   mutable std::mutex events_mutex;
   std::deque<ActorEvent> recent;
 
