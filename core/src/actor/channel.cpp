@@ -98,14 +98,14 @@ void ChannelCore::rx_stop() noexcept {
 }
 
 bool ChannelCore::tx_push_over_oldest() noexcept {
-  p_.head_cache = c_.head.load(std::memory_order_acquire);
+  p_.head_cache = head_.load(std::memory_order_acquire);
   bool locked = false;
   if (p_.tail - p_.head_cache >= slots()) {
     // The receiver has not moved for 2 x capacity items: the slot we need is the oldest
     // readable one's, which it may be copying right now.
     lock_ring();
     locked = true;
-    p_.head_cache = c_.head.load(std::memory_order_acquire);
+    p_.head_cache = head_.load(std::memory_order_acquire);
   }
   p_.floor = std::max(p_.floor, p_.tail + 1 - capacity_);
   floor_.store(p_.floor, std::memory_order_release);
@@ -137,7 +137,7 @@ void ChannelCore::wake_rx_waiter() noexcept {
   if (w == nullptr) return;
   const std::uint64_t want = rx_want_.load(std::memory_order_relaxed);
   const std::uint64_t tail = tail_.load(std::memory_order_acquire);
-  const std::uint64_t from = std::max(c_.head.load(std::memory_order_acquire), floor_.load(std::memory_order_acquire));
+  const std::uint64_t from = std::max(head_.load(std::memory_order_acquire), floor_.load(std::memory_order_acquire));
   if (tail - from >= want || tx_closed()) claim_and_wake(rx_waiter_, w);
 }
 
@@ -146,7 +146,7 @@ void ChannelCore::wake_tx_waiter() noexcept {
   if (w == nullptr) return;
   const std::uint64_t want = tx_want_.load(std::memory_order_relaxed);
   const std::uint64_t used = tail_.load(std::memory_order_acquire) -
-                             std::max(c_.head.load(std::memory_order_acquire), floor_.load(std::memory_order_acquire));
+                             std::max(head_.load(std::memory_order_acquire), floor_.load(std::memory_order_acquire));
   const std::uint64_t vacant = used >= capacity_ ? 0 : capacity_ - used;
   if (vacant >= want || rx_stopped()) claim_and_wake(tx_waiter_, w);
 }
@@ -181,7 +181,7 @@ ChannelCounters ChannelCore::counters() const noexcept {
 }
 
 std::size_t ChannelCore::len() const noexcept {
-  const std::uint64_t head = std::max(c_.head.load(std::memory_order_acquire), floor_.load(std::memory_order_acquire));
+  const std::uint64_t head = std::max(head_.load(std::memory_order_acquire), floor_.load(std::memory_order_acquire));
   const std::uint64_t tail = tail_.load(std::memory_order_acquire);
   return tail > head ? static_cast<std::size_t>(std::min<std::uint64_t>(tail - head, capacity_)) : 0;
 }

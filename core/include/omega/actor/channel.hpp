@@ -128,7 +128,7 @@ class ChannelCore {
   std::size_t tx_vacant(std::size_t want = 1) noexcept {
     std::size_t v = vacant_cached();
     if (v < want) {
-      p_.head_cache = c_.head.load(std::memory_order_acquire);
+      p_.head_cache = head_.load(std::memory_order_acquire);
       v = vacant_cached();
     }
     return v;
@@ -184,7 +184,7 @@ class ChannelCore {
   void rx_advance(std::uint64_t k, bool now) noexcept {
     c_.head_local += k;
     c_.taken += k;
-    c_.head.store(c_.head_local, std::memory_order_release);
+    head_.store(c_.head_local, std::memory_order_release);
     c_.taken_pub.store(c_.taken, std::memory_order_relaxed);
     mark_rx(now);
   }
@@ -254,7 +254,7 @@ class ChannelCore {
       c_.dropped_oldest += f - c_.head_local;
       c_.dropped_pub.store(c_.dropped_oldest, std::memory_order_relaxed);
       c_.head_local = f;
-      c_.head.store(f, std::memory_order_release);
+      head_.store(f, std::memory_order_release);
       // The floor only rises past items already published: the tail is at least f.
       if (c_.tail_cache < f) c_.tail_cache = tail_.load(std::memory_order_acquire);
     }
@@ -330,12 +330,14 @@ class ChannelCore {
     std::uint32_t unflushed = 0;  // single items published since the receiver was last looked for
     std::atomic<std::uint64_t> dropped_newest{0}, refused{0}, full{0};
   } p_;
+  // The shared indices, each on a line of its own: the other end reads it only when its
+  // cached copy runs out, and no private field's write invalidates it meanwhile.
   alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
-  std::atomic<std::uint64_t> floor_{0};
-  std::atomic<bool> ring_lock_{false};  // DropOldest only
+  alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
+  alignas(kCacheLine) std::atomic<std::uint64_t> floor_{0};  // DropOldest only, with the lock
+  std::atomic<bool> ring_lock_{false};
   // The consumer's line.
   struct alignas(kCacheLine) Consumer {
-    std::atomic<std::uint64_t> head{0};
     std::uint64_t head_local = 0;
     std::uint64_t tail_cache = 0;
     std::uint64_t taken = 0;
