@@ -17,8 +17,8 @@
 //   accepted is lost except by the channel's Overflow policy, and every such loss is counted.
 // - A waiting actor is woken without polling: the other end checks for a waiter when it
 //   publishes. Slice operations (and every operation outside an actor) look at once; single
-//   items are looked at when the actor next waits, checks is_running, or ends its poll, and at
-//   least every 64 items, so a loop of try_send pays one fence per batch, not one per item.
+//   items are looked at when the actor next waits, checks is_running, or ends its poll, so a
+//   loop of try_send pays one fence per batch of sends, not one per item.
 // - Overflow decides what send() does when the channel is full: Block (nothing; SendStatus::Full,
 //   and the sender waits for vacant(n)), DropNewest (the new item is discarded), DropOldest
 //   (the oldest unread item is discarded to make room, so the ring holds the newest `capacity`
@@ -260,16 +260,7 @@ class ChannelCore {
     }
   }
   void mark_tx(bool now) noexcept {
-    if (p_.peer_external) return;
-    if (p_.dirty) {
-      // A long run of single items between waits: look every kDeferMax, so the receiver can
-      // work alongside rather than after.
-      if (++p_.unflushed >= kDeferMax) {
-        p_.unflushed = 0;
-        notify_rx_now();
-      }
-      return;
-    }
+    if (p_.dirty || p_.peer_external) return;
     if (!now) {
       if (PollScope* s = t_scope; s != nullptr && s->n < PollScope::kMaxDirty) {
         p_.dirty = true;
@@ -281,14 +272,7 @@ class ChannelCore {
     notify_rx_now();
   }
   void mark_rx(bool now) noexcept {
-    if (c_.peer_external) return;
-    if (c_.dirty) {
-      if (++c_.unflushed >= kDeferMax) {
-        c_.unflushed = 0;
-        notify_tx_now();
-      }
-      return;
-    }
+    if (c_.dirty || c_.peer_external) return;
     if (!now) {
       if (PollScope* s = t_scope; s != nullptr && s->n < PollScope::kMaxDirty) {
         c_.dirty = true;
@@ -309,9 +293,6 @@ class ChannelCore {
     c.store(c.load(std::memory_order_relaxed) + k, std::memory_order_relaxed);
   }
 
-  // Single items an actor publishes between two waits are looked at once per this many.
-  static constexpr std::uint32_t kDeferMax = 64;
-
   // Read-mostly.
   std::string name_;
   std::size_t capacity_;
@@ -327,7 +308,6 @@ class ChannelCore {
     bool dirty = false;
     bool claimed = false;
     bool peer_external = false;  // the receiver is not an actor: nobody will ever wait on it
-    std::uint32_t unflushed = 0;  // single items published since the receiver was last looked for
     std::atomic<std::uint64_t> dropped_newest{0}, refused{0}, full{0};
   } p_;
   // The shared indices, each on a line of its own: the other end reads it only when its
@@ -346,7 +326,6 @@ class ChannelCore {
     bool dirty = false;
     bool claimed = false;
     bool peer_external = false;  // the sender is not an actor
-    std::uint32_t unflushed = 0;
   } c_;
   // Waiters and lifecycle: written rarely.
   alignas(kCacheLine) std::atomic<omega::detail::PulseTask*> rx_waiter_{nullptr};
