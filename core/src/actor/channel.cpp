@@ -172,8 +172,9 @@ void ChannelCore::notify_tx_now() noexcept {
 ChannelCounters ChannelCore::counters() const noexcept {
   ChannelCounters c;
   c.sent = tail_.load(std::memory_order_relaxed);
-  c.taken = c_.taken_pub.load(std::memory_order_relaxed);
-  c.dropped_oldest = c_.dropped_pub.load(std::memory_order_relaxed);
+  c.dropped_oldest = c_.dropped_pub.load(std::memory_order_acquire);
+  const std::uint64_t head = head_.load(std::memory_order_acquire);
+  c.taken = head >= c.dropped_oldest ? head - c.dropped_oldest : 0;
   c.dropped_newest = p_.dropped_newest.load(std::memory_order_relaxed);
   c.refused = p_.refused.load(std::memory_order_relaxed);
   c.full = p_.full.load(std::memory_order_relaxed);

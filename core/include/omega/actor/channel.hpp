@@ -183,9 +183,7 @@ class ChannelCore {
   [[nodiscard]] std::uint64_t rx_head() const noexcept { return c_.head_local; }
   void rx_advance(std::uint64_t k, bool now) noexcept {
     c_.head_local += k;
-    c_.taken += k;
     head_.store(c_.head_local, std::memory_order_release);
-    c_.taken_pub.store(c_.taken, std::memory_order_relaxed);
     mark_rx(now);
   }
   bool rx_ready() noexcept { return c_.claimed || claim_rx(); }
@@ -252,9 +250,10 @@ class ChannelCore {
     const std::uint64_t f = floor_.load(std::memory_order_acquire);
     if (f > c_.head_local) {
       c_.dropped_oldest += f - c_.head_local;
-      c_.dropped_pub.store(c_.dropped_oldest, std::memory_order_relaxed);
       c_.head_local = f;
       head_.store(f, std::memory_order_release);
+      // After the head: a reader that sees this count sees the head it goes with (counters()).
+      c_.dropped_pub.store(c_.dropped_oldest, std::memory_order_release);
       // The floor only rises past items already published: the tail is at least f.
       if (c_.tail_cache < f) c_.tail_cache = tail_.load(std::memory_order_acquire);
     }
@@ -320,9 +319,8 @@ class ChannelCore {
   struct alignas(kCacheLine) Consumer {
     std::uint64_t head_local = 0;
     std::uint64_t tail_cache = 0;
-    std::uint64_t taken = 0;
     std::uint64_t dropped_oldest = 0;
-    std::atomic<std::uint64_t> taken_pub{0}, dropped_pub{0};
+    std::atomic<std::uint64_t> dropped_pub{0};  // taken = head - dropped_oldest
     bool dirty = false;
     bool claimed = false;
     bool peer_external = false;  // the sender is not an actor
