@@ -1088,9 +1088,11 @@ TEST_CASE("the seed's pipeline logs every generated value exactly once", "[actor
   oa::Pipeline p(c);
   CHECK(p.config().beats == c.beats);
   p.start();
-  REQUIRE(p.graph().block_until_stopped(kSanitized ? 300s : 120s));
+  const bool stopped = p.graph().block_until_stopped(kSanitized ? 120s : 60s);
   const oa::PipelineReport r = p.report();
   INFO(r.to_json());
+  if (!stopped) INFO(p.graph().telemetry().to_json());  // who is still waiting, and on what
+  REQUIRE(stopped);
   CHECK(r.finished);
   CHECK(r.exactly_once);
   CHECK(r.generated > 0);
@@ -1343,7 +1345,7 @@ auto sink_behavior(oa::Rx<std::uint64_t> rx) {
 TEST_CASE("stress: many actors in teams and threads, chained by channels, restarting, shut down mid-traffic",
           "[actor_stress]") {
   // Per sink before shutdown (the chain through capacities 1, 2 and 3 is the slowest).
-  const std::uint64_t target = kSmall ? 2'000 : 10'000;
+  const std::uint64_t target = omega::kHasThreads ? 10'000 : 2'000;
   const auto budget = kSanitized ? 20s : (omega::kHasThreads ? 4s : 10s);
   auto stats = std::make_shared<StressStats>();
   auto g = quiet()
