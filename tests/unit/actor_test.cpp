@@ -1091,7 +1091,7 @@ TEST_CASE("the seed's pipeline logs every generated value exactly once", "[actor
   const bool stopped = p.graph().block_until_stopped(kSanitized ? 120s : 60s);
   const oa::PipelineReport r = p.report();
   INFO(r.to_json());
-  if (!stopped) INFO(p.graph().telemetry().to_json());  // who is still waiting, and on what
+  INFO((stopped ? std::string() : p.graph().telemetry().to_json()));  // who is still waiting, and on what
   REQUIRE(stopped);
   CHECK(r.finished);
   CHECK(r.exactly_once);
