@@ -1,11 +1,13 @@
 // The live demo: loads Ultra Omega's WebAssembly module (threaded when the page is
 // cross-origin isolated, single-threaded otherwise) and shows its clock and histograms
-// filling up, 10 times a second, beside the CPU circulation, the nanosecond scheduler and
-// Pulse (hogs beside light tasks). window.omegaDemo exposes the same numbers to tests.
+// filling up, 10 times a second, beside the CPU circulation, the nanosecond scheduler,
+// Pulse (hogs beside light tasks) and the actor pipeline. window.omegaDemo exposes the same
+// numbers to tests.
 import { loadOmega } from '/omega/index.mjs';
 import { fmtNs, renderCells } from './format.mjs';
 import { startSchedulerDemo } from './scheduler.mjs';
 import { startPulseDemo } from './pulse.mjs';
+import { startActorsDemo } from './actors.mjs';
 
 const $ = (id) => document.getElementById(id);
 const RENDER_MS = 100;
@@ -81,6 +83,7 @@ async function main() {
 
   startSchedulerDemo(omega, demo);  // the nanosecond scheduler section renders itself
   startPulseDemo(omega, demo);      // and so does the Pulse section
+  const actors = startActorsDemo(omega, demo);  // and the actor section, once started
 
   const renderCirculation = (now) => {
     const st = system.stats();
@@ -137,7 +140,8 @@ async function main() {
     const snap = new omega.MetricsSnapshot();
     snap.addHistogram('omega_demo_timer_lateness_ns', 'Main-thread setTimeout lateness', { variant: build.variant }, loopHist);
     snap.addGauge('omega_demo_uptime_seconds', 'Seconds since the module loaded', {}, (now - startNs) / 1e9);
-    $('prometheus').textContent = snap.toPrometheus() + omega.runtimeMetricsPrometheus() + system.metricsPrometheus();
+    $('prometheus').textContent = snap.toPrometheus() + omega.runtimeMetricsPrometheus() + system.metricsPrometheus() +
+      actors.prometheus();
     snap.delete();
     const st = renderCirculation(now);
     demo.updates += 1;

@@ -133,3 +133,77 @@ for (const isolate of [true, false]) {
     }
   });
 }
+
+// The actor section: start the seed's pipeline on the page (on the teams' threads, or on the
+// event loop without them), see its graph drawn every 100 ms with messages moving on every
+// edge, stop it, and see the exactly-once verdict.
+for (const isolate of [true, false]) {
+  const name = `actor section runs the pipeline and draws its graph (${isolate ? 'threaded' : 'single-threaded'} build)`;
+  test(name, { skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM}` }, async () => {
+    const { page, problems, close } = await openDemo(isolate);
+    const readGraph = () => page.evaluate(() => ({
+      ...window.omegaDemo,
+      nodes: [...document.querySelectorAll('#actors-graph g.node')].map((g) => g.dataset.actor),
+      teams: document.querySelectorAll('#actors-graph g.team').length,
+      edges: [...document.querySelectorAll('#actors-graph g.edge')].map((g) => ({
+        channel: g.dataset.channel,
+        rate: Number(g.dataset.rate),
+        fill: Number(g.dataset.fill),
+        stroke: g.querySelector('path').getAttribute('stroke'),
+        label: g.querySelector('text').textContent,
+      })),
+      rows: document.querySelectorAll('#actors-table tbody tr').length,
+      verdictText: document.getElementById('actors-verdict').textContent,
+      stopDisabled: document.getElementById('actors-stop').disabled,
+      startDisabled: document.getElementById('actors-start').disabled,
+    }));
+    try {
+      const idle = await readGraph();
+      assert.equal(idle.error, null, idle.error ?? '');
+      assert.equal(idle.actorsRunning, false);
+      assert.equal(idle.nodes.length, 0, 'nothing drawn before start');
+      await page.fill('#actors-rate', '5');
+      await page.fill('#actors-beats', '1000000');
+      await page.click('#actors-start');
+      // Every channel carries messages: three edges with non-zero rates.
+      await page.waitForFunction(() => {
+        const rates = Object.values(window.omegaDemo.actorsEdgeRates ?? {});
+        return window.omegaDemo.actorsEdgesDrawn === 3 && rates.length === 3 && rates.every((r) => r > 0);
+      }, null, { timeout: 20_000, polling: 100 });
+      const first = await readGraph();
+      assert.equal(first.actorsRunning, true);
+      assert.equal(first.startDisabled, true);
+      assert.equal(first.stopDisabled, false);
+      assert.deepEqual([...first.nodes].sort(), ['generator', 'heartbeat', 'logger', 'worker']);
+      assert.equal(first.teams, 3, 'generator and heartbeat share a team; worker and logger have one each');
+      assert.equal(first.rows, 4);
+      assert.equal(first.edges.length, 3);
+      for (const e of first.edges) {
+        assert.ok(e.rate > 0, JSON.stringify(e));
+        assert.ok(['#3fb950', '#d29922', '#f85149'].includes(e.stroke), JSON.stringify(e));
+        assert.match(e.label, new RegExp(`^${e.channel}[\\d.]+[kMG]?/s · \\d+%$`));  // name, then rate · fill
+      }
+      assert.match(first.verdictText, /^running/);
+
+      await page.waitForTimeout(1000);
+      const second = await readGraph();
+      // Redrawn about every 100 ms, and the pipeline moves on.
+      assert.ok(second.actorsUpdates - first.actorsUpdates >= 5, `updates: ${first.actorsUpdates} -> ${second.actorsUpdates}`);
+      assert.ok(second.actorsLogged > first.actorsLogged, `logged: ${first.actorsLogged} -> ${second.actorsLogged}`);
+      assert.ok(second.actorsPolls > first.actorsPolls);
+
+      await page.click('#actors-stop');
+      await page.waitForFunction(() => window.omegaDemo.actorsExactlyOnce !== null && !window.omegaDemo.actorsRunning,
+        null, { timeout: 30_000, polling: 100 });
+      const done = await readGraph();
+      assert.equal(done.actorsExactlyOnce, true, done.verdictText);
+      assert.match(done.verdictText, /^exactly once ✓/);
+      assert.equal(done.actorsReport.finished, true);
+      assert.ok(done.actorsReport.logged > 0 && done.actorsReport.logged === done.actorsReport.generated);
+      assert.equal(done.startDisabled, false, 'start again once it has stopped');
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+}

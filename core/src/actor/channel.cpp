@@ -33,9 +33,8 @@ std::string_view to_string(SendStatus s) noexcept {
 namespace detail {
 
 namespace {
-// Owners that are not actors: compared, never dereferenced.
+// The owner of ends used outside any actor: compared, never dereferenced.
 ActorRecord* const kExternal = reinterpret_cast<ActorRecord*>(std::uintptr_t{1});
-ActorRecord* const kClosed = reinterpret_cast<ActorRecord*>(std::uintptr_t{2});
 
 // Claims `slot`'s waiter and wakes it. The wake may land late, after the actor has moved on
 // (it disarmed too late to stop it): the team filters such wakes before resuming anything.
@@ -45,7 +44,6 @@ void claim_and_wake(std::atomic<omega::detail::PulseTask*>& slot, omega::detail:
 }  // namespace
 
 ActorRecord* external_owner() noexcept { return kExternal; }
-ActorRecord* closed_owner() noexcept { return kClosed; }
 
 ChannelCore::ChannelCore(std::string name, std::size_t capacity, Overflow overflow, std::size_t slots) noexcept
     : name_(std::move(name)), capacity_(capacity), mask_(slots - 1), overflow_(overflow) {}
@@ -53,9 +51,7 @@ ChannelCore::ChannelCore(std::string name, std::size_t capacity, Overflow overfl
 bool ChannelCore::claim_tx() noexcept {
   ActorRecord* me = t_scope != nullptr ? t_scope->actor : kExternal;
   ActorRecord* cur = nullptr;
-  if (!tx_owner_.compare_exchange_strong(cur, me, std::memory_order_acq_rel)) {
-    if (cur == kClosed) return false;  // closed before first use: refuse for good
-  } else if (me != kExternal) {
+  if (tx_owner_.compare_exchange_strong(cur, me, std::memory_order_acq_rel) && me != kExternal) {
     me->sends_on.push_back(this);
   }
   p_.claimed = true;
@@ -74,27 +70,50 @@ bool ChannelCore::claim_rx() noexcept {
 
 void ChannelCore::close_if_unclaimed() noexcept {
   ActorRecord* cur = nullptr;
-  if (tx_owner_.compare_exchange_strong(cur, kClosed, std::memory_order_acq_rel)) tx_close();
+  if (tx_owner_.compare_exchange_strong(cur, kExternal, std::memory_order_acq_rel)) tx_close();
+}
+
+void ChannelCore::adopt_tx(ActorRecord* owner) noexcept {
+  tx_owner_.store(owner, std::memory_order_release);
+  p_.claimed = true;
+  owner->sends_on.push_back(this);
+}
+
+void ChannelCore::adopt_rx(ActorRecord* owner) noexcept {
+  rx_owner_.store(owner, std::memory_order_release);
+  c_.claimed = true;
+  owner->receives_on.push_back(this);
 }
 
 void ChannelCore::tx_close() noexcept {
-  if (closed_.exchange(1, std::memory_order_acq_rel) != 0) return;
+  if ((ends_.fetch_or(kTxClosed, std::memory_order_acq_rel) & kTxClosed) != 0) return;
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_rx_waiter();
 }
 
 void ChannelCore::rx_stop() noexcept {
-  if (stopped_.exchange(1, std::memory_order_acq_rel) != 0) return;
+  if ((ends_.fetch_or(kRxStopped, std::memory_order_acq_rel) & kRxStopped) != 0) return;
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_tx_waiter();
 }
 
 bool ChannelCore::tx_push_over_oldest() noexcept {
-  p_.head_cache = c_.head.load(std::memory_order_acquire);
-  if (p_.tail - p_.head_cache >= slots()) return false;  // the spare slots are full too
-  p_.floor = p_.tail + 1 - capacity_;
+  p_.head_cache = head_.load(std::memory_order_acquire);
+  bool locked = false;
+  if (p_.tail - p_.head_cache >= slots()) {
+    // The receiver has not moved for 2 x capacity items: the slot we need is the oldest
+    // readable one's, which it may be copying right now.
+    lock_ring();
+    locked = true;
+    p_.head_cache = head_.load(std::memory_order_acquire);
+  }
+  p_.floor = std::max(p_.floor, p_.tail + 1 - capacity_);
   floor_.store(p_.floor, std::memory_order_release);
-  return true;
+  if (locked && p_.tail - p_.head_cache < slots()) {
+    unlock_ring();  // it moved meanwhile: the slot is free
+    locked = false;
+  }
+  return locked;
 }
 
 void ChannelCore::arm(const Cond& c, omega::detail::PulseTask* task) noexcept {
@@ -118,7 +137,7 @@ void ChannelCore::wake_rx_waiter() noexcept {
   if (w == nullptr) return;
   const std::uint64_t want = rx_want_.load(std::memory_order_relaxed);
   const std::uint64_t tail = tail_.load(std::memory_order_acquire);
-  const std::uint64_t from = std::max(c_.head.load(std::memory_order_acquire), floor_.load(std::memory_order_acquire));
+  const std::uint64_t from = std::max(head_.load(std::memory_order_acquire), floor_.load(std::memory_order_acquire));
   if (tail - from >= want || tx_closed()) claim_and_wake(rx_waiter_, w);
 }
 
@@ -127,17 +146,25 @@ void ChannelCore::wake_tx_waiter() noexcept {
   if (w == nullptr) return;
   const std::uint64_t want = tx_want_.load(std::memory_order_relaxed);
   const std::uint64_t used = tail_.load(std::memory_order_acquire) -
-                             std::max(c_.head.load(std::memory_order_acquire), floor_.load(std::memory_order_acquire));
+                             std::max(head_.load(std::memory_order_acquire), floor_.load(std::memory_order_acquire));
   const std::uint64_t vacant = used >= capacity_ ? 0 : capacity_ - used;
   if (vacant >= want || rx_stopped()) claim_and_wake(tx_waiter_, w);
 }
 
 void ChannelCore::notify_rx_now() noexcept {
+  if (rx_owner_.load(std::memory_order_acquire) == kExternal) {
+    p_.peer_external = true;
+    return;
+  }
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_rx_waiter();
 }
 
 void ChannelCore::notify_tx_now() noexcept {
+  if (tx_owner_.load(std::memory_order_acquire) == kExternal) {
+    c_.peer_external = true;
+    return;
+  }
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_tx_waiter();
 }
@@ -154,7 +181,7 @@ ChannelCounters ChannelCore::counters() const noexcept {
 }
 
 std::size_t ChannelCore::len() const noexcept {
-  const std::uint64_t head = std::max(c_.head.load(std::memory_order_acquire), floor_.load(std::memory_order_acquire));
+  const std::uint64_t head = std::max(head_.load(std::memory_order_acquire), floor_.load(std::memory_order_acquire));
   const std::uint64_t tail = tail_.load(std::memory_order_acquire);
   return tail > head ? static_cast<std::size_t>(std::min<std::uint64_t>(tail - head, capacity_)) : 0;
 }

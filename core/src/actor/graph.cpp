@@ -81,6 +81,13 @@ bool eval(ActorRecord& a, const WaitAwaiter& w, std::int64_t& now, bool shutting
   return true;
 }
 
+bool waits_for_room_or_time(const WaitAwaiter& w) noexcept {
+  for (std::uint8_t i = 0; i < w.n; ++i) {
+    if (w.conds[i].kind == Cond::kVacant || w.conds[i].kind == Cond::kPeriodic) return true;
+  }
+  return false;
+}
+
 bool has_periodic(const WaitAwaiter& w) noexcept {
   for (std::uint8_t i = 0; i < w.n; ++i) {
     if (w.conds[i].kind == Cond::kPeriodic) return true;
@@ -94,7 +101,8 @@ bool wait_holds(ActorRecord& a, const WaitAwaiter& w, bool& truly) noexcept {
   std::int64_t now = 0;
   truly = eval(a, w, now, false);
   if (truly) return true;
-  if (a.restart_requested.load(std::memory_order_relaxed) || a.fail_requested.load(std::memory_order_relaxed)) {
+  if (a.kick_wait || a.restart_requested.load(std::memory_order_relaxed) ||
+      a.fail_requested.load(std::memory_order_relaxed)) {
     return true;
   }
   if (a.graph.shutdown.load(std::memory_order_acquire) && has_periodic(w)) return eval(a, w, now, true);
@@ -283,10 +291,17 @@ void TeamRecord::run_control() noexcept {
       }
       continue;
     }
+    if (shutting && !a->shutdown_seen) {
+      // A wait for room or for a period, in progress when shutdown is asked, ends (returning
+      // false) once, so that a producer can look at is_running(); waits for input go on until
+      // the input holds or closes (so that consumers drain).
+      a->shutdown_seen = true;
+      if (a->wait != nullptr && waits_for_room_or_time(*a->wait)) a->kick_wait = true;
+    }
     if (a->task.run.load(std::memory_order_acquire) != PulseTask::kIdle) continue;
     bool wake = false;
     if (a->wait != nullptr) {
-      wake = restart_or_fail || (shutting && has_periodic(*a->wait));
+      wake = restart_or_fail || a->kick_wait;
       if (wake) disarm(*a, *a->wait);
     } else if (a->sleeping) {
       wake = restart_or_fail;
@@ -342,6 +357,7 @@ void TeamRecord::poll(ActorRecord& a) noexcept {
   if (a.restart_requested.exchange(false, std::memory_order_acq_rel)) {
     restart(a);
     if (a.finished) return;
+    graph.emit(ActorEvent{ActorEvent::Kind::Restarted, a.name, "restarted with its AllForOne group", a.restarts.load(), 0, 0});
     task.run.store(PulseTask::kRunning, std::memory_order_release);
   }
   const std::int64_t start = now_ns_unordered();
@@ -362,6 +378,7 @@ void TeamRecord::poll(ActorRecord& a) noexcept {
     disarm(a, *a.wait);
     finish_wait(a, *a.wait, truly);
     a.wait = nullptr;
+    a.kick_wait = false;
     ActorRecord::bump(a.wakes);
   } else if ((a.sleeping && start < a.sleep_until_ns) ||
              (task.withdraw != nullptr && task.ready != nullptr && !task.ready(task.withdraw_state))) {
@@ -391,13 +408,21 @@ void TeamRecord::poll(ActorRecord& a) noexcept {
   omega::PollSample sample;
   sample.poll_ns = poll_ns;
   sample.waited = task.suspend == PulseTask::Suspend::Wait;
-  omega::apply_poll(graph.budgets, a.tier_state, a.priority, sample, end);
+  (void)omega::apply_poll(graph.budgets, a.tier_state, a.priority, sample, end);
   a.tier.store(a.tier_state.tier, std::memory_order_relaxed);
 
   if (task.root.done()) {
     auto& p = promise_of(task.root);
     if (p.error) {
       on_throw(a, what_of(p.error));
+    } else if (a.fail_requested.exchange(false, std::memory_order_acq_rel)) {
+      finish(a, ActorState::Failed, "its AllForOne group failed");
+    } else if (a.restart_requested.exchange(false, std::memory_order_acq_rel)) {
+      // It returned because is_running() turned false for its group's restart.
+      restart(a);
+      if (a.finished) return;
+      enqueue(&task);
+      graph.emit(ActorEvent{ActorEvent::Kind::Restarted, a.name, "restarted with its AllForOne group", a.restarts.load(), 0, 0});
     } else {
       finish(a, ActorState::Stopped, {});
     }
@@ -618,7 +643,10 @@ void GraphImpl::emit(ActorEvent e) {
     recent.push_back(e);
     if (recent.size() > kRecentEvents) recent.pop_front();
   }
-  if (subscriber) subscriber(e);
+  if (subscriber) {
+    std::lock_guard lock(subscriber_mutex);
+    subscriber(e);
+  }
 }
 
 void GraphImpl::actor_finished() noexcept {
@@ -859,6 +887,19 @@ ActorRef Graph::add_actor(std::string name, Threading threading, std::unique_ptr
   detail::ActorRecord* a = g.actors.back().get();
   team->actors.push_back(a);
   sup->members.push_back(a);
+  // The channel ends among its captures are its own from the start (so they close when it
+  // stops, even if it never used them).
+  const std::pair<const void*, std::size_t> held = a->body->captures();
+  const auto* lo = static_cast<const std::byte*>(held.first);
+  const auto* hi = lo + held.second;
+  const auto inside = [lo, hi](const void* p) {
+    const auto* b = static_cast<const std::byte*>(p);
+    return p != nullptr && std::less_equal<>{}(lo, b) && std::less<>{}(b, hi);
+  };
+  for (auto& ch : g.channels) {
+    if (ch->tx_owner() == nullptr && inside(ch->tx_handle())) ch->adopt_tx(a);
+    if (ch->rx_owner() == nullptr && inside(ch->rx_handle())) ch->adopt_rx(a);
+  }
   return ActorRef(a);
 }
 
@@ -894,7 +935,8 @@ void Graph::start() {
 void Graph::request_shutdown() noexcept {
   detail::GraphImpl& g = *impl_;
   if (g.shutdown.exchange(true, std::memory_order_acq_rel)) return;
-  // A sender nobody has used yet never will: its receiver must not wait for it.
+  // A sender no actor holds and nobody has used will not start now: its receiver must not
+  // wait for it.
   if (g.started.load()) {
     for (auto& c : g.channels) c->close_if_unclaimed();
   }
@@ -967,11 +1009,28 @@ std::int64_t Graph::next_deadline_ns() const noexcept {
 }
 
 Telemetry Graph::telemetry() const {
+  detail::GraphImpl& g = *impl_;
+  std::shared_ptr<const Telemetry> latest;
   {
-    std::lock_guard lock(impl_->frame_mutex);
-    if (impl_->frame) return *impl_->frame;
+    std::lock_guard lock(g.frame_mutex);
+    latest = g.frame;
   }
-  return impl_->sample_now(nullptr);
+  if (latest && !(stopped() && !latest->stopped)) return *latest;
+  if (!latest && g.telemetry_period.count() > 0 && !stopped()) {
+    // Before the first frame: counts without rates (seq 0).
+    Telemetry t = g.sample_now(nullptr);
+    t.seq = 0;
+    t.period_s = 0;
+    for (auto& a : t.actors) a.cpu_percent = 0;
+    for (auto& c : t.channels) c.msgs_per_sec = c.latency_ms = 0;
+    return t;
+  }
+  // The graph stopped since the last frame (or telemetry is off): a frame now, so that it
+  // shows the end.
+  auto next = std::make_shared<const Telemetry>(g.sample_now(latest.get()));
+  std::lock_guard lock(g.frame_mutex);
+  if (!g.frame || g.frame->seq < next->seq) g.frame = next;
+  return *next;
 }
 
 void Graph::on_event(std::function<void(const ActorEvent&)> subscriber) {

@@ -64,6 +64,8 @@ class ActorRecord {
   bool finished = false;           // Stopped or Failed
   bool backing_off = false;
   bool sleeping = false;           // suspended in sleep_for/sleep_until (the team's timer wakes it)
+  bool shutdown_seen = false;      // the team has told it of the shutdown request
+  bool kick_wait = false;          // its current wait ends at once (returns false): shutdown
   std::int64_t sleep_until_ns = 0;
   std::int64_t armed_timer_at = -1;  // the periodic timer armed for this gen, if any
   std::uint64_t armed_timer_gen = 0;
@@ -191,6 +193,7 @@ class GraphImpl {
   // Supervision events.
   void emit(ActorEvent e);
   std::function<void(const ActorEvent&)> subscriber;
+  std::mutex subscriber_mutex;  // teams report concurrently; the subscriber sees one at a time
   mutable std::mutex events_mutex;
   std::deque<ActorEvent> recent;
 

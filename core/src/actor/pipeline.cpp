@@ -86,6 +86,7 @@ std::string PipelineConfig::validate() const {
   if (telemetry_period.count() < 0 || telemetry_period > std::chrono::hours(1)) {
     add("telemetry_period: outside 0 to 1 hour");
   }
+  if (std::string r = restart_policy.validate(); !r.empty()) add(r);
   return why;
 }
 
@@ -111,7 +112,10 @@ std::string PipelineReport::to_json() const {
 struct Pipeline::Impl {
   explicit Impl(PipelineConfig c)
       : config(std::move(c)),
-        graph(Graph::builder().with_telemetry_period(config.telemetry_period).build()) {}
+        graph(Graph::builder()
+                  .with_telemetry_period(config.telemetry_period)
+                  .with_restart_policy(config.restart_policy)
+                  .build()) {}
 
   PipelineConfig config;
   Shared shared;
@@ -187,6 +191,7 @@ Pipeline::Pipeline(PipelineConfig config) {
                 }
                 for (std::size_t i = 0; i < n; ++i) msgs[i] = FizzBuzz{in[i], kind_of(in[i])};
                 const std::size_t m = out.send_slice_until_full(std::span<const FizzBuzz>(msgs.data(), n));
+                if (m == 0 && out.receiver_stopped()) co_return;  // the Logger is gone: nothing can go on
                 values.advance(m);
                 s.moved += m;
                 if (paced) licensed -= m;

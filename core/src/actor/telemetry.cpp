@@ -16,7 +16,7 @@ namespace detail {
 
 namespace {
 std::string owner_name(const ActorRecord* a) {
-  if (a == nullptr || a == closed_owner()) return {};
+  if (a == nullptr) return {};
   if (a == external_owner()) return "(outside)";
   return a->name;
 }
@@ -25,7 +25,7 @@ std::string owner_name(const ActorRecord* a) {
 Telemetry GraphImpl::sample_now(const Telemetry* previous) const {
   Telemetry t;
   t.at_ns = now_ns();
-  t.seq = previous != nullptr ? previous->seq + 1 : (telemetry_period.count() > 0 ? 0 : 1);
+  t.seq = previous != nullptr ? previous->seq + 1 : 1;
   const std::int64_t since = previous != nullptr ? previous->at_ns : started_ns;
   const double dt = started.load() && t.at_ns > since ? static_cast<double>(t.at_ns - since) / 1e9 : 0.0;
   t.period_s = dt;
@@ -180,9 +180,14 @@ MetricsSnapshot Telemetry::to_metrics() const {
 std::string Telemetry::to_prometheus() const { return to_metrics().to_prometheus(); }
 
 namespace {
+// A DOT string: quotes and backslashes escaped, line breaks as DOT's \n.
 std::string quoted(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -213,7 +218,7 @@ std::string Telemetry::to_dot() const {
     for (const auto& a : actors) {
       if (a.team != teams[i]) continue;
       char buf[96];
-      std::snprintf(buf, sizeof buf, "\\n%s, cpu %.0f%%, restarts %llu", std::string(to_string(a.state)).c_str(),
+      std::snprintf(buf, sizeof buf, "\n%s, cpu %.0f%%, restarts %llu", std::string(to_string(a.state)).c_str(),
                     a.cpu_percent, static_cast<unsigned long long>(a.restarts));
       out += "    " + quoted(a.name) + " [label=" + quoted(a.name + buf) + "];\n";
     }
@@ -226,7 +231,7 @@ std::string Telemetry::to_dot() const {
     char fill[32];
     std::snprintf(fill, sizeof fill, "%.0f%%", c.fill_percent);
     out += "  " + quoted(from) + " -> " + quoted(to) + " [label=" +
-           quoted(c.name + "\\n" + rate_text(c.msgs_per_sec) + ", fill " + fill) + ", color=" + colour + "];\n";
+           quoted(c.name + "\n" + rate_text(c.msgs_per_sec) + ", fill " + fill) + ", color=" + colour + "];\n";
   }
   out += "}\n";
   return out;

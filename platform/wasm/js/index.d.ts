@@ -199,8 +199,122 @@ export declare class OmegaScheduler {
   close(): void;
   readonly running: boolean;
 }
+/** Integers; the bounds are PipelineConfig::validate's (a value out of them is a RangeError naming them). */
+export interface PipelineConfig {
+  /** Milliseconds between heartbeat bursts, 1 to 60000 (default 10; steady_state's --rate). */
+  rate?: number;
+  /** Heartbeat bursts before the pipeline shuts down, 1 to 10^9 (default 1000; --beats). */
+  beats?: number;
+  /** Values the worker moves per slice, 1 to the channels' capacity less the logger's batch (default 256; --batch). */
+  batch?: number;
+  /** Milliseconds between telemetry frames, up to an hour (default 100; 0: a frame only when asked, without rates). */
+  telemetryPeriodMs?: number;
+  /** The worker throws once every this many values and is restarted with its state (default 0: never); nothing may be lost or duplicated. */
+  workerFaultEvery?: number;
+}
+/** The configuration in force, defaults filled in. */
+export interface PipelineSettings {
+  rate: number; beats: number; batch: number; telemetryPeriodMs: number; workerFaultEvery: number;
+  beatBurst: number; generatorBatch: number; loggerBatch: number; capacity: number;
+}
+export type ActorState = 'Starting' | 'Running' | 'Waiting' | 'BackingOff' | 'Stopped' | 'Failed';
+export type PulseTier = 'Monitor' | 'Warn' | 'Yield' | 'Isolate';
+export type ChannelOverflow = 'Block' | 'DropNewest' | 'DropOldest' | 'Fail';
+export interface ActorTelemetry {
+  name: string;
+  /** The team whose thread polls it. */
+  team: string;
+  /** Spawned (a team of its own) rather than joined to a shared team. */
+  ownThread: boolean;
+  state: ActorState; tier: PulseTier;
+  polls: number;
+  /** Time in polls since start. */
+  cpuNs: number;
+  /** Of one core, over the last period. */
+  cpuPercent: number;
+  restarts: number;
+  /** Times it was woken from a wait. */
+  wakes: number;
+}
+export interface ChannelTelemetry {
+  name: string;
+  /** The sending actor ('' until someone sent). */
+  from: string;
+  /** The receiving actor. */
+  to: string;
+  capacity: number; len: number; fillPercent: number;
+  /** Taken per second over the last period. */
+  msgsPerSec: number;
+  /** Little's law: len / rate (0 when idle). */
+  latencyMs: number;
+  overflow: ChannelOverflow;
+  sent: number; taken: number; droppedNewest: number; droppedOldest: number; refused: number; full: number;
+  closed: boolean;
+}
+export interface PipelineTelemetry {
+  /** Frames taken so far (0: computed on demand, no rates yet). */
+  seq: number; atNs: number;
+  /** The span the rates cover. */
+  periodS: number;
+  shuttingDown: boolean; stopped: boolean;
+  /** generator, heartbeat, worker, logger. */
+  actors: ActorTelemetry[];
+  /** The pipeline's: values (generator -> worker), heartbeat (heartbeat -> worker), fizzbuzz (worker -> logger). */
+  channels: ChannelTelemetry[];
+}
+export interface PipelineReport {
+  /** Values the generator sent. */
+  generated: number;
+  /** Messages the logger took. */
+  logged: number;
+  heartbeats: number; bursts: number;
+  /** 64-bit checksums, as decimal strings. */
+  generatedChecksum: string; loggedChecksum: string;
+  /** Messages whose value was not the next expected. */
+  outOfOrder: number;
+  fizz: number; buzz: number; fizzbuzz: number;
+  workerRestarts: number;
+  /** From start to the logger's last message. */
+  elapsedS: number;
+  msgsPerSec: number;
+  /** Every actor stopped. */
+  finished: boolean;
+  /** Every generated value logged exactly once, in order, and the pipeline finished. */
+  exactlyOnce: boolean;
+}
+export declare class OmegaPipeline {
+  /** Resolves with the final report once every actor stopped (after the last burst, requestShutdown() or close()); never rejects. */
+  readonly done: Promise<PipelineReport>;
+  readonly config: Readonly<PipelineSettings>;
+  /** Teams on threads of their own: 3 in the threaded build, 0 in the single-threaded one (the event loop polls). */
+  readonly threadedTeams: number;
+  readonly stopped: boolean;
+  readonly closed: boolean;
+  /** The latest frame; after close(), the last one before it. */
+  telemetry(): PipelineTelemetry;
+  /** Graphviz DOT: actors clustered by team, channels as edges labelled with msgs/s and fill, coloured by fill. */
+  toDot(): string;
+  /** Prometheus text exposition (omega_actor_*, omega_channel_*). */
+  toPrometheus(): string;
+  /** The counts so far; final once stopped. */
+  report(): PipelineReport;
+  /** Every actor stops once its inputs are drained; nothing accepted is lost. */
+  requestShutdown(): void;
+  /**
+   * Asks for shutdown, waits (at most 10 s) for the actors to stop, frees the pipeline. Idempotent.
+   * Where the runtime has Symbol.asyncDispose, `await using` calls it.
+   */
+  close(): Promise<void>;
+}
 export interface OmegaModule {
   createSystem(config?: SystemConfig): OmegaSystem;
+  /**
+   * Starts the seed's actor pipeline (Generator -> Worker -> Logger, paced by a Heartbeat).
+   * TypeError (a non-object config, a non-number field) or RangeError (a negative, fractional,
+   * NaN or too large number; what the core refuses) for a bad configuration, counted in
+   * omega_js_invalid_arguments_total; Error when the threaded build already runs a pipeline.
+   */
+  runPipeline(config?: PipelineConfig): OmegaPipeline;
   /** Throws TypeError for a bad configuration (the core's validation message). */
   createScheduler(config?: SchedulerConfig): OmegaScheduler;
   variant: Variant;

@@ -13,6 +13,8 @@
 //   await system.shutdown();
 //   const scheduler = omega.createScheduler({ tickRateNs: 1000 });
 //   scheduler.schedule('noop', 0, { periodNs: 100_000 }); scheduler.start();  // ticks from the event loop
+//   const pipeline = omega.runPipeline({ rate: 1, beats: 50 });   // the seed's actor pipeline
+//   pipeline.telemetry(); pipeline.toDot(); (await pipeline.done).exactlyOnce; await pipeline.close();
 //
 // Threads need SharedArrayBuffer: in a browser the page must be cross-origin isolated
 // (served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy:
@@ -20,9 +22,11 @@
 
 import { OmegaSystem } from './system.mjs';
 import { OmegaScheduler } from './scheduler.mjs';
+import { OmegaPipeline } from './actor.mjs';
 
 export { OmegaSystem, OmegaTaskError, OmegaNodeError, OvpEndpoint } from './system.mjs';
 export { OmegaScheduler } from './scheduler.mjs';
+export { OmegaPipeline } from './actor.mjs';
 
 const VARIANTS = ['threaded', 'single-threaded'];
 
@@ -62,6 +66,11 @@ export async function loadOmega(options = {}) {
   module.createSystem = (config = {}) => new OmegaSystem(module, config);
   /** The nanosecond scheduler: see scheduler.mjs. Throws TypeError for a bad configuration. */
   module.createScheduler = (config = {}) => new OmegaScheduler(module, config);
+  /**
+   * The seed's actor pipeline, started: see actor.mjs. Throws TypeError/RangeError for a bad
+   * configuration (counted), Error when the threaded build's pool has no room for another.
+   */
+  module.runPipeline = (config = {}) => new OmegaPipeline(module, config);
   return module;
 }
 

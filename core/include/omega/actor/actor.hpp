@@ -41,15 +41,19 @@
 //   max_restarts restarts within RestartPolicy::window, then after an exponential backoff,
 //   and after max_backoff_restarts such restarts in a row the actor is Failed.
 //   SupervisorStrategy::OneForOne restarts (and fails) only the actor concerned; AllForOne
-//   restarts every actor of that supervisor when one throws, and fails them all together.
+//   restarts every actor of that supervisor when one throws (each reports its own Restarted
+//   event), and fails them all together.
 //   Restarts and failures are counted (telemetry) and reported to on_event subscribers.
 // - A behaviour that returns has Stopped: the channels it sent on are closed (their receivers
 //   drain them, then see is_closed_and_empty()), the channels it received on refuse senders.
 //   A Failed actor's channels are closed the same way.
-// - request_shutdown() asks every actor to stop: Context::is_running() turns false, waiting
-//   actors are woken, and a wait during shutdown returns once its receive conditions hold
-//   (send and periodic conditions count as held). An actor that loops on is_running(rx...)
-//   keeps going until those inputs are closed and drained: nothing accepted is lost.
+// - request_shutdown() asks every actor to stop: Context::is_running() turns false; a wait in
+//   progress that includes a vacant or periodic condition ends once (co_await yields false)
+//   so that a producer can look; waits that include a periodic condition end at once from
+//   then on; waits for input go on until it holds or its sender closes. Senders that no
+//   actor holds and nobody has used are closed. An actor that loops on is_running(rx...)
+//   keeps going until those inputs are closed and drained (their senders stopped): nothing
+//   accepted is lost.
 // - Telemetry: every period a sampler takes a frame (per actor: polls, CPU %, restarts, state,
 //   tier; per channel: fill, messages per second, sent, taken, drops, latency by Little's law)
 //   from counters the actors and channels keep anyway; telemetry() returns the latest one.
@@ -91,11 +95,14 @@ class SupervisorRecord;
 struct ActorBodyBase {
   virtual ~ActorBodyBase() = default;
   virtual Behavior make(Context& ctx) = 0;
+  // Where the behaviour's function (its captures) lives: channel ends inside it are the actor's.
+  [[nodiscard]] virtual std::pair<const void*, std::size_t> captures() const noexcept = 0;
 };
 template <class S, class F>
 struct ActorBody final : ActorBodyBase {
   ActorBody(S s, F f) : state(std::move(s)), fn(std::move(f)) {}
   Behavior make(Context& ctx) override { return fn(ctx, state); }
+  std::pair<const void*, std::size_t> captures() const noexcept override { return {&fn, sizeof(F)}; }
   S state;
   F fn;
 };
@@ -312,8 +319,8 @@ struct ActorTelemetry {
 
 struct ChannelTelemetry {
   std::string name;
-  std::string from;          // the sending actor ("" while unknown: nobody sent yet)
-  std::string to;            // the receiving actor
+  std::string from;          // the sending actor ("" until it first used its end; "(outside)": not an actor)
+  std::string to;            // the receiving actor (the same)
   std::size_t capacity = 0;
   std::size_t len = 0;
   double fill_percent = 0;
@@ -350,7 +357,7 @@ class Graph {
  public:
   class Builder {
    public:
-    // 0 disables the sampler (telemetry() is then computed when asked, without rates).
+    // 0 disables the sampler: telemetry() then takes a frame when asked (rates since the last ask).
     Builder& with_telemetry_period(std::chrono::milliseconds period) noexcept {
       telemetry_period_ = period;
       return *this;
@@ -433,7 +440,8 @@ class Graph {
   [[nodiscard]] Telemetry telemetry() const;
   [[nodiscard]] std::string to_dot() const { return telemetry().to_dot(); }
   [[nodiscard]] MetricsSnapshot metrics() const { return telemetry().to_metrics(); }
-  // Called on the team thread for every supervision event; set before start().
+  // Called for every supervision event, on the team's thread (or the thread serving it), one
+  // call at a time; set before start().
   void on_event(std::function<void(const ActorEvent&)> subscriber);
   [[nodiscard]] std::vector<ActorEvent> recent_events() const;  // the last 64
 

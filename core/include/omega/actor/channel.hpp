@@ -21,18 +21,24 @@
 //   loop of try_send pays one fence per batch of sends, not one per item.
 // - Overflow decides what send() does when the channel is full: Block (nothing; SendStatus::Full,
 //   and the sender waits for vacant(n)), DropNewest (the new item is discarded), DropOldest
-//   (the oldest unread item is discarded to make room: the ring keeps `capacity` spare slots so
-//   that a receiver reading the oldest item is never overwritten under it; a receiver more
-//   than 2 x capacity behind loses new items as DropNewest does), Fail (refused). try_send and
-//   the slice operations never drop: they send what fits.
+//   (the oldest unread item is discarded to make room, so the ring holds the newest `capacity`
+//   items), Fail (refused). try_send and the slice operations never drop: they send what fits.
+//   DropOldest rings keep `capacity` spare slots, so a sender rarely needs the slot a receiver
+//   may be reading; when it does, a spin lock that a DropOldest receiver takes around each read
+//   keeps the two apart (one uncontended atomic per read, on those channels only).
 // - A closed Tx (close(), or its actor stopped) refuses further items; a receiver sees the
 //   items already sent, then is_closed_and_empty(). An Rx whose actor stopped refuses items
 //   too (SendStatus::Closed): nobody would ever take them.
+// - An end belongs to the actor whose behaviour holds it: Graph::actor finds the ends kept in
+//   the behaviour's captures (directly, or in arrays and structs among them); an end reached
+//   through a pointer or a container is the actor's once it first uses it. When an actor
+//   stops, its ends close. A Tx used outside any actor must be closed by its user.
 #include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <span>
@@ -53,7 +59,7 @@ enum class Overflow : std::uint8_t { Block, DropNewest, DropOldest, Fail };
 enum class SendStatus : std::uint8_t {
   Sent,     // in the channel (under DropOldest, possibly at the cost of an older item)
   Full,     // Block: nothing sent; wait for vacant(1)
-  Dropped,  // DropNewest (or DropOldest with the receiver 2 x capacity behind): discarded, counted
+  Dropped,  // DropNewest: discarded, counted
   Refused,  // Fail: discarded, counted
   Closed,   // the Tx was closed or the receiver stopped: discarded, counted
 };
@@ -65,7 +71,7 @@ enum class SendStatus : std::uint8_t {
 struct ChannelCounters {
   std::uint64_t sent = 0;            // items that went in
   std::uint64_t taken = 0;           // items the receiver took (advance / take)
-  std::uint64_t dropped_newest = 0;  // send() under DropNewest (or DropOldest past 2 x capacity)
+  std::uint64_t dropped_newest = 0;  // send() under DropNewest
   std::uint64_t dropped_oldest = 0;  // unread items discarded by DropOldest
   std::uint64_t refused = 0;         // send() under Fail, or any send to a closed channel
   std::uint64_t full = 0;            // send() under Block that found no room
@@ -99,9 +105,8 @@ inline thread_local constinit PollScope* t_scope = nullptr;
 // Tells the peers of every end published on in `scope` (one fence for all of them).
 void flush_scope(PollScope& scope) noexcept;
 
-// Owners of channel ends that are not actors.
-ActorRecord* external_owner() noexcept;  // used outside any actor
-ActorRecord* closed_owner() noexcept;    // closed before anyone used it
+// The owner of channel ends used outside any actor.
+ActorRecord* external_owner() noexcept;
 
 // The type-independent part of a channel: indices, waiters, counters, owners.
 class ChannelCore {
@@ -123,13 +128,15 @@ class ChannelCore {
   std::size_t tx_vacant(std::size_t want = 1) noexcept {
     std::size_t v = vacant_cached();
     if (v < want) {
-      p_.head_cache = c_.head.load(std::memory_order_acquire);
+      p_.head_cache = head_.load(std::memory_order_acquire);
       v = vacant_cached();
     }
     return v;
   }
-  [[nodiscard]] bool tx_closed() const noexcept { return closed_.load(std::memory_order_acquire) != 0; }
-  [[nodiscard]] bool rx_stopped() const noexcept { return stopped_.load(std::memory_order_acquire) != 0; }
+  [[nodiscard]] bool tx_closed() const noexcept { return (ends_.load(std::memory_order_acquire) & kTxClosed) != 0; }
+  [[nodiscard]] bool rx_stopped() const noexcept { return (ends_.load(std::memory_order_acquire) & kRxStopped) != 0; }
+  // Either end gone: a send would never be taken (one load for the send paths).
+  [[nodiscard]] bool send_refused() const noexcept { return ends_.load(std::memory_order_acquire) != 0; }
   // The index the next item goes to; publish(k) makes k more visible.
   [[nodiscard]] std::uint64_t tx_tail() const noexcept { return p_.tail; }
   void tx_publish(std::uint64_t k, bool now) noexcept {
@@ -137,15 +144,26 @@ class ChannelCore {
     tail_.store(p_.tail, std::memory_order_release);
     mark_tx(now);
   }
-  // Before the first item: who sends (claims the end for the running actor). False: closed.
+  // Before the first item: who sends (claims the end for the running actor, if no actor's
+  // captures held it). Always true: kept a predicate for the send paths' single branch.
   bool tx_ready() noexcept { return p_.claimed || claim_tx(); }
   void tx_close() noexcept;
   void count_full() noexcept { bump(p_.full); }
   void count_refused(std::uint64_t k = 1) noexcept { bump(p_.refused, k); }
   void count_dropped_newest() noexcept { bump(p_.dropped_newest); }
-  // DropOldest with the logical ring full: room in the spare slots (physical), making the
-  // oldest item unreadable. False when the spare slots are full too.
+  // DropOldest with the logical ring full: makes the oldest item unreadable so the next one
+  // fits. True when the slot it goes to may be under a read: the caller writes it holding the
+  // ring lock (already taken) and then calls unlock_ring().
   bool tx_push_over_oldest() noexcept;
+  // DropOldest receivers read under this lock (see the contract above).
+  void lock_ring() noexcept {
+    while (ring_lock_.exchange(true, std::memory_order_acquire)) {
+      while (ring_lock_.load(std::memory_order_relaxed)) {
+      }
+    }
+  }
+  void unlock_ring() noexcept { ring_lock_.store(false, std::memory_order_release); }
+  [[nodiscard]] bool locks_reads() const noexcept { return overflow_ == Overflow::DropOldest; }
 
   // ---- receiver's end (the consumer's thread) ----
   // Items that can be read now, from rx_head() on.
@@ -166,7 +184,7 @@ class ChannelCore {
   void rx_advance(std::uint64_t k, bool now) noexcept {
     c_.head_local += k;
     c_.taken += k;
-    c_.head.store(c_.head_local, std::memory_order_release);
+    head_.store(c_.head_local, std::memory_order_release);
     c_.taken_pub.store(c_.taken, std::memory_order_relaxed);
     mark_rx(now);
   }
@@ -182,7 +200,11 @@ class ChannelCore {
   // A condition of the actor that owns the relevant end; true when it holds (a closed or
   // stopped peer satisfies it: the actor must look rather than wait forever).
   bool holds(const Cond& c) noexcept {
-    if (c.kind == Cond::kAvail) return rx_avail(c.n) >= c.n || tx_closed();
+    if (c.kind == Cond::kAvail) {
+      rx_ready();  // waiting on an end is using it
+      return rx_avail(c.n) >= c.n || tx_closed();
+    }
+    tx_ready();
     return tx_vacant(c.n) >= c.n || rx_stopped();
   }
   // Registers `task` as the waiter for `c` (one waiter per end). The caller fences and
@@ -199,8 +221,17 @@ class ChannelCore {
   [[nodiscard]] std::size_t len() const noexcept;  // items in the ring now (approximate under traffic)
   [[nodiscard]] ActorRecord* tx_owner() const noexcept { return tx_owner_.load(std::memory_order_acquire); }
   [[nodiscard]] ActorRecord* rx_owner() const noexcept { return rx_owner_.load(std::memory_order_acquire); }
-  // Closes the sender's end if nobody ever used it (shutdown: an unused Tx never sends).
+  // Where the Tx / Rx handle of this channel lives now (kept up to date by their moves), so
+  // that Graph::actor can tell which ends a behaviour's captures hold.
+  void set_tx_handle(const void* at) noexcept { tx_handle_ = at; }
+  void set_rx_handle(const void* at) noexcept { rx_handle_ = at; }
+  [[nodiscard]] const void* tx_handle() const noexcept { return tx_handle_; }
+  [[nodiscard]] const void* rx_handle() const noexcept { return rx_handle_; }
+  // The graph found the end among `owner`'s captures: it is that actor's from the start.
+  void adopt_tx(ActorRecord* owner) noexcept;
+  // Shutdown: closes the sending end if no actor holds it and nobody has used it.
   void close_if_unclaimed() noexcept;
+  void adopt_rx(ActorRecord* owner) noexcept;
   // flush_scope: the end is no longer waiting to be looked at.
   void clear_tx_dirty() noexcept { p_.dirty = false; }
   void clear_rx_dirty() noexcept { c_.dirty = false; }
@@ -223,13 +254,13 @@ class ChannelCore {
       c_.dropped_oldest += f - c_.head_local;
       c_.dropped_pub.store(c_.dropped_oldest, std::memory_order_relaxed);
       c_.head_local = f;
-      c_.head.store(f, std::memory_order_release);
+      head_.store(f, std::memory_order_release);
       // The floor only rises past items already published: the tail is at least f.
       if (c_.tail_cache < f) c_.tail_cache = tail_.load(std::memory_order_acquire);
     }
   }
   void mark_tx(bool now) noexcept {
-    if (p_.dirty) return;
+    if (p_.dirty || p_.peer_external) return;
     if (!now) {
       if (PollScope* s = t_scope; s != nullptr && s->n < PollScope::kMaxDirty) {
         p_.dirty = true;
@@ -241,7 +272,7 @@ class ChannelCore {
     notify_rx_now();
   }
   void mark_rx(bool now) noexcept {
-    if (c_.dirty) return;
+    if (c_.dirty || c_.peer_external) return;
     if (!now) {
       if (PollScope* s = t_scope; s != nullptr && s->n < PollScope::kMaxDirty) {
         c_.dirty = true;
@@ -252,7 +283,9 @@ class ChannelCore {
     }
     notify_tx_now();
   }
-  void notify_rx_now() noexcept;  // fence, then wake_rx_waiter
+  // Fence, then wake_rx_waiter; nothing once the receiver is known not to be an actor (only
+  // actors wait), which spares threads that use both ends directly a fence per item.
+  void notify_rx_now() noexcept;
   void notify_tx_now() noexcept;
   bool claim_tx() noexcept;
   bool claim_rx() noexcept;
@@ -274,13 +307,17 @@ class ChannelCore {
     std::uint64_t floor = 0;  // DropOldest: the oldest readable index
     bool dirty = false;
     bool claimed = false;
+    bool peer_external = false;  // the receiver is not an actor: nobody will ever wait on it
     std::atomic<std::uint64_t> dropped_newest{0}, refused{0}, full{0};
   } p_;
+  // The shared indices, each on a line of its own: the other end reads it only when its
+  // cached copy runs out, and no private field's write invalidates it meanwhile.
   alignas(kCacheLine) std::atomic<std::uint64_t> tail_{0};
-  std::atomic<std::uint64_t> floor_{0};
+  alignas(kCacheLine) std::atomic<std::uint64_t> head_{0};
+  alignas(kCacheLine) std::atomic<std::uint64_t> floor_{0};  // DropOldest only, with the lock
+  std::atomic<bool> ring_lock_{false};
   // The consumer's line.
   struct alignas(kCacheLine) Consumer {
-    std::atomic<std::uint64_t> head{0};
     std::uint64_t head_local = 0;
     std::uint64_t tail_cache = 0;
     std::uint64_t taken = 0;
@@ -288,14 +325,18 @@ class ChannelCore {
     std::atomic<std::uint64_t> taken_pub{0}, dropped_pub{0};
     bool dirty = false;
     bool claimed = false;
+    bool peer_external = false;  // the sender is not an actor
   } c_;
   // Waiters and lifecycle: written rarely.
   alignas(kCacheLine) std::atomic<omega::detail::PulseTask*> rx_waiter_{nullptr};
   std::atomic<std::uint64_t> rx_want_{0};
   std::atomic<omega::detail::PulseTask*> tx_waiter_{nullptr};
   std::atomic<std::uint64_t> tx_want_{0};
-  std::atomic<std::uint8_t> closed_{0}, stopped_{0};
+  static constexpr std::uint8_t kTxClosed = 1, kRxStopped = 2;
+  std::atomic<std::uint8_t> ends_{0};
   std::atomic<ActorRecord*> tx_owner_{nullptr}, rx_owner_{nullptr};
+  const void* tx_handle_ = nullptr;
+  const void* rx_handle_ = nullptr;
 };
 
 // The ring's storage, typed.
@@ -313,7 +354,7 @@ class Channel final : public ChannelCore {
   }
 
   bool try_send(T&& v) noexcept {
-    if (!tx_ready() || rx_stopped()) {
+    if (!tx_ready() || send_refused()) {
       count_refused();
       return false;
     }
@@ -322,7 +363,7 @@ class Channel final : public ChannelCore {
     return true;
   }
   SendStatus send(T&& v) noexcept {
-    if (!tx_ready() || rx_stopped()) {
+    if (!tx_ready() || send_refused()) {
       count_refused();
       return SendStatus::Closed;
     }
@@ -337,13 +378,12 @@ class Channel final : public ChannelCore {
       case Overflow::DropNewest:
         count_dropped_newest();
         return SendStatus::Dropped;
-      case Overflow::DropOldest:
-        if (tx_push_over_oldest()) {
-          put(std::move(v));
-          return SendStatus::Sent;
-        }
-        count_dropped_newest();
-        return SendStatus::Dropped;
+      case Overflow::DropOldest: {
+        const bool locked = tx_push_over_oldest();
+        put(std::move(v));
+        if (locked) unlock_ring();
+        return SendStatus::Sent;
+      }
       case Overflow::Fail:
         break;
     }
@@ -352,7 +392,7 @@ class Channel final : public ChannelCore {
   }
   std::size_t send_slice_until_full(std::span<const T> in) noexcept {
     if (in.empty()) return 0;
-    if (!tx_ready() || rx_stopped()) {
+    if (!tx_ready() || send_refused()) {
       count_refused(in.size());
       return 0;
     }
@@ -366,15 +406,23 @@ class Channel final : public ChannelCore {
 
   std::optional<T> try_take() noexcept {
     rx_ready();
-    if (rx_avail() == 0) return std::nullopt;
-    std::optional<T> out(std::move(items_[slot(rx_head())]));
-    rx_advance(1, false);
+    const bool lock = locks_reads();
+    if (lock) lock_ring();
+    std::optional<T> out;
+    if (rx_avail() > 0) {
+      out.emplace(std::move(items_[slot(rx_head())]));
+      rx_advance(1, false);
+    }
+    if (lock) unlock_ring();
     return out;
   }
   std::size_t peek_slice(std::span<T> out) noexcept {
     rx_ready();
+    const bool lock = locks_reads();
+    if (lock) lock_ring();
     const std::size_t n = std::min(out.size(), rx_avail(out.size()));
     copy_out(rx_head(), out.data(), n);
+    if (lock) unlock_ring();
     return n;
   }
   std::size_t take_slice(std::span<T> out) noexcept {
@@ -415,14 +463,21 @@ template <class T>
 class Tx {
  public:
   Tx() noexcept = default;
+  // Graph::channel's; the handle the caller ends up holding registers itself when moved there.
   explicit Tx(detail::Channel<T>* ch) noexcept : ch_(ch) {}
-  Tx(Tx&& o) noexcept : ch_(std::exchange(o.ch_, nullptr)) {}
+  Tx(Tx&& o) noexcept : ch_(std::exchange(o.ch_, nullptr)) { track(); }
   Tx& operator=(Tx&& o) noexcept {
-    ch_ = std::exchange(o.ch_, nullptr);
+    if (this != &o) {
+      ch_ = std::exchange(o.ch_, nullptr);
+      track();
+    }
     return *this;
   }
   Tx(const Tx&) = delete;
   Tx& operator=(const Tx&) = delete;
+  ~Tx() {
+    if (ch_ != nullptr && ch_->tx_handle() == this) ch_->set_tx_handle(nullptr);
+  }
 
   // Sends if there is room; never drops, never waits.
   bool try_send(T v) noexcept { return ch_->try_send(std::move(v)); }
@@ -430,8 +485,8 @@ class Tx {
   SendStatus send(T v) noexcept { return ch_->send(std::move(v)); }
   // Sends the longest prefix of `items` that fits; returns its length.
   std::size_t send_slice_until_full(std::span<const T> items) noexcept { return ch_->send_slice_until_full(items); }
-  // Room for this many items now.
-  [[nodiscard]] std::size_t vacant() noexcept { return ch_->tx_vacant(); }
+  // Room for this many items now (looks at the receiver's index).
+  [[nodiscard]] std::size_t vacant() noexcept { return ch_->tx_vacant(SIZE_MAX); }
   // A condition: room for n items (or the receiver stopped).
   [[nodiscard]] detail::Cond vacant(std::size_t n) noexcept {
     return detail::Cond{detail::Cond::kVacant, ch_, n == 0 ? 1 : std::min(n, ch_->capacity())};
@@ -443,8 +498,13 @@ class Tx {
   [[nodiscard]] ChannelCounters counters() const noexcept { return ch_->counters(); }
   [[nodiscard]] bool valid() const noexcept { return ch_ != nullptr; }
   [[nodiscard]] detail::ChannelCore* core() const noexcept { return ch_; }
+  // The receiver stopped: nothing sent from now on would be taken.
+  [[nodiscard]] bool receiver_stopped() const noexcept { return ch_->rx_stopped(); }
 
  private:
+  void track() noexcept {
+    if (ch_ != nullptr) ch_->set_tx_handle(this);
+  }
   detail::Channel<T>* ch_ = nullptr;
 };
 
@@ -454,13 +514,19 @@ class Rx {
  public:
   Rx() noexcept = default;
   explicit Rx(detail::Channel<T>* ch) noexcept : ch_(ch) {}
-  Rx(Rx&& o) noexcept : ch_(std::exchange(o.ch_, nullptr)) {}
+  Rx(Rx&& o) noexcept : ch_(std::exchange(o.ch_, nullptr)) { track(); }
   Rx& operator=(Rx&& o) noexcept {
-    ch_ = std::exchange(o.ch_, nullptr);
+    if (this != &o) {
+      ch_ = std::exchange(o.ch_, nullptr);
+      track();
+    }
     return *this;
   }
   Rx(const Rx&) = delete;
   Rx& operator=(const Rx&) = delete;
+  ~Rx() {
+    if (ch_ != nullptr && ch_->rx_handle() == this) ch_->set_rx_handle(nullptr);
+  }
 
   std::optional<T> try_take() noexcept { return ch_->try_take(); }
   // Moves up to out.size() items out and takes them.
@@ -469,8 +535,8 @@ class Rx {
   // actor that throws between the two sees the same items again after its restart.
   std::size_t peek_slice(std::span<T> out) noexcept { return ch_->peek_slice(out); }
   void advance(std::size_t n) noexcept { ch_->advance(n); }
-  // Items readable now.
-  [[nodiscard]] std::size_t avail() noexcept { return ch_->rx_avail(); }
+  // Items readable now (looks at the sender's index).
+  [[nodiscard]] std::size_t avail() noexcept { return ch_->rx_avail(SIZE_MAX); }
   // A condition: at least n items (or the sender closed).
   [[nodiscard]] detail::Cond avail(std::size_t n) noexcept {
     return detail::Cond{detail::Cond::kAvail, ch_, n == 0 ? 1 : std::min(n, ch_->capacity())};
@@ -483,6 +549,9 @@ class Rx {
   [[nodiscard]] detail::ChannelCore* core() const noexcept { return ch_; }
 
  private:
+  void track() noexcept {
+    if (ch_ != nullptr) ch_->set_rx_handle(this);
+  }
   detail::Channel<T>* ch_ = nullptr;
 };
 

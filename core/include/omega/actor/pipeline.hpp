@@ -43,6 +43,8 @@ struct PipelineConfig {
   // For tests: the Worker throws once every this many values it has moved (0: never); the
   // restart must lose and duplicate nothing.
   std::uint64_t worker_fault_every = 0;
+  // The graph's supervisor policy (the Worker restarts under it).
+  RestartPolicy restart_policy;
   // Why this configuration is unusable, or empty (each reason names the field and its bounds).
   [[nodiscard]] std::string validate() const;
 };

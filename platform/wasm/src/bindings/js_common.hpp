@@ -23,9 +23,15 @@ using emscripten::val;
 // Threads a system's first spawn starts beside its workers: Pulse's timer/watchdog thread
 // and its slow lane.
 inline constexpr std::size_t kPulseThreads = 2;
+// Threads one running pipeline (omega.runPipeline) holds: its three teams', the telemetry
+// sampler's, and the one that joins them when it is released (the browser's main thread may
+// not). The pool keeps kPipelineThreads * kPipelinesAtOnce places for them.
+inline constexpr std::size_t kPipelineThreads = 5;
+inline constexpr std::size_t kPipelinesAtOnce = 1;
 // Pool threads the threaded build leaves for a system's workers: one is the ParkSampler's,
-// kPulseThreads are Pulse's.
-inline constexpr std::size_t kThreadBudget = OMEGA_WASM_POOL_SIZE - 1 - kPulseThreads;
+// kPulseThreads are Pulse's, the rest the pipelines'.
+inline constexpr std::size_t kThreadBudget =
+    OMEGA_WASM_POOL_SIZE - 1 - kPulseThreads - kPipelineThreads * kPipelinesAtOnce;
 #else
 inline constexpr std::size_t kThreadBudget = 0;
 #endif

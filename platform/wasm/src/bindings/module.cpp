@@ -1,8 +1,9 @@
 // The module's JS surface, all of it in one place (index.d.ts describes it to users; the
 // wrappers in js/ build the Promise API on the classes). Each name is implemented in its
-// layer's file: metrics, system (and ovp, pulse), scheduler.
+// layer's file: metrics, system (and ovp, pulse), scheduler, actor.
 #include <emscripten/bind.h>
 
+#include "actor.hpp"
 #include "metrics.hpp"
 #include "scheduler.hpp"
 #include "system.hpp"
@@ -69,4 +70,19 @@ EMSCRIPTEN_BINDINGS(omega) {
       .function("temporalOverlap", &JsScheduler::temporal_overlap)
       .function("strangeLoopState", &JsScheduler::strange_loop_state)
       .function("run", &JsScheduler::run);
+  class_<JsPipeline>("NativePipeline")
+      .constructor<>()
+      .function("init", &JsPipeline::init)
+      .function("telemetry", &JsPipeline::telemetry)
+      .function("toDot", &JsPipeline::to_dot)
+      .function("toPrometheus", &JsPipeline::to_prometheus)
+      .function("report", &JsPipeline::report)
+      .function("config", &JsPipeline::config)
+      .function("info", &JsPipeline::info)
+      .function("requestShutdown", &JsPipeline::request_shutdown)
+      .function("stopped", &JsPipeline::stopped)
+      .function("runPending", &JsPipeline::run_pending)
+      .function("nextDueInMs", &JsPipeline::next_due_in_ms)
+      .function("release", &JsPipeline::release)
+      .function("released", &JsPipeline::released);
 }
