@@ -890,12 +890,9 @@ ActorRef Graph::add_actor(std::string name, Threading threading, std::unique_ptr
   // The channel ends among its captures are its own from the start (so they close when it
   // stops, even if it never used them).
   const std::pair<const void*, std::size_t> held = a->body->captures();
-  const auto* lo = static_cast<const std::byte*>(held.first);
-  const auto* hi = lo + held.second;
-  const auto inside = [lo, hi](const void* p) {
-    const auto* b = static_cast<const std::byte*>(p);
-    return p != nullptr && std::less_equal<>{}(lo, b) && std::less<>{}(b, hi);
-  };
+  const auto lo = reinterpret_cast<std::uintptr_t>(held.first);
+  const auto hi = lo + held.second;
+  const auto inside = [lo, hi](std::uintptr_t p) { return p != 0 && lo <= p && p < hi; };
   for (auto& ch : g.channels) {
     if (ch->tx_owner() == nullptr && inside(ch->tx_handle())) ch->adopt_tx(a);
     if (ch->rx_owner() == nullptr && inside(ch->rx_handle())) ch->adopt_rx(a);

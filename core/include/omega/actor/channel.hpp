@@ -221,10 +221,12 @@ class ChannelCore {
   [[nodiscard]] ActorRecord* rx_owner() const noexcept { return rx_owner_.load(std::memory_order_acquire); }
   // Where the Tx / Rx handle of this channel lives now (kept up to date by their moves), so
   // that Graph::actor can tell which ends a behaviour's captures hold.
-  void set_tx_handle(const void* at) noexcept { tx_handle_ = at; }
-  void set_rx_handle(const void* at) noexcept { rx_handle_ = at; }
-  [[nodiscard]] const void* tx_handle() const noexcept { return tx_handle_; }
-  [[nodiscard]] const void* rx_handle() const noexcept { return rx_handle_; }
+  // Kept as integers: they are compared with address ranges, never followed (and a pointer
+  // to a caller's local would look dangling to GCC's -Wdangling-pointer).
+  void set_tx_handle(const void* at) noexcept { tx_handle_ = reinterpret_cast<std::uintptr_t>(at); }
+  void set_rx_handle(const void* at) noexcept { rx_handle_ = reinterpret_cast<std::uintptr_t>(at); }
+  [[nodiscard]] std::uintptr_t tx_handle() const noexcept { return tx_handle_; }
+  [[nodiscard]] std::uintptr_t rx_handle() const noexcept { return rx_handle_; }
   // The graph found the end among `owner`'s captures: it is that actor's from the start.
   void adopt_tx(ActorRecord* owner) noexcept;
   // Shutdown: closes the sending end if no actor holds it and nobody has used it.
@@ -333,8 +335,8 @@ class ChannelCore {
   static constexpr std::uint8_t kTxClosed = 1, kRxStopped = 2;
   std::atomic<std::uint8_t> ends_{0};
   std::atomic<ActorRecord*> tx_owner_{nullptr}, rx_owner_{nullptr};
-  const void* tx_handle_ = nullptr;
-  const void* rx_handle_ = nullptr;
+  std::uintptr_t tx_handle_ = 0;
+  std::uintptr_t rx_handle_ = 0;
 };
 
 // The ring's storage, typed.
@@ -474,7 +476,7 @@ class Tx {
   Tx(const Tx&) = delete;
   Tx& operator=(const Tx&) = delete;
   ~Tx() {
-    if (ch_ != nullptr && ch_->tx_handle() == this) ch_->set_tx_handle(nullptr);
+    if (ch_ != nullptr && ch_->tx_handle() == reinterpret_cast<std::uintptr_t>(this)) ch_->set_tx_handle(nullptr);
   }
 
   // Sends if there is room; never drops, never waits.
@@ -523,7 +525,7 @@ class Rx {
   Rx(const Rx&) = delete;
   Rx& operator=(const Rx&) = delete;
   ~Rx() {
-    if (ch_ != nullptr && ch_->rx_handle() == this) ch_->set_rx_handle(nullptr);
+    if (ch_ != nullptr && ch_->rx_handle() == reinterpret_cast<std::uintptr_t>(this)) ch_->set_rx_handle(nullptr);
   }
 
   std::optional<T> try_take() noexcept { return ch_->try_take(); }
