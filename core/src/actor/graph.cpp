@@ -683,22 +683,11 @@ void GraphImpl::sampler_loop() noexcept {
     const std::uint32_t w = sampler_word.load(std::memory_order_acquire);
     park_wait(sampler_word, w, period);
     if (sampler_stop.load(std::memory_order_acquire)) break;
-    std::shared_ptr<const Telemetry> prev;
-    {
-      std::lock_guard lock(frame_mutex);
-      prev = frame;
-    }
-    auto next = std::make_shared<const Telemetry>(sample_now(prev.get()));
-    std::lock_guard lock(frame_mutex);
-    frame = std::move(next);
+    take_frame();
   }
 }
 
-void GraphImpl::maybe_sample_inline() noexcept {
-  if (telemetry_period.count() <= 0 || sampler.joinable()) return;
-  const std::int64_t now = now_ns();
-  if (now < next_inline_sample_ns) return;
-  next_inline_sample_ns = now + std::chrono::duration_cast<Nanos>(telemetry_period).count();
+void GraphImpl::take_frame() {
   std::shared_ptr<const Telemetry> prev;
   {
     std::lock_guard lock(frame_mutex);
@@ -707,6 +696,14 @@ void GraphImpl::maybe_sample_inline() noexcept {
   auto next = std::make_shared<const Telemetry>(sample_now(prev.get()));
   std::lock_guard lock(frame_mutex);
   frame = std::move(next);
+}
+
+void GraphImpl::maybe_sample_inline() noexcept {
+  if (telemetry_period.count() <= 0 || sampler.joinable()) return;
+  const std::int64_t now = now_ns();
+  if (now < next_inline_sample_ns) return;
+  next_inline_sample_ns = now + std::chrono::duration_cast<Nanos>(telemetry_period).count();
+  take_frame();
 }
 
 }  // namespace detail

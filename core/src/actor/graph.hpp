@@ -199,6 +199,8 @@ class GraphImpl {
 
   // Telemetry.
   Telemetry sample_now(const Telemetry* previous) const;
+  // A frame against the latest one, stored as the latest (the sampler's and the inline step).
+  void take_frame();
   void sampler_loop() noexcept;
   void maybe_sample_inline() noexcept;
   mutable std::mutex frame_mutex;
