@@ -1159,23 +1159,6 @@ void part5(PipelineFigures& f) {
                            : "MISSED");
 }
 
-std::string load_average() {
-#ifdef __EMSCRIPTEN__
-  return "n/a";
-#else
-  char buf[64] = {};
-  std::FILE* fp = std::fopen("/proc/loadavg", "r");
-  if (fp == nullptr) return "n/a";
-  const std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, fp);
-  std::fclose(fp);
-  std::string s(buf, n);
-  std::size_t cut = 0;
-  for (int spaces = 0; cut < s.size() && spaces < 3; ++cut) {
-    if (s[cut] == ' ') ++spaces;
-  }
-  return s.substr(0, cut > 0 ? cut - 1 : 0);
-#endif
-}
 
 }  // namespace
 

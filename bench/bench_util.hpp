@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace omega::bench {
@@ -42,6 +43,27 @@ inline void keep(const T& value) {
 inline void row(const char* name, const Stat& s, const char* unit, double baseline_median) {
   std::printf("  %-44s %10.2f %-8s (min %8.2f, max %8.2f)  x%.2f vs baseline\n", name, s.median, unit, s.min, s.max,
               baseline_median / s.median);
+}
+
+// The machine's load average, natively ("n/a" in WASM): figures mean little on a busy
+// machine, so the output says how busy it was.
+inline std::string load_average() {
+#ifdef __EMSCRIPTEN__
+  return "n/a";
+#else
+  char buf[64] = {};
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (f == nullptr) return "n/a";
+  const std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  std::string s(buf, n);
+  // "1m 5m 15m running/total last-pid": keep the three averages.
+  std::size_t cut = 0;
+  for (int spaces = 0; cut < s.size() && spaces < 3; ++cut) {
+    if (s[cut] == ' ') ++spaces;
+  }
+  return s.substr(0, cut > 0 ? cut - 1 : 0);
+#endif
 }
 
 }  // namespace omega::bench

@@ -648,26 +648,6 @@ WatchdogFigures part3() {
   return f;
 }
 
-// The machine's load average, natively: latency percentiles mean little on a busy machine,
-// so the output says how busy it was.
-std::string load_average() {
-#ifdef __EMSCRIPTEN__
-  return "n/a";
-#else
-  char buf[64] = {};
-  std::FILE* f = std::fopen("/proc/loadavg", "r");
-  if (f == nullptr) return "n/a";
-  const std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-  std::fclose(f);
-  std::string s(buf, n);
-  // "1m 5m 15m running/total last-pid": keep the three averages.
-  std::size_t cut = 0;
-  for (int spaces = 0; cut < s.size() && spaces < 3; ++cut) {
-    if (s[cut] == ' ') ++spaces;
-  }
-  return s.substr(0, cut > 0 ? cut - 1 : 0);
-#endif
-}
 
 }  // namespace
 
