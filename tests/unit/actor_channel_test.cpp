@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "../support/sanitizers.hpp"
+
 namespace oa = omega::actor;
 using oa::Overflow;
 using oa::SendStatus;
@@ -30,17 +32,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+using omega::test::kSanitized;
 
 oa::Graph quiet_graph() { return oa::Graph::builder().with_telemetry_period(0ms).build(); }
 

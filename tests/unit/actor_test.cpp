@@ -31,6 +31,8 @@
 #include <thread>
 #include <vector>
 
+#include "../support/sanitizers.hpp"
+
 namespace oa = omega::actor;
 using oa::ActorEvent;
 using oa::ActorState;
@@ -38,17 +40,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+using omega::test::kSanitized;
 // Work sizes shrink where each step costs more (sanitizers) or where one thread does it all.
 constexpr bool kSmall = kSanitized || !omega::kHasThreads;
 
