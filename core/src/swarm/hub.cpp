@@ -1,20 +1,8 @@
-// CommunicationHub: the contract is in omega/swarm/hub.hpp. Choices the header leaves open:
-//
-// - A send either enters the receiver's channel (it gets the channel's next seq, is queued and
-//   logged: counted in `sent`, and broadcast() counts it as accepted), or is refused with an
-//   error (Backpressure, Unreachable, UnknownAgent), or is lost on the way: to the drop
-//   probability or a cut link on its path (dropped_fault), from or to a killed agent
-//   (dropped_dead). A lost message returns success, as a network would; it gets no seq and
-//   is not logged, so a restart cannot bring it back. The only silent losses are those three
-//   injected faults, each counted.
-// - Routing knows which agents are dead (a failure detector would) and avoids them where the
-//   topology offers a choice (Ring's two directions); a dead relay on every path refuses with
-//   Unreachable. A cut link is a silent fault: routes do not avoid it, messages crossing it
-//   are lost.
-// - A killed agent keeps its inbox but receives nothing until revive(); restart() discards
-//   the inbox and rebuilds it from the replay logs (past each channel's last ack).
-// - Sending to oneself is allowed: a loopback of 0 hops through one's own channel.
-// - Payloads have no size limit other than memory; the log holds its own copy of each.
+// CommunicationHub: the contract and the choices made where it leaves room are in
+// omega/swarm/hub.hpp. Locking: table_mutex (membership, liveness, cuts, groups) is held
+// shared by every send, receive and ack and exclusively by changes to the table; under it,
+// one receiver's Inbox mutex at a time. The drop generator has its own mutex, taken only
+// while a drop probability is set.
 #include <omega/swarm/hub.hpp>
 
 #include <omega/base/rng.hpp>
@@ -100,6 +88,7 @@ struct CommunicationHub::Impl {
   mutable std::shared_mutex table_mutex;
   std::unordered_map<AgentId, Agent> agents;
   std::vector<AgentId> order;  // insertion order
+  std::vector<Agent*> slots;   // order's agents (map nodes do not move): routing reads them by index
   AgentId center_override;
   std::set<std::pair<std::uint32_t, std::uint32_t>> cuts;
   std::map<std::string, std::vector<AgentId>, std::less<>> groups;  // members in join order
@@ -119,7 +108,7 @@ struct CommunicationHub::Impl {
     return order.empty() ? AgentId{} : order.front();
   }
 
-  [[nodiscard]] bool alive_at(std::size_t index) const { return agents.at(order[index]).alive; }
+  [[nodiscard]] bool alive_at(std::size_t index) const { return slots[index]->alive; }
 
   // Writes the path from `from` to `to` (both registered) into `path`; false when every path
   // needs a dead relay. The ends' own liveness is the caller's business.
@@ -186,6 +175,7 @@ struct CommunicationHub::Impl {
           }
         }
         for (auto it = down.rbegin(); it != down.rend(); ++it) path.push_back(order[*it]);
+        // Paths are O(log n) long: a lookup per relay is cheap.
         for (std::size_t h = 1; h + 1 < path.size(); ++h) {
           if (!agents.at(path[h]).alive) {
             path.clear();
@@ -320,8 +310,10 @@ Result<void, SwarmError> CommunicationHub::add_agent(AgentId agent) {
   if (!agent.valid()) return Err(SwarmError::UnknownAgent);
   std::unique_lock lock(impl_->table_mutex);
   if (impl_->agents.contains(agent)) return Err(SwarmError::DuplicateAgent);
-  impl_->agents.emplace(agent, Agent{.index = impl_->order.size(), .alive = true, .inbox = std::make_shared<Inbox>()});
+  auto [it, _] =
+      impl_->agents.emplace(agent, Agent{.index = impl_->order.size(), .alive = true, .inbox = std::make_shared<Inbox>()});
   impl_->order.push_back(agent);
+  impl_->slots.push_back(&it->second);
   return {};
 }
 
@@ -357,7 +349,8 @@ void CommunicationHub::remove_agent(AgentId agent) {
   const std::size_t index = it->second.index;
   s.agents.erase(it);
   s.order.erase(s.order.begin() + static_cast<std::ptrdiff_t>(index));
-  for (std::size_t i = index; i < s.order.size(); ++i) s.agents.at(s.order[i]).index = i;
+  s.slots.erase(s.slots.begin() + static_cast<std::ptrdiff_t>(index));
+  for (std::size_t i = index; i < s.slots.size(); ++i) s.slots[i]->index = i;
   if (s.center_override == agent) s.center_override = {};
   std::erase_if(s.cuts, [agent](const auto& link) { return link.first == agent.value || link.second == agent.value; });
   for (auto g = s.groups.begin(); g != s.groups.end();) {
