@@ -28,11 +28,50 @@ std::string HubConfig::validate() const {
 
 namespace {
 
+// A FIFO on a power-of-two ring that allocates nothing until its first push (a full mesh of
+// 256 agents has 65,280 channels, each with a queue and a log: std::deque's eager first
+// block would cost ~1 KiB per channel before any traffic). Popped slots are reset, so the
+// payload's memory goes back at once.
+template <class T>
+class RingQueue {
+ public:
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  T& front() noexcept { return slots_[head_]; }
+  const T& front() const noexcept { return slots_[head_]; }
+  const T& operator[](std::size_t i) const noexcept { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+  void push_back(T value) {
+    if (size_ == slots_.size()) grow();
+    slots_[(head_ + size_) & (slots_.size() - 1)] = std::move(value);
+    ++size_;
+  }
+  void pop_front() {
+    slots_[head_] = T{};
+    head_ = (head_ + 1) & (slots_.size() - 1);
+    --size_;
+  }
+  void clear() {
+    while (!empty()) pop_front();
+    head_ = 0;
+  }
+
+ private:
+  void grow() {
+    std::vector<T> bigger(std::max<std::size_t>(4, slots_.size() * 2));
+    for (std::size_t i = 0; i < size_; ++i) bigger[i] = std::move(slots_[(head_ + i) & (slots_.size() - 1)]);
+    slots_ = std::move(bigger);
+    head_ = 0;
+  }
+  std::vector<T> slots_;
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+};
+
 // One (sender, receiver) pair. Guarded by the receiver's Inbox mutex.
 struct Channel {
   AgentId from;
-  std::deque<Message> queue;  // waiting to be received, in seq order
-  std::deque<Message> log;    // the last replay_capacity accepted messages past `acked`
+  RingQueue<Message> queue;  // waiting to be received, in seq order
+  RingQueue<Message> log;    // the last replay_capacity accepted messages past `acked`
   std::uint64_t next_seq = 1;
   std::uint64_t acked = 0;    // the receiver has handled every seq <= acked
   bool ready = false;         // listed in Inbox::ready
@@ -467,9 +506,9 @@ std::size_t CommunicationHub::restart(AgentId agent) {
     // Every seq in (acked, next_seq) should come back; those the log no longer holds are gaps.
     const std::uint64_t first_logged = ch->log.empty() ? ch->next_seq : ch->log.front().seq;
     if (first_logged > ch->acked + 1) gaps += first_logged - (ch->acked + 1);
-    for (const Message& m : ch->log) {
-      if (m.seq <= ch->acked) continue;
-      ch->queue.push_back(m);
+    for (std::size_t i = 0; i < ch->log.size(); ++i) {
+      if (ch->log[i].seq <= ch->acked) continue;
+      ch->queue.push_back(ch->log[i]);
       ++replayed;
     }
     if (!ch->queue.empty()) {
