@@ -506,6 +506,19 @@ TEST_CASE("hub killed agents neither send nor receive until revived", "[swarm_hu
   hub.revive(A(2));
   REQUIRE(hub.receive(A(2), in) == 1);
   CHECK(value_of(in[0].payload) == 1);
+
+  // Restarted while still dead: the inbox is rebuilt at once and served after revive.
+  REQUIRE(hub.send(A(1), A(2), 0, bytes_of(2), 0).has_value());
+  hub.kill(A(2));
+  CHECK(hub.restart(A(2)) == 2);  // nothing acknowledged yet
+  in.clear();
+  CHECK(hub.receive(A(2), in) == 0);
+  hub.revive(A(2));
+  REQUIRE(hub.receive(A(2), in) == 2);
+  CHECK(value_of(in[0].payload) == 1);
+  CHECK(value_of(in[1].payload) == 2);
+  hub.leave("no such group", A(2));  // ignored
+  hub.leave("", A(99));              // ignored
 }
 
 TEST_CASE("hub refuses bad input", "[swarm_hub]") {
