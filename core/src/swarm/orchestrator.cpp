@@ -120,9 +120,16 @@ struct SwarmOrchestrator::Impl {
   std::uint64_t replacements = 0;
 
   std::vector<AgentRec> agents;                   // index = AgentId - 1
-  std::unordered_map<std::string, std::vector<std::uint32_t>> by_capability;
-  std::vector<std::uint32_t> all_agents;
-  std::unordered_map<std::string, std::uint32_t> rr_cursor;
+  // The agents that can take a task: one list per capability, one for tasks without one.
+  // What selection needs to stop early (the best score any member could have) is kept with it.
+  struct CapList {
+    std::vector<std::uint32_t> agents;
+    std::uint32_t cursor = 0;      // RoundRobin's next start; the scored strategies' tie rotation
+    double max_weight = 1.0;
+    std::size_t min_caps = 0;
+  };
+  std::unordered_map<std::string, CapList> by_capability;  // node-based: CapList addresses are stable
+  CapList all_agents;
   std::unordered_map<std::string, std::uint32_t> names;
 
   std::mutex inbox_mu;
@@ -213,7 +220,7 @@ struct SwarmOrchestrator::Impl {
   bool capability_known(const std::string& c) const {
     if (c.empty()) return !agents.empty();
     auto it = by_capability.find(c);
-    return it != by_capability.end() && !it->second.empty();
+    return it != by_capability.end() && !it->second.agents.empty();
   }
 
   Result<TaskId, SwarmError> submit(Task task) {
@@ -401,14 +408,30 @@ struct SwarmOrchestrator::Impl {
     a.last_heartbeat_ns = now();
     const auto index = static_cast<std::uint32_t>(agents.size());
     names.emplace(a.def.name(), index);
-    for (const std::string& c : a.def.capabilities()) by_capability[c].push_back(index);
-    all_agents.push_back(index);
     agents.push_back(std::move(a));
+    for (const std::string& c : agents.back().def.capabilities()) add_to(by_capability[c], index);
+    add_to(all_agents, index);
     return id;
   }
 
+  void refresh(CapList& l) {
+    l.max_weight = 0;
+    l.min_caps = ~std::size_t{0};
+    for (std::uint32_t i : l.agents) {
+      l.max_weight = std::max(l.max_weight, agents[i].def.weight());
+      l.min_caps = std::min(l.min_caps, agents[i].def.capabilities().size());
+    }
+    if (l.agents.empty()) l.max_weight = 1.0, l.min_caps = 0;
+  }
+  void add_to(CapList& l, std::uint32_t index) {
+    l.agents.push_back(index);
+    refresh(l);
+  }
   void drop_from_indexes(std::uint32_t index) {
-    auto erase = [index](std::vector<std::uint32_t>& v) { v.erase(std::remove(v.begin(), v.end(), index), v.end()); };
+    auto erase = [&](CapList& l) {
+      l.agents.erase(std::remove(l.agents.begin(), l.agents.end(), index), l.agents.end());
+      refresh(l);
+    };
     for (const std::string& c : agents[index].def.capabilities()) erase(by_capability[c]);
     erase(all_agents);
   }
@@ -507,23 +530,22 @@ struct SwarmOrchestrator::Impl {
   };
 
   Choice select(const std::string& capability) {
-    const std::vector<std::uint32_t>* list = &all_agents;
+    CapList* list = &all_agents;
     if (!capability.empty()) {
       auto it = by_capability.find(capability);
       if (it == by_capability.end()) return {};
       list = &it->second;
     }
-    const std::size_t n = list->size();
+    const std::size_t n = list->agents.size();
     if (n == 0) return {};
     AgentSelectionStrategy s = sched.selection_strategy;
     if (s == AgentSelectionStrategy::LoadBalanced && !sched.load_balancing) s = AgentSelectionStrategy::LeastLoaded;
     if (s == AgentSelectionStrategy::RoundRobin) {
-      std::uint32_t& cursor = rr_cursor[capability];
       for (std::size_t k = 0; k < n; ++k) {
-        const std::uint32_t i = (*list)[(cursor + k) % n];
+        const std::uint32_t i = list->agents[(list->cursor + k) % n];
         if (!available(agents[i])) continue;
         if (BreakerPermit permit = agents[i].breaker->try_acquire()) {
-          cursor = static_cast<std::uint32_t>((cursor + k + 1) % n);
+          list->cursor = static_cast<std::uint32_t>((list->cursor + k + 1) % n);
           return {i, permit};
         }
       }
@@ -531,7 +553,9 @@ struct SwarmOrchestrator::Impl {
     }
     // Scored strategies: the best-scored available agent whose breaker admits the call. A
     // breaker is asked only for the agent about to be used, so a refusal never spends a
-    // half-open probe of an agent passed over; refused agents (open circuits) are few.
+    // half-open probe of an agent passed over; refused agents (open circuits) are few. The
+    // scan starts where the last one chose (ties rotate) and stops at an agent scoring the
+    // best any member could (idle, healthy, heaviest): with idle agents a pick costs O(1).
     auto score = [&](const AgentRec& a) -> double {
       switch (s) {
         case AgentSelectionStrategy::LeastLoaded: return static_cast<double>(a.running);
@@ -542,22 +566,32 @@ struct SwarmOrchestrator::Impl {
         default: return 0;
       }
     };
+    double floor = 0;
+    if (s == AgentSelectionStrategy::LoadBalanced) floor = 1.0 / list->max_weight;
+    if (s == AgentSelectionStrategy::CapabilityBased) floor = static_cast<double>(list->min_caps) * 1e6;
     std::uint32_t refused[8];
     std::size_t nrefused = 0;
     for (;;) {
       std::uint32_t best = kNoIndex;
+      std::size_t best_k = 0;
       double best_score = std::numeric_limits<double>::infinity();
-      for (std::uint32_t i : *list) {
+      for (std::size_t k = 0; k < n; ++k) {
+        const std::uint32_t i = list->agents[(list->cursor + k) % n];
         AgentRec& a = agents[i];
         if (!available(a) || std::find(refused, refused + nrefused, i) != refused + nrefused) continue;
         const double sc = score(a);
         if (sc < best_score) {
           best_score = sc;
           best = i;
+          best_k = k;
+          if (sc <= floor) break;
         }
       }
       if (best == kNoIndex) return {};
-      if (BreakerPermit permit = agents[best].breaker->try_acquire()) return {best, permit};
+      if (BreakerPermit permit = agents[best].breaker->try_acquire()) {
+        list->cursor = static_cast<std::uint32_t>((list->cursor + best_k + 1) % n);
+        return {best, permit};
+      }
       if (nrefused == std::size(refused)) return {};  // many open circuits: wait for the next cycle
       refused[nrefused++] = best;
     }
