@@ -497,6 +497,29 @@ TEST_CASE("per-agent limits refuse allocations and transfers past them", "[swarm
   CHECK(mm.stats().transfers == 2);
 }
 
+TEST_CASE("an agent's own limit replaces the pool's until the agent is released", "[swarm_memory]") {
+  MemoryConfig c = small_pool(EvictionPolicy::LRU, 8);
+  c.per_agent_limit = 1 * kRegion;
+  MemoryManager mm(c);
+  mm.set_agent_limit(kA, 3 * kRegion);
+  CHECK(mm.agent_limit(kA) == 3 * kRegion);
+  CHECK(mm.agent_limit(kB) == kRegion);
+  for (int i = 0; i < 3; ++i) REQUIRE(mm.allocate(kA, 10).has_value());
+  CHECK(mm.allocate(kA, 10).error() == SwarmError::QuotaExceeded);
+  REQUIRE(mm.allocate(kB, 10).has_value());
+  CHECK(mm.allocate(kB, 10).error() == SwarmError::QuotaExceeded);
+  // Lowering the limit keeps what the agent owns and refuses more.
+  mm.set_agent_limit(kA, 2 * kRegion);
+  CHECK(mm.agent_bytes(kA) == 3 * kRegion);
+  CHECK(mm.allocate(kA, 10).error() == SwarmError::QuotaExceeded);
+  CHECK(mm.release_agent(kA) == 3);
+  CHECK(mm.agent_limit(kA) == kRegion);  // forgotten with the agent
+  REQUIRE(mm.allocate(kA, 10).has_value());
+  CHECK(mm.allocate(kA, 10).error() == SwarmError::QuotaExceeded);
+  mm.set_agent_limit(kB, 0);  // back to the pool's limit (it had none of its own)
+  CHECK(mm.agent_limit(kB) == kRegion);
+}
+
 TEST_CASE("with every region pinned the pool is out of memory; an unpinned one is evicted", "[swarm_memory]") {
   for (EvictionPolicy p : omega::swarm::kEvictionPolicies) {
     CAPTURE(omega::swarm::to_string(p));
