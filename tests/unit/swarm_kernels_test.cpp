@@ -641,3 +641,37 @@ TEST_CASE("maxcut and cut payloads round-trip and refuse bad problems", "[swarm_
   CHECK_FALSE(os::decode_cut(bad_side).has_value());
   CHECK(std::isnan(os::exact_maxcut({.vertices = 25, .edges = {}})));
 }
+
+// ---- the agents' task entry points ----------------------------------------------------------
+
+TEST_CASE("the neural and quantum tasks take and return their payload encodings", "[swarm_kernels]") {
+  const std::size_t widths[] = {4, 8, 2};
+  const auto net = os::NeuralNetwork::random(widths, 9);
+  const float in[4] = {0.1f, 0.2f, -0.3f, 0.4f};
+  auto out = os::run_neural_task(net, os::encode_floats(in));
+  REQUIRE(out.has_value());
+  auto floats = os::decode_floats(*out);
+  REQUIRE(floats.has_value());
+  CHECK(*floats == net.infer(in));
+  const float three[3] = {1, 2, 3};
+  CHECK_FALSE(os::run_neural_task(net, os::encode_floats(three)).has_value());
+
+  os::Circuit bell{.qubits = 2, .gates = {{os::Gate::Kind::H, 0, 0, 0}, {os::Gate::Kind::CNOT, 0, 1, 0}}, .shots = 0};
+  auto res = os::run_quantum_task(os::encode_circuit(bell), 16, 1);
+  REQUIRE(res.has_value());
+  auto decoded = os::decode_result(*res);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->probabilities[3] == Approx(0.5));
+  bell.qubits = 17;
+  CHECK_FALSE(os::run_quantum_task(os::encode_circuit(bell), 16, 1).has_value());  // more than the agent has
+
+  os::MaxCutProblem cycle{.vertices = 5, .edges = {}};
+  for (unsigned v = 0; v < 5; ++v) cycle.edges.emplace_back(v, (v + 1) % 5, 1.0);
+  auto cut = os::run_quantum_task(os::encode_maxcut(cycle), 16, 1);
+  REQUIRE(cut.has_value());
+  auto c = os::decode_cut(*cut);
+  REQUIRE(c.has_value());
+  CHECK(c->cut_value == 4.0);
+  CHECK_FALSE(os::run_quantum_task(os::encode_floats(in), 16, 1).has_value());
+  CHECK_FALSE(os::run_quantum_task({}, 16, 1).has_value());
+}

@@ -227,6 +227,15 @@ Result<NeuralNetwork, std::string> decode_network(std::span<const std::byte> byt
   return NeuralNetwork::from_layers(std::move(layers));
 }
 
+Result<std::vector<std::byte>, std::string> run_neural_task(const NeuralNetwork& network,
+                                                           std::span<const std::byte> payload) {
+  auto input = decode_floats(payload);
+  if (!input) return Err(std::move(input.error()));
+  std::vector<float> output(network.output_size());
+  if (auto done = network.infer(*input, output); !done) return Err(std::move(done.error()));
+  return encode_floats(output);
+}
+
 const char* kernels_simd_target() noexcept { return detail::simd_target_name(); }
 
 }  // namespace omega::swarm

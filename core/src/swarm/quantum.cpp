@@ -529,4 +529,34 @@ Result<CutSolution, std::string> decode_cut(std::span<const std::byte> bytes) {
   return s;
 }
 
+// ---- the quantum agent's task --------------------------------------------------------------
+
+Result<std::vector<std::byte>, std::string> run_quantum_task(std::span<const std::byte> payload, unsigned max_qubits,
+                                                            std::uint64_t seed, std::uint64_t sweeps) {
+  auto starts_with = [&](const char* tag) {
+    if (payload.size() < 4) return false;
+    for (int i = 0; i < 4; ++i) {
+      if (static_cast<char>(payload[i]) != tag[i]) return false;
+    }
+    return true;
+  };
+  if (starts_with("OQC1")) {
+    auto circuit = decode_circuit(payload);
+    if (!circuit) return Err(std::move(circuit.error()));
+    if (circuit->qubits > max_qubits) {
+      return Err("circuit needs " + std::to_string(circuit->qubits) + " qubits, the agent simulates " +
+                 std::to_string(max_qubits));
+    }
+    auto result = run_circuit(*circuit, seed);
+    if (!result) return Err(std::move(result.error()));
+    return encode_result(*result);
+  }
+  if (starts_with("OMC1")) {
+    auto problem = decode_maxcut(payload);
+    if (!problem) return Err(std::move(problem.error()));
+    return encode_cut(anneal_maxcut(*problem, seed, sweeps));
+  }
+  return Err(std::string("quantum task payload is neither a circuit (\"OQC1\") nor a MaxCut problem (\"OMC1\")"));
+}
+
 }  // namespace omega::swarm
