@@ -136,7 +136,8 @@ TEST_CASE("a three-layer network gives the hand-computed values", "[swarm_kernel
   std::vector<os::DenseLayer> layers;
   layers.push_back({.inputs = 2, .outputs = 2, .weights = {1, -1, 0.5f, 2}, .bias = {0, -1},
                     .activation = os::Activation::ReLU});
-  layers.push_back({.inputs = 2, .outputs = 1, .weights = {2, -1}, .bias = {0.5f}, .activation = os::Activation::Identity});
+  layers.push_back(
+      {.inputs = 2, .outputs = 1, .weights = {2, -1}, .bias = {0.5f}, .activation = os::Activation::Identity});
   layers.push_back({.inputs = 1, .outputs = 1, .weights = {1}, .bias = {0}, .activation = os::Activation::Sigmoid});
   auto net = os::NeuralNetwork::from_layers(layers);
   REQUIRE(net.has_value());
@@ -172,8 +173,8 @@ TEST_CASE("tanh and softmax layers", "[swarm_kernels]") {
 }
 
 TEST_CASE("from_layers refuses inconsistent shapes and values", "[swarm_kernels]") {
-  os::DenseLayer ok{.inputs = 2, .outputs = 3, .weights = std::vector<float>(6, 0.1f), .bias = std::vector<float>(3, 0.0f),
-                    .activation = os::Activation::ReLU};
+  os::DenseLayer ok{.inputs = 2, .outputs = 3, .weights = std::vector<float>(6, 0.1f),
+                    .bias = std::vector<float>(3, 0.0f), .activation = os::Activation::ReLU};
   os::DenseLayer next{.inputs = 3, .outputs = 1, .weights = std::vector<float>(3, 1.0f), .bias = {0},
                       .activation = os::Activation::Identity};
   CHECK(os::NeuralNetwork::from_layers({ok, next}).has_value());
@@ -450,7 +451,8 @@ TEST_CASE("measurement follows the Born rule and collapses", "[swarm_kernels]") 
 }
 
 TEST_CASE("run_circuit samples shots, deterministically per seed", "[swarm_kernels]") {
-  os::Circuit bell{.qubits = 2, .gates = {{os::Gate::Kind::H, 0, 0, 0}, {os::Gate::Kind::CNOT, 0, 1, 0}}, .shots = 10000};
+  os::Circuit bell{
+      .qubits = 2, .gates = {{os::Gate::Kind::H, 0, 0, 0}, {os::Gate::Kind::CNOT, 0, 1, 0}}, .shots = 10000};
   auto r = os::run_circuit(bell, 5);
   REQUIRE(r.has_value());
   REQUIRE(r->counts.size() == 4);
