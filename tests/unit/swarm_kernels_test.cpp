@@ -1,5 +1,6 @@
 // The swarm's built-in agent kernels: dense inference, the state-vector simulator, the
 // annealer, and their payload codecs (which must refuse garbage without crashing).
+#include <omega/base/config.hpp>
 #include <omega/base/rng.hpp>
 #include <omega/swarm/neural.hpp>
 #include <omega/swarm/quantum.hpp>
@@ -11,6 +12,8 @@
 #include <cstddef>
 #include <numbers>
 #include <vector>
+
+#include "../support/threads.hpp"
 
 namespace os = omega::swarm;
 using omega::OmegaRng;
@@ -250,6 +253,28 @@ TEST_CASE("inference refuses wrong sizes and random() is deterministic", "[swarm
   std::vector<float> small(3);
   CHECK_FALSE(a.infer(in, small).has_value());
   CHECK(a.infer(in, out).has_value());
+}
+
+TEST_CASE("one network infers on several threads at once", "[swarm_kernels]") {
+  if (!omega::kHasThreads) return;
+  // Networks of different widths per thread: each thread's scratch grows on its own.
+  const std::size_t small[] = {16, 48, 4};
+  const std::size_t wide[] = {300, 700, 9};
+  const auto a = os::NeuralNetwork::random(small, 1);
+  const auto b = os::NeuralNetwork::random(wide, 2);
+  std::vector<float> in_a(16, 0.25f), in_b(300, -0.125f);
+  const std::vector<float> want_a = a.infer(in_a), want_b = b.infer(in_b);
+  std::vector<int> mismatches(4, 0);
+  omega::test::run_threads(4, [&](int t) {
+    for (int i = 0; i < 200; ++i) {
+      if ((i + t) % 2 == 0) {
+        mismatches[t] += a.infer(in_a) != want_a;
+      } else {
+        mismatches[t] += b.infer(in_b) != want_b;
+      }
+    }
+  });
+  CHECK(mismatches == std::vector<int>(4, 0));
 }
 
 TEST_CASE("float and network payloads round-trip and refuse garbage", "[swarm_kernels]") {
