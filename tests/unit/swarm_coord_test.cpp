@@ -241,6 +241,23 @@ TEST_CASE("majority voting: quorum, duplicates, forged and equivocating votes, e
   CHECK_FALSE(c.byzantine_tolerant());  // Majority mode claims no Byzantine tolerance
 }
 
+TEST_CASE("decided proposals are kept up to closed_history", "[swarm_coord]") {
+  FakeClock clock;
+  os::CommunicationHub hub;
+  os::CoordinatorConfig config;
+  config.closed_history = 2;
+  os::SwarmCoordinator c(hub, config, clock.source());
+  const auto ids = add_members(c, 1);
+  std::vector<os::ProposalId> ps;
+  for (int i = 0; i < 3; ++i) {
+    ps.push_back(*c.submit_proposal(ids[0], os::ProposalType::Custom, {}));
+    CHECK(*c.cast_vote(ps.back(), ids[0], os::VoteDecision::Approve) == os::ProposalStatus::Accepted);
+  }
+  CHECK(c.status(ps[0]).error() == os::SwarmError::UnknownProposal);
+  CHECK(*c.status(ps[1]) == os::ProposalStatus::Accepted);
+  CHECK(*c.status(ps[2]) == os::ProposalStatus::Accepted);
+}
+
 TEST_CASE("Byzantine voting, n = 4 with f = 1 equivocating: every honest member decides the same", "[swarm_coord]") {
   FakeClock clock;
   os::CommunicationHub hub;

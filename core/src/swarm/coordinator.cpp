@@ -66,6 +66,7 @@ std::string CoordinatorConfig::validate() const {
     return "election_timeout_min must exceed heartbeat_interval (a leader's heartbeats must arrive before followers time out)";
   if (failure_threshold == 0) return "failure_threshold must be at least 1";
   if (proposal_timeout.count() <= 0) return "proposal_timeout must be positive";
+  if (closed_history == 0) return "closed_history must be at least 1";
   return {};
 }
 
@@ -200,6 +201,14 @@ struct SwarmCoordinator::Impl {
 
   Impl(CommunicationHub& h, CoordinatorConfig c, TimeSource t)
       : hub(h), config(std::move(c)), time(t), rng(OmegaRng::new_with_seed(config.seed)) {
+    // A config validate() refuses is clamped to the nearest one that works.
+    config.heartbeat_interval = std::max(config.heartbeat_interval, std::chrono::milliseconds{1});
+    config.election_timeout_min = std::max(config.election_timeout_min, config.heartbeat_interval + std::chrono::milliseconds{1});
+    config.election_timeout_max = std::max(config.election_timeout_max, config.election_timeout_min + std::chrono::milliseconds{1});
+    config.failure_threshold = std::max(config.failure_threshold, 1u);
+    config.proposal_timeout = std::max(config.proposal_timeout, std::chrono::milliseconds{1});
+    config.closed_history = std::max<std::size_t>(config.closed_history, 1);
+    if (!(config.quorum >= 0.0 && config.quorum < 1.0)) config.quorum = 0.5;
     if (config.master_key.empty()) {
       std::array<std::uint8_t, 8> seed{};
       for (int i = 0; i < 8; ++i) seed[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(config.seed >> (8 * i));
@@ -341,7 +350,6 @@ struct SwarmCoordinator::Impl {
       for (AgentId r : recipients)
         if (find(r)) queue.emplace_back(r, &held[0]);
     }
-    std::deque<Vote> conflict_copies;  // votes a member echoes as evidence
     while (!queue.empty()) {
       auto [to, v] = queue.front();
       queue.pop_front();

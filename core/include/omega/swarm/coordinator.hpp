@@ -168,6 +168,8 @@ struct CoordinationStats {
 
 class SwarmCoordinator {
  public:
+  // An invalid config (validate() not empty) is clamped to the nearest valid one; callers
+  // that want a refusal check validate() first.
   SwarmCoordinator(CommunicationHub& hub, CoordinatorConfig config, TimeSource time = TimeSource::system());
   ~SwarmCoordinator();
   SwarmCoordinator(const SwarmCoordinator&) = delete;
