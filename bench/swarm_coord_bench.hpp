@@ -10,7 +10,7 @@ namespace omega::bench {
 
 struct SwarmCoordFigures {
   double sign_vote_ns = 0;               // one signed vote (HMAC-SHA256 under the voter's key)
-  double proposals_per_s_majority = 0;   // submit + 3 votes of 4 members until Accepted
+  double proposals_per_s_majority = 0;   // submit + 3 cast_votes of 4 members until Accepted
   double proposals_per_s_byzantine = 0;  // the same with per-member views and echoes
   // Leader failover: from killing the leader to a new leader being elected, in ms.
   std::size_t fake_failovers = 0;
