@@ -167,7 +167,7 @@ struct View {
 
 struct Proposal {
   ProposalInfo info;
-  std::vector<CastVote> votes;  // counted votes, one per voter; faulty voters' removed
+  std::vector<CastVote> votes;  // one per voter (late ones after the decision too); faulty voters' removed while open
   std::vector<Vote> signed_votes;  // Byzantine: the first signed vote of each voter (equivocation proof)
   std::unordered_map<AgentId, View> views;  // Byzantine only
 };
@@ -402,19 +402,22 @@ struct SwarmCoordinator::Impl {
       ++stats.votes_refused_other;
       return Err(SwarmError::NotEligible);
     }
-    if (p.info.status != ProposalStatus::Open) {
-      ++stats.votes_refused_other;
-      return Err(SwarmError::ProposalClosed);
-    }
+    // A conflicting vote convicts even after the decision: the two signed votes are proof.
     auto prior = std::find_if(p.votes.begin(), p.votes.end(), [&](const CastVote& v) { return v.voter == vote.voter; });
     if (prior != p.votes.end()) {
       if (prior->decision == vote.decision) {
         ++stats.votes_refused_other;
-        return Err(SwarmError::AlreadyVoted);
+        return Err(p.info.status == ProposalStatus::Open ? SwarmError::AlreadyVoted : SwarmError::ProposalClosed);
       }
       if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients, now);
       convict(vote.voter, now);
       return Err(SwarmError::Equivocation);
+    }
+    if (p.info.status != ProposalStatus::Open) {
+      // Refused, but remembered: a later conflicting vote still convicts.
+      p.votes.push_back(CastVote{vote.voter, vote.decision});
+      ++stats.votes_refused_other;
+      return Err(SwarmError::ProposalClosed);
     }
     p.votes.push_back(CastVote{vote.voter, vote.decision});
     ++stats.votes;
