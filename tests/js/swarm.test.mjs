@@ -406,9 +406,9 @@ for (const variant of ['threaded', 'single-threaded']) {
       [{ memory: 7 }, TypeError, /memory must be an object/],
       [{ memory: { eviction: 'MRU' } }, RangeError, /memory.eviction must be 'LRU', 'LFU', 'FIFO', 'TTL' or 'WTinyLFU'/],
       [{ memory: { totalSize: -1 } }, RangeError, /memory.totalSize must be an integer/],
-      [{ heartbeatMs: 0 }, RangeError, /heartbeatMs must be a number in \(0, /],
+      [{ heartbeatMs: 0 }, RangeError, /heartbeatMs must be an integer in \[1, 86400000\]/],
       [{ electionTimeoutMs: 100 }, TypeError, /electionTimeoutMs must be an array \[min, max\]/],
-      [{ electionTimeoutMs: [200, 100] }, RangeError, /min <= max/],
+      [{ electionTimeoutMs: [200, 100] }, RangeError, /min < max/],
       [{ seed: -1 }, RangeError, /seed must be an integer/],
     ];
     let counted = 0;

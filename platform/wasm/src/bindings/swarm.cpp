@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <new>
 #include <optional>
 #include <span>
@@ -52,8 +53,9 @@ inline constexpr NamedValue<os::VoteDecision> kVoteNames[] = {
 inline constexpr NamedValue<os::ProposalType> kProposalTypeNames[] = {
     {"TaskAssignment", os::ProposalType::TaskAssignment},
     {"ResourceAllocation", os::ProposalType::ResourceAllocation},
+    {"LeaderChange", os::ProposalType::LeaderChange},
     {"ConfigChange", os::ProposalType::ConfigChange},
-    {"LeaderElection", os::ProposalType::LeaderElection},
+    {"Custom", os::ProposalType::Custom},
 };
 inline constexpr NamedValue<os::AgentKind> kKindNames[] = {
     {"neural", os::AgentKind::Neural}, {"quantum", os::AgentKind::Quantum}, {"generic", os::AgentKind::Generic},
@@ -239,11 +241,6 @@ val leader_to_js(const os::LeaderInfo& l) {
   return o;
 }
 
-val with_ok(val o) {
-  o.set("ok", true);
-  return o;
-}
-
 val ok_value(const char* key, const val& v) {
   val r = ok_result();
   r.set(key, v);
@@ -349,11 +346,8 @@ val JsSwarm::init(const val& config) {
     if (!config["heartbeatMs"].isUndefined()) {
       next([&] {
         double ms = 0;
-        val refusal = positive_number(config["heartbeatMs"], kMaxTimeoutMs, "heartbeatMs", ms);
-        if (refusal.isUndefined()) {
-          coord.heartbeat_interval = std::chrono::duration_cast<std::chrono::nanoseconds>(
-              std::chrono::duration<double, std::milli>(ms));
-        }
+        val refusal = integer_arg(config["heartbeatMs"], 1, kMaxTimeoutMs, "heartbeatMs", ms);
+        coord.heartbeat_interval = std::chrono::milliseconds(static_cast<std::int64_t>(ms));
         return refusal;
       });
     }
@@ -364,16 +358,11 @@ val JsSwarm::init(const val& config) {
           return refuse("electionTimeoutMs must be an array [min, max] of milliseconds");
         }
         double lo = 0, hi = 0;
-        val refusal = positive_number(election[0], kMaxTimeoutMs, "electionTimeoutMs[0]", lo);
-        if (refusal.isUndefined()) refusal = positive_number(election[1], kMaxTimeoutMs, "electionTimeoutMs[1]", hi);
-        if (refusal.isUndefined() && lo > hi) refusal = refuse_range("electionTimeoutMs must be [min, max] with min <= max");
-        if (refusal.isUndefined()) {
-          const auto ns = [](double ms) {
-            return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double, std::milli>(ms));
-          };
-          coord.election_timeout_min = ns(lo);
-          coord.election_timeout_max = ns(hi);
-        }
+        val refusal = integer_arg(election[0], 1, kMaxTimeoutMs, "electionTimeoutMs[0]", lo);
+        if (refusal.isUndefined()) refusal = integer_arg(election[1], 1, kMaxTimeoutMs, "electionTimeoutMs[1]", hi);
+        if (refusal.isUndefined() && lo >= hi) refusal = refuse_range("electionTimeoutMs must be [min, max] with min < max");
+        coord.election_timeout_min = std::chrono::milliseconds(static_cast<std::int64_t>(lo));
+        coord.election_timeout_max = std::chrono::milliseconds(static_cast<std::int64_t>(hi));
         return refusal;
       });
     }
@@ -413,10 +402,10 @@ val JsSwarm::init(const val& config) {
   set_numbers(m, "totalSize", memory.total_size, "regionSize", memory.region_size);
   m.set("eviction", str(name_of(kEvictionNames, memory.eviction_policy)));
   c.set("memory", m);
-  set_numbers(c, "heartbeatMs", std::chrono::duration<double, std::milli>(coord.heartbeat_interval).count());
+  set_numbers(c, "heartbeatMs", coord.heartbeat_interval.count());
   val election = val::array();
-  election.call<void>("push", std::chrono::duration<double, std::milli>(coord.election_timeout_min).count(),
-                      std::chrono::duration<double, std::milli>(coord.election_timeout_max).count());
+  election.call<void>("push", static_cast<double>(coord.election_timeout_min.count()),
+                      static_cast<double>(coord.election_timeout_max.count()));
   c.set("electionTimeoutMs", election);
   set_numbers(c, "seed", seed);
   config_ = c;
@@ -767,14 +756,22 @@ val JsSwarm::mem_free(const val& region) {
 val JsSwarm::mem_gc() {
   if (val u = unusable("memory.gc"); !u.isUndefined()) return u;
   const auto n = orchestrator_->memory_manager().garbage_collect();
-  return ok_value("collected", val(static_cast<double>(n)));
+  if (!n) return swarm_refusal("memory.gc", n.error());
+  return ok_value("collected", val(static_cast<double>(*n)));
 }
 
 val JsSwarm::mem_stats() const {
   if (val u = unusable("memory.stats"); !u.isUndefined()) return u;
   const os::MemoryStats s = orchestrator_->memory_stats();
   val o = val::object();
-  set_numbers(o, "utilization", s.utilization());
+  set_numbers(o, "totalBytes", s.total_bytes, "usedBytes", s.used_bytes, "reservedBytes", s.reserved_bytes,
+              "regionsTotal", s.regions_total, "regionsUsed", s.regions_used, "regionsPinned", s.regions_pinned,
+              "agents", s.agents, "allocations", s.allocations, "frees", s.frees, "evictions", s.evictions,
+              "transfers", s.transfers, "reads", s.reads, "writes", s.writes, "bytesRead", s.bytes_read,
+              "bytesWritten", s.bytes_written, "hits", s.hits, "misses", s.misses, "gcRuns", s.gc_runs,
+              "gcReclaimed", s.gc_reclaimed, "refusedQuota", s.refused_quota, "refusedOom", s.refused_oom,
+              "refusedBounds", s.refused_bounds, "utilization", s.utilization, "fill", s.fill, "hitRate",
+              s.hit_rate);
   return ok_value("stats", o);
 }
 
@@ -812,7 +809,19 @@ val JsSwarm::scheduler_stats() const {
 
 val JsSwarm::coordination_stats() const {
   if (val u = unusable("coordinationStats"); !u.isUndefined()) return u;
-  return ok_value("stats", val::object());
+  const os::CoordinationStats s = orchestrator_->coordination_stats();
+  val o = val::object();
+  set_numbers(o, "proposals", s.proposals, "accepted", s.accepted, "rejected", s.rejected, "expired", s.expired,
+              "votes", s.votes, "votesRefusedSignature", s.votes_refused_signature, "votesRefusedOther",
+              s.votes_refused_other, "equivocations", s.equivocations, "faultyAgents", s.faulty_agents, "echoes",
+              s.echoes, "elections", s.elections, "terms", s.terms, "leaderChanges", s.leader_changes,
+              "splitBrainTerms", s.split_brain_terms, "heartbeatsSent", s.heartbeats_sent, "heartbeatsMissed",
+              s.heartbeats_missed, "failuresDetected", s.failures_detected, "recoveries", s.recoveries,
+              "messagesSent", s.messages_sent, "messagesReceived", s.messages_received, "messagesLost",
+              s.messages_lost, "messagesMalformed", s.messages_malformed, "members", s.members, "alive", s.alive,
+              "openProposals", s.open_proposals);
+  o.set("byzantineTolerant", s.byzantine_tolerant);
+  return ok_value("stats", o);
 }
 
 std::string JsSwarm::status_json() const { return orchestrator_ && !in_cycle_ ? orchestrator_->export_status() : std::string(); }
