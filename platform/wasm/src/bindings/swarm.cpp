@@ -57,6 +57,24 @@ inline constexpr NamedValue<os::ProposalType> kProposalTypeNames[] = {
     {"ConfigChange", os::ProposalType::ConfigChange},
     {"Custom", os::ProposalType::Custom},
 };
+// What JS reads back, spelled like what it passes in (PascalCase, as the C++ enumerators).
+inline constexpr NamedValue<os::ProposalStatus> kProposalStatusNames[] = {
+    {"Open", os::ProposalStatus::Open}, {"Accepted", os::ProposalStatus::Accepted},
+    {"Rejected", os::ProposalStatus::Rejected}, {"Expired", os::ProposalStatus::Expired},
+};
+inline constexpr NamedValue<os::BreakerState> kBreakerNames[] = {
+    {"Closed", os::BreakerState::Closed}, {"Open", os::BreakerState::Open}, {"HalfOpen", os::BreakerState::HalfOpen},
+};
+inline constexpr NamedValue<os::AgentStatus> kAgentStatusNames[] = {
+    {"Idle", os::AgentStatus::Idle}, {"Busy", os::AgentStatus::Busy}, {"Degraded", os::AgentStatus::Degraded},
+    {"Restarting", os::AgentStatus::Restarting}, {"Failed", os::AgentStatus::Failed},
+    {"Stopped", os::AgentStatus::Stopped},
+};
+inline constexpr NamedValue<os::TaskStatus> kTaskStatusNames[] = {
+    {"Pending", os::TaskStatus::Pending}, {"Ready", os::TaskStatus::Ready}, {"Running", os::TaskStatus::Running},
+    {"Completed", os::TaskStatus::Completed}, {"Failed", os::TaskStatus::Failed},
+    {"Cancelled", os::TaskStatus::Cancelled}, {"TimedOut", os::TaskStatus::TimedOut},
+};
 inline constexpr NamedValue<os::AgentKind> kKindNames[] = {
     {"neural", os::AgentKind::Neural}, {"quantum", os::AgentKind::Quantum}, {"generic", os::AgentKind::Generic},
 };
@@ -200,13 +218,13 @@ val agent_to_js(const os::AgentInfo& a) {
   set_numbers(o, "id", a.id.value);
   o.set("name", a.name);
   o.set("kind", str(name_of(kKindNames, a.kind)));
-  o.set("status", str(os::to_string(a.status)));
+  o.set("status", str(name_of(kAgentStatusNames, a.status)));
   val caps = val::array();
   for (const auto& c : a.capabilities) caps.call<void>("push", c);
   o.set("capabilities", caps);
   set_numbers(o, "running", a.running, "completed", a.completed, "failed", a.failed, "restarts", a.restarts,
               "memoryBytes", a.memory_bytes, "lastHeartbeatNs", a.last_heartbeat_ns);
-  o.set("breaker", str(os::to_string(a.breaker)));
+  o.set("breaker", str(name_of(kBreakerNames, a.breaker)));
   o.set("replacedBy", a.replaced_by.valid() ? val(static_cast<double>(a.replaced_by.value)) : val::null());
   return o;
 }
@@ -215,7 +233,7 @@ val task_result_to_js(const os::TaskResult& r) {
   val o = val::object();
   set_numbers(o, "id", r.id.value);
   o.set("name", r.name);
-  o.set("status", str(os::to_string(r.status)));
+  o.set("status", str(name_of(kTaskStatusNames, r.status)));
   o.set("output", bytes_to_js(r.output));
   o.set("error", r.error ? val(omega::to_string(*r.error)) : val::null());
   o.set("errorKind", r.error ? val(str(omega::to_string(r.error->kind()))) : val::null());
@@ -636,7 +654,7 @@ val JsSwarm::task_status(const val& id) const {
   if (val r = id_arg(id, "taskStatus: id", t); !r.isUndefined()) return r;
   const auto s = orchestrator_->task_status(t);
   if (!s) return swarm_refusal("taskStatus", s.error());
-  return ok_value("status", val(str(os::to_string(*s))));
+  return ok_value("status", val(str(name_of(kTaskStatusNames, *s))));
 }
 
 val JsSwarm::cancel(const val& id) {
@@ -675,7 +693,7 @@ val JsSwarm::vote(const val& proposal, const val& agent, const val& decision, co
   if (!r.isUndefined()) return r;
   auto s = orchestrator_->coordinator().cast_vote(p, a, d, why);
   if (!s) return swarm_refusal("vote", s.error());
-  return ok_value("status", val(str(os::to_string(*s))));
+  return ok_value("status", val(str(name_of(kProposalStatusNames, *s))));
 }
 
 val JsSwarm::proposal_status(const val& proposal) const {
@@ -684,7 +702,7 @@ val JsSwarm::proposal_status(const val& proposal) const {
   if (val r = id_arg(proposal, "proposalStatus: proposalId", p); !r.isUndefined()) return r;
   auto s = orchestrator_->coordinator().status(p);
   if (!s) return swarm_refusal("proposalStatus", s.error());
-  return ok_value("status", val(str(os::to_string(*s))));
+  return ok_value("status", val(str(name_of(kProposalStatusNames, *s))));
 }
 
 val JsSwarm::leader() const {
