@@ -15,7 +15,10 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 const LAYERS = 6;
 const WIDTH = 10;  // tasks per layer
 const STATUSES = ['Pending', 'Ready', 'Running', 'Completed', 'Failed', 'Cancelled', 'TimedOut'];
+const FINAL = new Set(['Completed', 'Failed', 'Cancelled', 'TimedOut']);
 const LIVE = ['Idle', 'Busy', 'Degraded'];
+// The swarm's Prometheus text (every component's metrics) is rebuilt at most this often.
+const PROMETHEUS_MS = 1000;
 
 function svg(tag, attrs = {}, text = undefined) {
   const el = document.createElementNS(SVG_NS, tag);
@@ -113,7 +116,9 @@ export function startSwarmDemo(omega, demo) {
   const swarm = omega.createSwarm({
     name: 'page', maxAgents: 16, topology: 'Mesh', faultTolerance: true, strategy: 'LoadBalanced',
     maxConcurrentTasks: 4, memory: { totalSize: 1 << 20, regionSize: 16 << 10, eviction: 'WTinyLFU' },
-    heartbeatMs: 50, electionTimeoutMs: [150, 300], seed: 7,
+    // etcd's 100 ms heartbeat; an agent unheard for 5 of them (the page's event loop stalled
+    // that long: nothing heartbeats between cycles) is declared failed and restarted.
+    heartbeatMs: 100, failureThreshold: 5, electionTimeoutMs: [300, 600], seed: 7,
   });
   swarm.bootstrap();
   swarm.registerAgent({ kind: 'quantum', name: 'optimizer', qubits: 8 });
@@ -140,8 +145,16 @@ export function startSwarmDemo(omega, demo) {
 
   // A cycle per turn: timers, heartbeats, elections, dispatch; the tasks run inline.
   const pace = () => Number($('swarm-pace').value);
+  let lastCycle = performance.now();
+  let pause = { max: 0, windowMax: 0, windowStart: performance.now() };
   const step = () => {
     if (swarm.closed) return;
+    const now = performance.now();
+    // The longest pause between cycles over the last second: longer than heartbeatMs x
+    // failureThreshold makes agents look failed (they heartbeat only in cycles).
+    if (now - pause.windowStart > 1000) pause = { max: pause.windowMax, windowMax: 0, windowStart: now };
+    pause.windowMax = Math.max(pause.windowMax, now - lastCycle);
+    lastCycle = now;
     try {
       swarm.processCycle();
       cycles += 1;
@@ -174,8 +187,12 @@ export function startSwarmDemo(omega, demo) {
     drawAgents($('swarm-agents'), agents, leader);
     const counts = Object.fromEntries(STATUSES.map((s) => [s, 0]));
     if (ids) {
+      let changed = $('swarm-dag').childElementCount === 0;
       for (const id of ids.flat()) {
-        const s = swarm.taskStatus(id);
+        // A finished task's status is final: only the others are asked again.
+        const was = statuses.get(id);
+        const s = FINAL.has(was) ? was : swarm.taskStatus(id);
+        if (s !== was) changed = true;
         statuses.set(id, s);
         counts[s] += 1;
         if (s === 'Completed' && !stored.has(id)) {
@@ -183,7 +200,7 @@ export function startSwarmDemo(omega, demo) {
           keep(id);
         }
       }
-      drawDag($('swarm-dag'), ids, statuses);
+      if (changed) drawDag($('swarm-dag'), ids, statuses);
     }
     const m = swarm.metrics();
     const c = swarm.coordinationStats();
@@ -195,6 +212,7 @@ export function startSwarmDemo(omega, demo) {
       ['completed', m.tasksCompleted.toLocaleString()], ['failed', String(m.tasksFailed)],
       ['cancelled', String(m.tasksCancelled)], ['pending', String(m.tasksPending)],
       ['memory', `${(m.memoryUtilization * 100).toFixed(1)}%`], ['cycles', cycles.toLocaleString()],
+      ['longest pause', `${Math.max(pause.max, pause.windowMax).toFixed(0)} ms`],
     ]);
     renderCells($('swarm-dag-stats'), STATUSES.filter((s) => s !== 'TimedOut' || counts[s] > 0)
       .map((s) => [s.toLowerCase(), String(counts[s])]));
@@ -211,6 +229,7 @@ export function startSwarmDemo(omega, demo) {
       swarmReady: true,
       swarmUpdates: updates,
       swarmCycles: cycles,
+      swarmPauseMs: Math.max(pause.max, pause.windowMax),
       swarmLeader: leader,
       swarmAgents: agents.map((a) => ({ id: a.id, name: a.name, kind: a.kind, status: a.status, restarts: a.restarts })),
       swarmLive: live,
@@ -271,5 +290,12 @@ export function startSwarmDemo(omega, demo) {
   setInterval(render, RENDER_MS);
 
   // What the page's Prometheus section shows of the swarm.
-  return { prometheus: () => swarm.metricsPrometheus() };
+  let prometheus = { text: '', at: -Infinity };
+  return {
+    prometheus: () => {
+      const now = performance.now();
+      if (now - prometheus.at >= PROMETHEUS_MS) prometheus = { text: swarm.metricsPrometheus(), at: now };
+      return prometheus.text;
+    },
+  };
 }

@@ -263,7 +263,7 @@ for (const isolate of [true, false]) {
       await page.click('#swarm-kill-leader');
       await page.waitForFunction((o) => {
         const l = window.omegaDemo.swarmLeader;
-        return l && l.agent != null && l.agent !== o.agent && l.term > o.term;
+        return l && l.agent != null && l.term > o.term;  // the restarted agent may win again
       }, old, { timeout: 20_000, polling: 100 });
       await page.waitForTimeout(2 * 100);  // the tiles are redrawn every 100 ms
       const after = await readSwarm();
@@ -272,8 +272,9 @@ for (const isolate of [true, false]) {
       const badges = after.tiles.filter((t) => t.leader);
       assert.equal(badges.length, 1);
       assert.equal(badges[0].agent, after.swarmLeader.agent);
-      assert.notEqual(badges[0].agent, old.agent);
-      assert.match(badges[0].badge, /^leader · term \d+$/);
+      assert.equal(badges[0].badge, `leader · term ${after.swarmLeader.term}`);
+      assert.ok(after.swarmAgents.find((a) => a.id === old.agent).restarts > 0 ||
+                after.swarmAgents.length > done.swarmAgents.length, 'the killed leader was restarted or replaced');
 
       // A second DAG after the kill still completes.
       await page.click('#swarm-run');

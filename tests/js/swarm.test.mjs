@@ -21,8 +21,10 @@ const invalidCount = (omega) => JSON.parse(omega.runtimeMetricsJson()).metrics
   .find((m) => m.name === 'omega_js_invalid_arguments_total').series[0].value;
 
 const TIMEOUT = { timeout: 60_000 };
-// Fast timers so that elections and failure detection happen within a test's patience.
-const FAST = { heartbeatMs: 10, electionTimeoutMs: [30, 60] };
+// Fast timers so that elections and failure detection happen within a test's patience; a
+// tolerance of 10 heartbeats (100 ms) so that a loaded machine's pauses between cycles are
+// not taken for failed agents.
+const FAST = { heartbeatMs: 10, failureThreshold: 10, electionTimeoutMs: [30, 60] };
 const FINAL = ['Completed', 'Failed', 'Cancelled', 'TimedOut'];
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -86,6 +88,8 @@ for (const variant of ['threaded', 'single-threaded']) {
       assert.equal(swarm.config.name, 'js-boot');
       assert.equal(swarm.config.topology, 'Mesh');
       assert.deepEqual(swarm.config.electionTimeoutMs, [30, 60]);
+      assert.equal(swarm.config.heartbeatMs, 10);
+      assert.equal(swarm.config.failureThreshold, 10);
       const ids = swarm.bootstrap();
       assert.equal(ids.length, 4);
       assert.equal(new Set(ids).size, 4);
@@ -183,7 +187,7 @@ for (const variant of ['threaded', 'single-threaded']) {
       const stats = swarm.schedulerStats();
       assert.equal(stats.submitted, 5);
       assert.equal(stats.completed, 5);
-      assert.equal(stats.dispatchedByPriority.high, 1);
+      assert.ok(stats.dispatchedByPriority.high >= 1, JSON.stringify(stats.dispatchedByPriority));
       const m = swarm.metrics();
       assert.equal(m.tasksCompleted, 5);
       assert.equal(m.tasksPending + m.tasksRunning, 0);
@@ -336,7 +340,8 @@ for (const variant of ['threaded', 'single-threaded']) {
       swarm.killAgent(old.agent);
       await cycleUntil(swarm, () => {
         const l = swarm.leader();
-        return l.agent !== null && l.agent !== old.agent && l.term > old.term;
+        // A later term's leader (the killed agent, once restarted, may stand and win again).
+        return l.agent !== null && l.term > old.term;
       }, () => JSON.stringify({ old, now: swarm.leader(), agents: swarm.agents() }));
       const now = swarm.leader();
       assert.ok(now.term > old.term);
@@ -411,6 +416,10 @@ for (const variant of ['threaded', 'single-threaded']) {
       [{ electionTimeoutMs: 100 }, TypeError, /electionTimeoutMs must be an array \[min, max\]/],
       [{ electionTimeoutMs: [200, 100] }, RangeError, /min < max/],
       [{ seed: -1 }, RangeError, /seed must be an integer/],
+      [{ failureThreshold: 0 }, RangeError, /failureThreshold must be an integer in \[1, 1000\]/],
+      // Integers the core's own validation refuses, with its reason.
+      [{ memory: { totalSize: 1024, regionSize: 4096 } }, RangeError, /^createSwarm: memory\.totalSize must hold at least one region$/],
+      [{ heartbeatMs: 10, electionTimeoutMs: [5, 8] }, RangeError, /^createSwarm: electionTimeoutMs\[0\] must exceed heartbeatMs/],
     ];
     let counted = 0;
     for (const [config, type, message] of configs) {

@@ -339,6 +339,12 @@ export interface SwarmConfig {
   memory?: { totalSize?: number; regionSize?: number; eviction?: EvictionPolicy };
   /** Milliseconds between heartbeats, 1..86400000 (default 100). */
   heartbeatMs?: number;
+  /**
+   * Heartbeat intervals an agent may go unheard before it is declared failed, 1..1000 (default
+   * 3). Heartbeats come only from cycles: a driver that stalls longer than heartbeatMs x this
+   * (a busy page, a background tab) makes every agent look failed.
+   */
+  failureThreshold?: number;
   /** [min, max) milliseconds a follower waits for a leader before standing (default [150, 300]). */
   electionTimeoutMs?: [number, number];
   /** Seeds election timeouts and the agents' default networks (default 1). */
@@ -349,7 +355,7 @@ export interface SwarmSettings {
   name: string; maxAgents: number; topology: SwarmTopology; faultTolerance: boolean; strategy: SwarmStrategy;
   maxConcurrentTasks: number; taskQueueSize: number;
   memory: { totalSize: number; regionSize: number; eviction: EvictionPolicy };
-  heartbeatMs: number; electionTimeoutMs: [number, number]; seed: number;
+  heartbeatMs: number; failureThreshold: number; electionTimeoutMs: [number, number]; seed: number;
 }
 interface AgentOptions {
   name: string;

@@ -81,6 +81,28 @@ inline constexpr NamedValue<os::AgentKind> kKindNames[] = {
 
 std::string str(std::string_view s) { return std::string(s); }
 
+// The core's reasons for refusing a configuration, spoken with the names createSwarm takes.
+std::string js_names(std::string why) {
+  static constexpr std::pair<std::string_view, std::string_view> kNames[] = {
+      {"scheduler_config: ", ""},
+      {"max_concurrent_tasks", "maxConcurrentTasks"},
+      {"task_queue_size", "taskQueueSize"},
+      {"total_size", "memory.totalSize"},
+      {"region_size", "memory.regionSize"},
+      {"heartbeat_interval", "heartbeatMs"},
+      {"election_timeout_min", "electionTimeoutMs[0]"},
+      {"election_timeout_max", "electionTimeoutMs[1]"},
+      {"failure_threshold", "failureThreshold"},
+      {"max_agents", "maxAgents"},
+  };
+  for (const auto& [cpp, js] : kNames) {
+    for (std::size_t at = why.find(cpp); at != std::string::npos; at = why.find(cpp, at + js.size())) {
+      why.replace(at, cpp.size(), js);
+    }
+  }
+  return why;
+}
+
 // ---- arguments ----------------------------------------------------------------------------
 // Each checker returns the refusal (counted) or undefined when the value was taken.
 
@@ -369,6 +391,9 @@ val JsSwarm::init(const val& config) {
         return refusal;
       });
     }
+    next([&] {
+      return optional_integer(config, "failureThreshold", 1, 1000, "failureThreshold", coord.failure_threshold);
+    });
     const val election = config["electionTimeoutMs"];
     if (!election.isUndefined()) {
       next([&] {
@@ -398,7 +423,7 @@ val JsSwarm::init(const val& config) {
   try {
     auto built = b.build();
     if (!built) {
-      if (built.error() == os::SwarmError::InvalidConfig) return refuse_range(b.last_error());
+      if (built.error() == os::SwarmError::InvalidConfig) return refuse_range(js_names(b.last_error()));
       return swarm_refusal("createSwarm", built.error());
     }
     auto orchestrator = std::make_unique<os::SwarmOrchestrator>(std::move(*built));
@@ -420,7 +445,7 @@ val JsSwarm::init(const val& config) {
   set_numbers(m, "totalSize", memory.total_size, "regionSize", memory.region_size);
   m.set("eviction", str(name_of(kEvictionNames, memory.eviction_policy)));
   c.set("memory", m);
-  set_numbers(c, "heartbeatMs", coord.heartbeat_interval.count());
+  set_numbers(c, "heartbeatMs", coord.heartbeat_interval.count(), "failureThreshold", coord.failure_threshold);
   val election = val::array();
   election.call<void>("push", static_cast<double>(coord.election_timeout_min.count()),
                       static_cast<double>(coord.election_timeout_max.count()));

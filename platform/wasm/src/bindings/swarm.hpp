@@ -35,7 +35,7 @@ class JsSwarm {
   ~JsSwarm();
 
   // config: {name, maxAgents, topology, faultTolerance, strategy, maxConcurrentTasks,
-  // taskQueueSize, memory: {totalSize, regionSize, eviction}, heartbeatMs,
+  // taskQueueSize, memory: {totalSize, regionSize, eviction}, heartbeatMs, failureThreshold,
   // electionTimeoutMs: [min, max], seed} (all optional). Builds and initialises the swarm.
   val init(const val& config);
   // {ok, ids}: the default agents (two neural, one quantum, one generic checksum).
