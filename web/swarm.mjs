@@ -207,7 +207,9 @@ export function startSwarmDemo(omega, demo) {
     const live = agents.filter((a) => LIVE.includes(a.status)).length;
     renderCells($('swarm-stats'), [
       ['leader', leader.agent === null ? 'electing…' : `${agents.find((a) => a.id === leader.agent)?.name ?? leader.agent}`],
-      ['term', String(leader.term)], ['elections won', String(c.leaderChanges)],
+      // Between a leader's death and the next election there is no leader: the highest term reached shows.
+      ['term', leader.agent === null ? `${c.terms} (no leader)` : String(leader.term)],
+      ['elections won', String(c.leaderChanges)],
       ['agents live', `${live} / ${agents.length}`], ['tasks/s', m.throughput.toFixed(1)],
       ['completed', m.tasksCompleted.toLocaleString()], ['failed', String(m.tasksFailed)],
       ['cancelled', String(m.tasksCancelled)], ['pending', String(m.tasksPending)],
