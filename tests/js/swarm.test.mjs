@@ -88,6 +88,7 @@ for (const variant of ['threaded', 'single-threaded']) {
       assert.equal(swarm.config.name, 'js-boot');
       assert.equal(swarm.config.topology, 'Mesh');
       assert.deepEqual(swarm.config.electionTimeoutMs, [30, 60]);
+      assert.equal(swarm.config.maxConcurrentTasks, 16, 'JS default: a cycle runs at most 16 tasks inline');
       assert.equal(swarm.config.heartbeatMs, 10);
       assert.equal(swarm.config.failureThreshold, 10);
       const ids = swarm.bootstrap();
@@ -196,6 +197,39 @@ for (const variant of ['threaded', 'single-threaded']) {
     }
   });
 
+  test(`${variant}: runUntilIdle yields to the event loop between slices`, { skip, ...TIMEOUT }, async () => {
+    const omega = await load(variant);
+    const swarm = omega.createSwarm({ name: 'js-yield', ...FAST });
+    try {
+      // 100 tasks of 1 ms each: far more than one 4 ms slice.
+      swarm.registerAgent({
+        kind: 'generic', name: 'spinner', capabilities: ['spin'], maxConcurrent: 8,
+        fn: () => {
+          const end = performance.now() + 1;
+          while (performance.now() < end);
+          return new Uint8Array([1]);
+        },
+      });
+      const ids = Array.from({ length: 100 }, (_, i) => swarm.submit({ name: `spin ${i}`, capability: 'spin' }));
+      let turns = 0;
+      let ticking = true;
+      const tick = () => {
+        turns += 1;
+        if (ticking) setTimeout(tick, 0);
+      };
+      setTimeout(tick, 0);
+      assert.equal(await swarm.runUntilIdle(30_000), true);
+      ticking = false;
+      assert.ok(ids.every((id) => swarm.result(id).status === 'Completed'));
+      assert.ok(turns >= 5, `the event loop turned ${turns} times while 100 ms of tasks ran`);
+      // A cycle dispatches at most maxConcurrentTasks (16 by default in JS).
+      const s = swarm.schedulerStats();
+      assert.ok(s.cycles >= 100 / 16, JSON.stringify(s));
+    } finally {
+      swarm.close();
+    }
+  });
+
   test(`${variant}: a wide layered DAG completes in topological order`, { skip, ...TIMEOUT }, async () => {
     const omega = await load(variant);
     const swarm = omega.createSwarm({ name: 'js-wide', maxConcurrentTasks: 3, ...FAST });
@@ -228,7 +262,7 @@ for (const variant of ['threaded', 'single-threaded']) {
     }
   });
 
-  test(`${variant}: cancel cascades to dependents; a cycle is refused at submit`, { skip, ...TIMEOUT }, async () => {
+  test(`${variant}: cancel cascades to dependents; a cycle is refused at submit; a deadline times a task out`, { skip, ...TIMEOUT }, async () => {
     const omega = await load(variant);
     const swarm = omega.createSwarm({ name: 'js-cancel', ...FAST });
     try {
@@ -253,6 +287,15 @@ for (const variant of ['threaded', 'single-threaded']) {
       assert.throws(() => swarm.taskStatus(123456), (e) => e instanceof OmegaSwarmError && e.kind === 'UnknownTask');
       assert.equal(await swarm.runUntilIdle(10_000), true);
       assert.equal(swarm.result(free).status, 'Completed');
+      // A deadline (from submission) passes while the task waits for a dependency that never comes.
+      const never = swarm.reserveTaskId();
+      const late = swarm.submit({ name: 'late', capability: 'checksum', dependsOn: [never], timeoutMs: 30 });
+      const after = swarm.submit({ name: 'after-late', capability: 'checksum', dependsOn: [late] });
+      await cycleUntil(swarm, () => FINAL.includes(swarm.taskStatus(after)), () => swarm.taskStatus(late));
+      assert.equal(swarm.result(late).status, 'TimedOut');
+      assert.equal(swarm.result(late).errorKind, 'TimedOut');
+      assert.ok(swarm.result(late).finishedNs - swarm.result(late).submittedNs >= 30e6);
+      assert.equal(swarm.result(after).status, 'Cancelled', 'a timed-out dependency cancels its dependents');
     } finally {
       swarm.close();
     }

@@ -331,7 +331,10 @@ export interface SwarmConfig {
   /** Detect failed agents by their heartbeats, restart or replace them, re-queue their work (default true). */
   faultTolerance?: boolean;
   strategy?: SwarmStrategy;
-  /** Tasks running at once (default 512). */
+  /**
+   * Tasks running at once, which is also how many one cycle may dispatch; they run inline, so
+   * one cycle takes up to this many tasks' time on this thread (default 16 here; C++'s is 512).
+   */
   maxConcurrentTasks?: number;
   /** Unfinished tasks accepted at once (default 10000). */
   taskQueueSize?: number;

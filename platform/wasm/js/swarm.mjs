@@ -18,7 +18,11 @@
 // the swarm runs unless something calls processCycle() or runUntilIdle(): heartbeats, leader
 // elections, failure detection, restarts and timeouts all advance with the cycles. A page
 // drives them from its event loop (a cycle per frame or timer turn); runUntilIdle() cycles for
-// at most 4 ms per turn and then yields, so the page keeps rendering.
+// at most 4 ms per turn and then yields, so the page keeps rendering. One cycle dispatches up
+// to maxConcurrentTasks ready tasks and runs them before it returns: that many tasks' time is
+// the longest the thread is held (default 16 here, against C++'s 512). Agents stop
+// heartbeating while nothing cycles: a pause longer than heartbeatMs x failureThreshold (a
+// busy page, a background tab) looks like failed agents, which are then restarted.
 //
 // Generic agents may be JS functions (registerAgent({ kind: 'generic', name, fn })), in both
 // builds: the tasks run on this thread, inside processCycle()/runUntilIdle(). A function gets

@@ -28,6 +28,7 @@ constexpr double kMaxPool = 1024.0 * 1024 * 1024;   // the memory pool
 constexpr double kMaxCount = 1e7;                   // queue sizes, concurrency
 constexpr double kMaxTimeoutMs = 86'400'000;        // a day
 constexpr double kMaxSliceMs = 1000;                // one run_for slice
+constexpr std::size_t kJsMaxConcurrentTasks = 16;
 
 // ---- names ----------------------------------------------------------------------------
 
@@ -344,6 +345,9 @@ val JsSwarm::init(const val& config) {
   os::SwarmBuilder b;
   b.time_source(TimeSource::system());
   os::SchedulerConfig sched;
+  // Without a system a cycle runs up to max_concurrent_tasks tasks inline, on this thread:
+  // JS's default keeps one cycle short enough for a page's event loop (C++'s is 512).
+  sched.max_concurrent_tasks = kJsMaxConcurrentTasks;
   os::MemoryConfig memory;
   os::CoordinatorConfig coord;
   std::string name = "swarm";
