@@ -277,6 +277,18 @@ TEST_CASE("one network infers on several threads at once", "[swarm_kernels]") {
   CHECK(mismatches == std::vector<int>(4, 0));
 }
 
+TEST_CASE("random() draws the same weights on every target", "[swarm_kernels]") {
+  // FNV-1a over the weights' bits, recorded natively: WASM must reproduce it exactly (the
+  // draw is IEEE arithmetic on 53 random bits with one rounding to float, no libm).
+  const std::size_t widths[] = {5, 7, 3};
+  const auto net = os::NeuralNetwork::random(widths, 42);
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const os::DenseLayer& l : net.layers()) {
+    for (const std::byte b : os::encode_floats(l.weights)) h = (h ^ static_cast<std::uint64_t>(b)) * 0x100000001b3ULL;
+  }
+  CHECK(h == 0xb22b6898ba8e54feULL);
+}
+
 TEST_CASE("float and network payloads round-trip and refuse garbage", "[swarm_kernels]") {
   const float values[] = {0.0f, -1.5f, 3.25e7f, 1e-30f};
   const auto bytes = os::encode_floats(values);
