@@ -679,6 +679,19 @@ TEST_CASE("maxcut and cut payloads round-trip and refuse bad problems", "[swarm_
   bad_side.back() = std::byte{2};
   CHECK_FALSE(os::decode_cut(bad_side).has_value());
   CHECK(std::isnan(os::exact_maxcut({.vertices = 25, .edges = {}})));
+  CHECK(os::maxcut_work(g, 10) == 10 * (9 + 2 * g.edges.size()));
+  CHECK_FALSE(os::decode_maxcut(os::encode_maxcut({.vertices = os::MaxCutProblem::kMaxVertices + 1, .edges = {}}))
+                  .has_value());
+}
+
+TEST_CASE("circuit_work counts amplitude updates", "[swarm_kernels]") {
+  os::Circuit c{.qubits = 10, .gates = std::vector<os::Gate>(5), .shots = 0};
+  CHECK(os::circuit_work(c) == 1024 * 6);
+  c.shots = 100;
+  CHECK(os::circuit_work(c) == 1024 * 7 + 100 * 10);
+  c.qubits = 20;
+  c.gates.resize(os::Circuit::kMaxGates);
+  CHECK(os::circuit_work(c) > (std::uint64_t{1} << 40));
 }
 
 // ---- the agents' task entry points ----------------------------------------------------------
