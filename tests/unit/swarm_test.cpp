@@ -136,7 +136,19 @@ TEST_CASE("swarm: the default agents do real work", "[swarm]") {
                                     .requires_capability("quantum_simulation").build());
   REQUIRE(too_wide.has_value());
 
+  // A valid circuit too costly to answer in bounded time (12 qubits x 2^20 gates): refused.
+  os::Circuit costly{.qubits = 12};
+  costly.gates.assign(std::size_t{1} << 20, os::Gate{.kind = os::Gate::Kind::X, .a = 0});
+  auto too_costly = o.submit_task(os::TaskBuilder("costly").payload(os::encode_circuit(costly))
+                                      .requires_capability("quantum_simulation").build());
+  REQUIRE(too_costly.has_value());
+
   REQUIRE(o.run_until_idle(1s));
+
+  auto rc = o.get_task_result(*too_costly);
+  REQUIRE(rc.has_value());
+  CHECK(rc->status == os::TaskStatus::Failed);
+  CHECK(rc->error->message().find("budget") != std::string::npos);
 
   auto rn = o.get_task_result(*neural);
   REQUIRE(rn.has_value());
