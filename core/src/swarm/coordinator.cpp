@@ -339,7 +339,7 @@ struct SwarmCoordinator::Impl {
   // Byzantine dissemination: `vote` reaches `recipients`; each honest member echoes what it
   // sees first (and a conflicting vote that convicts) to every other member, until nothing
   // new moves. Then each member judges its view.
-  void disseminate(Proposal& p, const Vote& vote, std::span<const AgentId> recipients, std::int64_t now) {
+  void disseminate(Proposal& p, const Vote& vote, std::span<const AgentId> recipients) {
     std::deque<std::pair<AgentId, const Vote*>> queue;
     std::vector<Vote> held;  // stable copies the queue points into
     held.reserve(2);
@@ -373,7 +373,6 @@ struct SwarmCoordinator::Impl {
         ++stats.echoes;
       }
     }
-    (void)now;
     decide_views(p);
   }
 
@@ -409,7 +408,7 @@ struct SwarmCoordinator::Impl {
         ++stats.votes_refused_other;
         return Err(p.info.status == ProposalStatus::Open ? SwarmError::AlreadyVoted : SwarmError::ProposalClosed);
       }
-      if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients, now);
+      if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients);
       convict(vote.voter, now);
       return Err(SwarmError::Equivocation);
     }
@@ -422,7 +421,7 @@ struct SwarmCoordinator::Impl {
     p.votes.push_back(CastVote{vote.voter, vote.decision});
     ++stats.votes;
     evaluate(p, now);
-    if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients, now);
+    if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients);
     return p.info.status;
   }
 
