@@ -512,14 +512,13 @@ struct SwarmCoordinator::Impl {
 
   void handle(Member& m, const Message& msg, std::int64_t now) {
     ++stats.messages_received;
-    std::optional<Wire> w = (msg.kind == kHeartbeat || msg.kind == kRequestVote || msg.kind == kVoteReply)
-                                ? decode(msg.kind, msg.payload)
-                                : std::nullopt;
-    Member* sender = find(msg.from);
-    if (!w || !sender) {
+    const bool known = msg.kind == kHeartbeat || msg.kind == kRequestVote || msg.kind == kVoteReply;
+    const std::optional<Wire> decoded = known ? decode(msg.kind, msg.payload) : std::optional<Wire>{};
+    if (!decoded || !find(msg.from)) {
       ++stats.messages_malformed;
       return;
     }
+    const Wire* w = &*decoded;
     if (w->term > m.term) become_follower(m, w->term);
     switch (msg.kind) {
       case kHeartbeat: {
