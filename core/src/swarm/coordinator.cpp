@@ -340,7 +340,7 @@ struct SwarmCoordinator::Impl {
   // Byzantine dissemination: `vote` reaches `recipients`; each honest member echoes what it
   // sees first (and a conflicting vote that convicts) to every other member, until nothing
   // new moves. Then each member judges its view.
-  void disseminate(Proposal& p, const Vote& vote, std::span<const AgentId> recipients, std::int64_t now) {
+  void disseminate(Proposal& p, const Vote& vote, std::span<const AgentId> recipients) {
     std::deque<std::pair<AgentId, const Vote*>> queue;
     std::vector<Vote> held;  // stable copies the queue points into
     held.reserve(2);
@@ -374,7 +374,6 @@ struct SwarmCoordinator::Impl {
         ++stats.echoes;
       }
     }
-    (void)now;
     decide_views(p);
   }
 
@@ -410,7 +409,7 @@ struct SwarmCoordinator::Impl {
         ++stats.votes_refused_other;
         return Err(p.info.status == ProposalStatus::Open ? SwarmError::AlreadyVoted : SwarmError::ProposalClosed);
       }
-      if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients, now);
+      if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients);
       convict(vote.voter, now);
       return Err(SwarmError::Equivocation);
     }
@@ -423,7 +422,7 @@ struct SwarmCoordinator::Impl {
     p.votes.push_back(CastVote{vote.voter, vote.decision});
     ++stats.votes;
     evaluate(p, now);
-    if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients, now);
+    if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients);
     return p.info.status;
   }
 
@@ -514,14 +513,13 @@ struct SwarmCoordinator::Impl {
 
   void handle(Member& m, const Message& msg, std::int64_t now) {
     ++stats.messages_received;
-    std::optional<Wire> w = (msg.kind == kHeartbeat || msg.kind == kRequestVote || msg.kind == kVoteReply)
-                                ? decode(msg.kind, msg.payload)
-                                : std::nullopt;
-    Member* sender = find(msg.from);
-    if (!w || !sender) {
+    const bool known = msg.kind == kHeartbeat || msg.kind == kRequestVote || msg.kind == kVoteReply;
+    const std::optional<Wire> decoded = known ? decode(msg.kind, msg.payload) : std::optional<Wire>{};
+    if (!decoded || !find(msg.from)) {
       ++stats.messages_malformed;
       return;
     }
+    const Wire* w = &*decoded;
     if (w->term > m.term) become_follower(m, w->term);
     switch (msg.kind) {
       case kHeartbeat: {
