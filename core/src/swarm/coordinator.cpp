@@ -196,6 +196,7 @@ struct SwarmCoordinator::Impl {
   std::function<void(AgentId)> on_failure;
   std::function<void(LeaderInfo)> on_leader;
   std::vector<AgentId> pending_failures;
+  std::int64_t last_tick_ns = 0;  // the previous tick(), 0 before the first
   std::vector<LeaderInfo> pending_leaders;
   std::function<void(Message&&)> on_foreign;
   std::vector<Message> pending_foreign;
@@ -558,6 +559,18 @@ struct SwarmCoordinator::Impl {
 
   void tick() {
     const std::int64_t now = time.read();
+    // Every member's heartbeats leave from tick(): while the coordinator itself was not ticking
+    // (a paused event loop, a stalled owner thread) nobody could send or be heard, so that
+    // gap is nobody's silence. Failure detection and election timers count ticking time.
+    if (last_tick_ns != 0 && now - last_tick_ns > interval_ns()) {
+      const std::int64_t gap = now - last_tick_ns - interval_ns();
+      for (auto& mp : members) {
+        mp->last_heard_ns += gap;
+        mp->election_deadline_ns += gap;
+      }
+      ++stats.tick_gaps;
+    }
+    last_tick_ns = now;
     for (auto& mp : members) {
       Member& m = *mp;
       if (!m.alive) continue;
@@ -878,6 +891,7 @@ void SwarmCoordinator::append_metrics(MetricsSnapshot& out) const {
   counter("swarm_coordination_heartbeats_total", "Heartbeats sent", {}, s.heartbeats_sent);
   counter("swarm_coordination_heartbeats_missed_total", "Heartbeat intervals skipped by slow ticks", {}, s.heartbeats_missed);
   counter("swarm_coordination_failures_detected_total", "Members reported failed", {}, s.failures_detected);
+  counter("swarm_coordination_tick_gaps_total", "Ticks more than a heartbeat interval apart (the gap blames nobody)", {}, s.tick_gaps);
   counter("swarm_coordination_recoveries_total", "Failed members heard again", {}, s.recoveries);
   const char* kMsgs = "Coordination messages, by fate";
   counter("swarm_coordination_messages_total", kMsgs, {{"fate", "sent"}}, s.messages_sent);
