@@ -3,6 +3,8 @@
 #   tl::expected (libexpected-dev)  base of omega::Result (std::expected is C++23)
 #   nlohmann/json (nlohmann-json3-dev)  JSON rendering of metrics snapshots
 #   Catch2 v2 (catch2)        tests
+#   GNU Nettle (nettle-dev; WASM: Debian's nettle 3.8.1 source, unpacked by scripts/setup.sh)
+#                             HMAC-SHA256 of the swarm coordinator's signed votes
 # Natively they come through their CMake packages. Emscripten's sysroot does not see
 # /usr/include, and adding /usr/include whole would pull glibc headers into WASM builds, so
 # WASM builds see a staging folder that holds only these libraries' header trees.
@@ -15,6 +17,15 @@ if(NOT EMSCRIPTEN)
   set(OMEGA_DEP_HWY hwy::hwy)
   set(OMEGA_DEP_EXPECTED tl::expected)
   set(OMEGA_DEP_JSON nlohmann_json::nlohmann_json)
+  # Nettle by its file path, not an imported target: libomega.a's export then names the
+  # library itself and find_package(omega) users need no Nettle package of their own.
+  find_path(OMEGA_NETTLE_INCLUDE_DIR NAMES nettle/hmac.h)
+  find_library(OMEGA_NETTLE_LIBRARY nettle)
+  if(NOT OMEGA_NETTLE_INCLUDE_DIR OR NOT OMEGA_NETTLE_LIBRARY)
+    message(FATAL_ERROR "GNU Nettle (nettle-dev) not found: run scripts/setup.sh")
+  endif()
+  set(OMEGA_DEP_NETTLE "${OMEGA_NETTLE_LIBRARY}")
+  set(OMEGA_DEP_NETTLE_INCLUDE "${OMEGA_NETTLE_INCLUDE_DIR}")
   if(OMEGA_BUILD_TESTS)
     find_package(Catch2 2 CONFIG REQUIRED)
     set(OMEGA_DEP_CATCH2 Catch2::Catch2)
@@ -54,3 +65,31 @@ if(OMEGA_BUILD_TESTS)
   _omega_stage_headers(omega_dep_catch2 catch2)
   set(OMEGA_DEP_CATCH2 omega_dep_catch2)
 endif()
+
+# Nettle in WASM: the same release Debian ships natively (3.8.1), compiled from its source
+# tarball, which scripts/setup.sh downloads, checks (sha256) and unpacks. Only what
+# HMAC-SHA256 needs is compiled; the portable C code paths (no assembly, no config.h).
+set(OMEGA_NETTLE_SOURCE_DIR "${CMAKE_SOURCE_DIR}/build/deps/nettle-3.8.1" CACHE PATH
+    "Nettle 3.8.1 source tree (unpacked by scripts/setup.sh)")
+if(NOT EXISTS "${OMEGA_NETTLE_SOURCE_DIR}/hmac-sha256.c")
+  message(FATAL_ERROR "Nettle source not found in ${OMEGA_NETTLE_SOURCE_DIR}: run scripts/setup.sh "
+                      "(it downloads nettle_3.8.1.orig.tar.gz from deb.debian.org and unpacks it there)")
+endif()
+# Users include <nettle/hmac.h>, as natively; the tarball's headers sit at its top level.
+set(_nettle_stage "${CMAKE_BINARY_DIR}/_omega_deps/nettle_include")
+file(MAKE_DIRECTORY "${_nettle_stage}")
+if(NOT EXISTS "${_nettle_stage}/nettle")
+  file(CREATE_LINK "${OMEGA_NETTLE_SOURCE_DIR}" "${_nettle_stage}/nettle" SYMBOLIC)
+endif()
+add_library(omega_dep_nettle OBJECT
+  "${OMEGA_NETTLE_SOURCE_DIR}/hmac.c"
+  "${OMEGA_NETTLE_SOURCE_DIR}/hmac-sha256.c"
+  "${OMEGA_NETTLE_SOURCE_DIR}/sha256.c"
+  "${OMEGA_NETTLE_SOURCE_DIR}/sha256-compress.c"
+  "${OMEGA_NETTLE_SOURCE_DIR}/sha256-meta.c"
+  "${OMEGA_NETTLE_SOURCE_DIR}/write-be32.c"
+  "${OMEGA_NETTLE_SOURCE_DIR}/memxor.c")
+set_target_properties(omega_dep_nettle PROPERTIES C_STANDARD 99 POSITION_INDEPENDENT_CODE ON)
+target_compile_options(omega_dep_nettle PRIVATE -O2)
+set(OMEGA_DEP_NETTLE omega_dep_nettle)
+set(OMEGA_DEP_NETTLE_INCLUDE "${_nettle_stage}")

@@ -78,6 +78,10 @@ struct HubStats {
   std::size_t queued = 0;                 // waiting in inboxes now
   std::size_t channels = 0;
   std::size_t groups = 0;
+  // Added with the implementation:
+  std::uint64_t dropped_removed = 0;      // queued for or from an agent when remove_agent() ran
+  std::size_t agents = 0;                 // registered now
+  std::size_t dead = 0;                   // killed and not revived
   [[nodiscard]] double mean_hops() const noexcept { return sent ? static_cast<double>(hops) / static_cast<double>(sent) : 0; }
 };
 
@@ -92,6 +96,7 @@ class CommunicationHub {
   Result<void, SwarmError> add_agent(AgentId agent);
   void remove_agent(AgentId agent);   // its queued messages and channels are dropped
   void set_center(AgentId agent);     // Star/Centralized relay (default: the first added)
+  [[nodiscard]] AgentId center() const;  // the relay Star/Centralized use now (invalid when empty)
 
   Result<void, SwarmError> send(AgentId from, AgentId to, std::uint32_t kind, std::span<const std::byte> payload,
                                 std::int64_t now_ns);
