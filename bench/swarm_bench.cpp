@@ -36,6 +36,15 @@
 
 #include "bench_util.hpp"
 
+#if OMEGA_BENCH_HAVE_SWARM_MEMORY
+#include "swarm_memory_bench.hpp"
+#endif
+#if OMEGA_BENCH_HAVE_SWARM_HUB
+#include "swarm_hub_bench.hpp"
+#endif
+#if OMEGA_BENCH_HAVE_SWARM_KERNELS
+#include "swarm_kernels_bench.hpp"
+#endif
 #if OMEGA_BENCH_HAVE_TBB
 #include <tbb/flow_graph.h>
 #include <tbb/task_arena.h>
@@ -401,6 +410,41 @@ void part2() {
   }
 }
 
+// ---- part 3: the components' own benchmarks ---------------------------------------------------
+
+void part3() {
+  std::printf("\n3. the components' benchmarks\n");
+#if OMEGA_BENCH_HAVE_SWARM_MEMORY
+  {
+    SwarmMemoryBenchOptions o;
+    o.runs = g_runs;
+    run_swarm_memory_bench(o);
+  }
+#else
+  std::printf("memory manager: not in this build (no bench/swarm_memory_bench.cpp)\n");
+#endif
+#if OMEGA_BENCH_HAVE_SWARM_HUB
+  {
+    SwarmHubBenchOptions o;
+    o.agents = kAgents;
+    o.runs = g_runs;
+    const SwarmHubFigures h = run_swarm_hub_bench(o);
+    g_rows.push_back({"hub point-to-point, 256 agents, Mesh (messages/s) vs mutex + deque per receiver",
+                      fmt("%.0f", h.p2p_per_s), fmt("%.0f", h.baseline_per_s),
+                      fmt("%.2f", h.baseline_per_s > 0 ? h.p2p_per_s / h.baseline_per_s : 0.0), "", ""});
+    summary("hub_p2p_per_s", h.p2p_per_s);
+    summary("hub_broadcast_copies_per_s", h.broadcast_copies_per_s);
+  }
+#else
+  std::printf("communication hub: not in this build (no bench/swarm_hub_bench.cpp)\n");
+#endif
+#if OMEGA_BENCH_HAVE_SWARM_KERNELS
+  run_swarm_kernels_bench(g_runs);
+#else
+  std::printf("agent kernels: not in this build (no bench/swarm_kernels_bench.cpp)\n");
+#endif
+}
+
 void print_table() {
   std::printf("\nfigures (%s, load average %s)\n", kTarget, load_average().c_str());
   std::printf("| metric | ours | peer | ratio | target | met? |\n|---|---|---|---|---|---|\n");
@@ -448,6 +492,7 @@ int main(int argc, char** argv) {
     part1(dag, work_ns_per_task());
   }
   if (g_part == 0 || g_part == 2) part2();
+  if (g_part == 0 || g_part == 3) part3();
   print_table();
   std::printf("load average at the end: %s\n", load_average().c_str());
   return 0;
