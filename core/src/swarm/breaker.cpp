@@ -77,6 +77,17 @@ void CircuitBreaker::on_success(BreakerPermit permit) {
   }
 }
 
+void CircuitBreaker::release(BreakerPermit permit) {
+  if (!permit.granted) return;
+  std::lock_guard lock(mutex_);
+  --stats_.admitted;
+  if (permit.generation != generation_) return;
+  if (state_ == BreakerState::HalfOpen && probes_granted_ > 0) {
+    --probes_granted_;
+    --stats_.probes;
+  }
+}
+
 void CircuitBreaker::on_failure(BreakerPermit permit) {
   if (!permit.granted) return;
   const std::int64_t now = time_.read();

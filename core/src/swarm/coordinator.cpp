@@ -101,7 +101,8 @@ std::optional<Wire> decode(std::uint32_t kind, std::span<const std::byte> p) {
   if (p.size() != want || static_cast<std::uint8_t>(p[0]) != kWireVersion) return std::nullopt;
   Wire w;
   w.term = get_u64(p.data() + 1);
-  if (w.term == 0) return std::nullopt;
+  // Heartbeats flow before the first election (term 0); votes always carry a real term.
+  if (w.term == 0 && kind != kHeartbeat) return std::nullopt;
   if (want == 10) {
     w.flag = static_cast<std::uint8_t>(p[9]);
     const std::uint8_t limit = kind == kHeartbeat ? 2 : 1;
@@ -564,10 +565,18 @@ struct SwarmCoordinator::Impl {
       if (m.role != MemberRole::Leader && now >= m.election_deadline_ns) start_election(m, now);
       if (now >= m.next_heartbeat_ns) send_heartbeats(m, now);
     }
+    // Failures are what live peers stop hearing. A member with no live peer has nobody to miss
+    // its heartbeats: its silence proves nothing, so its clock restarts instead.
+    std::size_t alive_members = 0;
+    for (const auto& mp : members) alive_members += mp->alive ? 1 : 0;
     if (members.size() >= 2) {
       const std::int64_t bound = static_cast<std::int64_t>(config.failure_threshold) * interval_ns();
       for (auto& mp : members) {
         Member& m = *mp;
+        if (m.alive && alive_members < 2) {
+          m.last_heard_ns = now;
+          continue;
+        }
         if (m.failed || now - m.last_heard_ns <= bound) continue;
         m.failed = true;
         ++stats.failures_detected;

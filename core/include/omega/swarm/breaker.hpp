@@ -70,6 +70,9 @@ class CircuitBreaker {
   [[nodiscard]] BreakerPermit try_acquire();
   void on_success(BreakerPermit permit);
   void on_failure(BreakerPermit permit);
+  // The permitted call never happened (the caller could not start it): a half-open probe is
+  // given back so another caller may take it; a Closed-era permit changes nothing.
+  void release(BreakerPermit permit);
 
   [[nodiscard]] BreakerState state() const;  // as of now: an expired Open reads Open until the next try_acquire
   [[nodiscard]] BreakerStats stats() const;

@@ -39,6 +39,7 @@
 //   layer's: immediate restarts within a window, then exponential backoff) and replaced by a
 //   new agent of the same kind once restarts are exhausted. Without fault tolerance a failed
 //   agent stays Failed and its tasks fail.
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +53,7 @@
 
 #include <omega/actor/actor.hpp>  // RestartPolicy
 #include <omega/base/error.hpp>
+#include <omega/base/histogram.hpp>
 #include <omega/base/metrics.hpp>
 #include <omega/base/priority.hpp>
 #include <omega/base/result.hpp>
@@ -117,6 +119,8 @@ class Agent {
   Agent& with_weight(double w) noexcept;              // LoadBalanced capacity (default 1)
   Agent& with_memory_limit(std::size_t bytes) noexcept;  // per-agent pool limit, 0: the config's
   Agent& with_restart_policy(actor::RestartPolicy p);
+  // The same definition (work function shared) under another name: a replacement agent.
+  [[nodiscard]] Agent renamed(std::string name) const;
   [[nodiscard]] const actor::RestartPolicy& restart_policy() const noexcept { return restart_; }
   // Runs the work function; an exception becomes TaskError::Panicked with its message.
   [[nodiscard]] Result<std::vector<std::byte>, TaskError> execute(const TaskInput& input) const;
