@@ -39,6 +39,9 @@
 #if OMEGA_BENCH_HAVE_SWARM_MEMORY
 #include "swarm_memory_bench.hpp"
 #endif
+#if OMEGA_BENCH_HAVE_SWARM_COORD
+#include "swarm_coord_bench.hpp"
+#endif
 #if OMEGA_BENCH_HAVE_SWARM_HUB
 #include "swarm_hub_bench.hpp"
 #endif
@@ -422,6 +425,27 @@ void part3() {
   }
 #else
   std::printf("memory manager: not in this build (no bench/swarm_memory_bench.cpp)\n");
+#endif
+#if OMEGA_BENCH_HAVE_SWARM_COORD
+  {
+    const SwarmCoordFigures c = run_swarm_coord_bench(g_quick);
+    auto yes_no = [](bool met) { return met ? "yes" : "no"; };
+    g_rows.push_back({"proposals/s, Majority, 4 members", fmt("%.0f", c.proposals_per_s_majority), "", "", ">= 100000",
+                      yes_no(c.proposals_per_s_majority >= 100000)});
+    g_rows.push_back({"proposals/s, Byzantine, 4 members", fmt("%.0f", c.proposals_per_s_byzantine), "", "",
+                      ">= 100000", yes_no(c.proposals_per_s_byzantine >= 100000)});
+    g_rows.push_back({"leader failover P99, fake clock, " + std::to_string(c.fake_failovers) + " kills (ms)",
+                      fmt("%.1f", c.fake_p99_ms), "", "", "< 250", yes_no(c.fake_p99_ms < 250)});
+    g_rows.push_back({"leader failover P99, fake clock, 10% loss (ms)", fmt("%.1f", c.fake_lossy_p99_ms), "", "",
+                      "< 250", yes_no(c.fake_lossy_p99_ms < 250)});
+    g_rows.push_back({"leader failover P99, real time, " + std::to_string(c.real_failovers) + " kills (ms)",
+                      fmt("%.1f", c.real_p99_ms), "", "", "< 250", yes_no(c.real_p99_ms < 250)});
+    summary("proposals_majority_per_s", c.proposals_per_s_majority);
+    summary("proposals_byzantine_per_s", c.proposals_per_s_byzantine);
+    summary("failover_real_p99_ms", c.real_p99_ms);
+  }
+#else
+  std::printf("coordinator: not in this build (no bench/swarm_coord_bench.cpp)\n");
 #endif
 #if OMEGA_BENCH_HAVE_SWARM_HUB
   {
