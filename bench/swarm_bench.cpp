@@ -16,7 +16,7 @@
 // end holds every headline figure against its target; the "summary" line holds them as
 // key=value so that a WASM run's can be divided by a native one's (bench/swarm_wasm_ratio.py).
 // TBB is a native peer: the WASM build runs the swarm side only and says so.
-//   swarm_bench [--quick] [--tasks N] [--width W] [--runs R] [--part 1|2|3]
+//   swarm_bench [--quick] [--tasks N] [--width W] [--runs R] [--part 1|2|3] [--mode inline|system] [--no-fault-tolerance]
 #include <omega/omega.hpp>
 #include <omega/swarm/swarm.hpp>
 
@@ -71,6 +71,8 @@ constexpr std::uint32_t kMaxFanIn = 4;
 bool g_quick = false;
 int g_runs = 5;
 int g_part = 0;  // 0: all
+int g_mode = 0;  // 0: both, 1: inline only, 2: on the system only
+bool g_fault_tolerance = true;
 std::uint32_t g_tasks = 100000;
 std::uint32_t g_width = 1000;
 
@@ -150,14 +152,16 @@ os::SwarmOrchestrator make_swarm(UltraOmegaSystem* system, std::size_t tasks) {
   sc.task_queue_size = std::max(sc.task_queue_size, tasks);
   sc.result_retention = std::max(sc.result_retention, tasks);
   os::SwarmBuilder builder;
-  builder.name("swarm_bench").max_agents(kAgents).scheduler_config(sc).seed(42);
+  builder.name("swarm_bench").max_agents(kAgents).scheduler_config(sc).fault_tolerance(g_fault_tolerance).seed(42);
   if (system != nullptr) builder.system(*system);
   auto built = builder.build();
   if (!built) die("build", builder.last_error());
   os::SwarmOrchestrator swarm = std::move(*built);
   if (auto r = swarm.initialize(); !r) die("initialize", os::to_string(r.error()));
   for (std::size_t i = 0; i < kAgents; ++i) {
-    auto id = swarm.register_agent(os::AgentFactory::create_generic("g" + std::to_string(i), trivial_work));
+    std::string name = "g";
+    name += std::to_string(i);  // not "g" + ...: GCC 12 warns wrongly (-Wrestrict) on that
+    auto id = swarm.register_agent(os::AgentFactory::create_generic(std::move(name), trivial_work));
     if (!id) die("register_agent", os::to_string(id.error()));
   }
   return swarm;
@@ -167,7 +171,17 @@ struct SwarmRun {
   double total_ns = 0;  // submit + run
   double run_ns = 0;    // run_until_idle alone
   os::SchedulerStats stats;
+  // What the fault tolerance did meanwhile: with trivial work nothing fails, so any of these
+  // means the swarm's own machinery (heartbeats, failure detection) misfired under load.
+  std::uint64_t failures_detected = 0, heartbeats_missed = 0, restarts = 0;
 };
+
+void note_fault_tolerance(os::SwarmOrchestrator& swarm, SwarmRun& out) {
+  const os::CoordinationStats c = swarm.coordination_stats();
+  out.failures_detected = c.failures_detected;
+  out.heartbeats_missed = c.heartbeats_missed;
+  for (const os::AgentInfo& a : swarm.agents()) out.restarts += a.restarts;
+}
 
 SwarmRun swarm_dag_once(const Dag& dag, UltraOmegaSystem* system) {
   os::SwarmOrchestrator swarm = make_swarm(system, dag.tasks);
@@ -187,6 +201,7 @@ SwarmRun swarm_dag_once(const Dag& dag, UltraOmegaSystem* system) {
   out.total_ns = std::chrono::duration<double, std::nano>(t2 - t0).count();
   out.run_ns = std::chrono::duration<double, std::nano>(t2 - t1).count();
   out.stats = swarm.scheduler_stats();
+  note_fault_tolerance(swarm, out);
   if (!idle || out.stats.completed != dag.tasks) {
     std::fprintf(stderr, "swarm_bench: DAG run did not finish: %llu of %u completed (%llu failed, %llu cancelled)\n",
                  static_cast<unsigned long long>(out.stats.completed), dag.tasks,
@@ -298,6 +313,8 @@ struct DagFigures {
   double tbb_total = 0, tbb_run = 0;
   bool have_tbb = false;
   omega::HistogramSnapshot ready;  // ready-to-start over every swarm run
+  std::uint64_t dispatched = 0, reassigned = 0, retried = 0, duplicates = 0;  // summed over the runs
+  std::uint64_t failures_detected = 0, heartbeats_missed = 0, restarts = 0;
 };
 
 // ABBA: swarm first in runs 0, 3, 4, 7, ...; TBB first in the others.
@@ -312,6 +329,13 @@ DagFigures dag_compare(const Dag& dag, UltraOmegaSystem* system, [[maybe_unused]
         st.push_back(s.total_ns);
         sr.push_back(s.run_ns);
         f.ready.merge(s.stats.ready_to_start_ns);
+        f.dispatched += s.stats.dispatched;
+        f.reassigned += s.stats.reassigned;
+        f.retried += s.stats.retried;
+        f.duplicates += s.stats.duplicate_results;
+        f.failures_detected += s.failures_detected;
+        f.heartbeats_missed += s.heartbeats_missed;
+        f.restarts += s.restarts;
       } else {
 #if OMEGA_BENCH_HAVE_TBB
         const TbbRun t = tbb_dag_once(dag, tbb_threads);
@@ -353,6 +377,12 @@ void print_dag(const char* label, const char* tbb_label, const Dag& dag, const D
   std::printf("    ready-to-start (every run): P50 %.1f us, P99 %.1f us, max %.1f us over %llu tasks\n",
               quantile_us(f.ready, 0.5), quantile_us(f.ready, 0.99), static_cast<double>(f.ready.max()) / 1e3,
               static_cast<unsigned long long>(f.ready.count()));
+  std::printf("    over the runs: %llu dispatches for %llu tasks, %llu reassigned, %llu retried, %llu duplicate results;\n"
+              "    %llu agent failures detected, %llu heartbeats missed, %llu restarts\n",
+              static_cast<unsigned long long>(f.dispatched), static_cast<unsigned long long>(n) * static_cast<unsigned long long>(g_runs),
+              static_cast<unsigned long long>(f.reassigned), static_cast<unsigned long long>(f.retried),
+              static_cast<unsigned long long>(f.duplicates), static_cast<unsigned long long>(f.failures_detected),
+              static_cast<unsigned long long>(f.heartbeats_missed), static_cast<unsigned long long>(f.restarts));
 
   const std::string k(key);
   const std::string peer_total = f.have_tbb ? fmt("%.0f", rate(f.tbb_total)) : "n/a";
@@ -380,12 +410,12 @@ void part1(const Dag& dag, double work_ns) {
   std::printf("1. layered random DAG: %u tasks in %u layers (~%u wide), %zu edges, fan-in 1-%u; %zu agents;\n"
               "   median of %d runs, swarm and TBB in ABBA order; work alone (Agent::execute, trivial) %.1f ns\n",
               dag.tasks, dag.layers, g_width, dag.deps.size(), kMaxFanIn, kAgents, g_runs, work_ns);
-  {
+  if (g_mode != 2) {
     const DagFigures f = dag_compare(dag, nullptr, 1);
     print_dag("inline (no system; the caller runs every task) vs oneTBB flow graph on 1 thread", "TBB 1 thread", dag,
               f, work_ns, "inline");
   }
-  {
+  if (g_mode != 1) {
     UltraOmegaSystem system = two_worker_system();
     const DagFigures f = dag_compare(dag, &system, 2);
     print_dag("on UltraOmegaSystem (2 nodes x 1 worker) vs oneTBB flow graph on 2 threads", "TBB 2 threads", dag, f,
@@ -399,6 +429,7 @@ void part2() {
   std::printf("\n2. ready-to-start (ready -> dispatched), %u waves of %u independent tasks, each run to idle; %d runs\n",
               waves, wave, g_runs);
   for (int mode = 0; mode < 2; ++mode) {
+    if (g_mode == 2 - mode) continue;
     std::optional<UltraOmegaSystem> system;
     if (mode == 1) system.emplace(two_worker_system());
     omega::HistogramSnapshot h;
@@ -496,8 +527,13 @@ int main(int argc, char** argv) {
       g_runs = std::max(1, std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--part") == 0 && i + 1 < argc) {
       g_part = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--no-fault-tolerance") == 0) {
+      g_fault_tolerance = false;
+    } else if (std::strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
+      const std::string_view m = argv[++i];
+      g_mode = m == "inline" ? 1 : m == "system" ? 2 : 0;
     } else {
-      std::fprintf(stderr, "usage: swarm_bench [--quick] [--tasks N] [--width W] [--runs R] [--part 1|2|3]\n");
+      std::fprintf(stderr, "usage: swarm_bench [--quick] [--tasks N] [--width W] [--runs R] [--part 1|2|3] [--mode inline|system] [--no-fault-tolerance]\n");
       return 2;
     }
   }
