@@ -21,6 +21,7 @@ apt_packages=(
   libwslay-dev nettle-dev pkg-config # omega-gateway: WebSocket framing; SHA-1/base64 for the handshake
   python3-websockets                 # omega-gateway's end-to-end tests (a real WebSocket client)
   iproute2                           # ip netns / veth pairs: omega-harness and the OVP namespace tests
+  curl                               # fetches Nettle's source for the WASM builds (below)
 )
 
 missing=()
@@ -36,6 +37,27 @@ if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# GNU Nettle for WASM: the same 3.8.1 release as Debian's nettle-dev, from Debian's source
+# tarball (pinned by hash), unpacked into build/deps/ (ignored); the WASM presets compile the
+# few files HMAC-SHA256 needs (cmake/OmegaDependencies.cmake).
+nettle_dir=build/deps/nettle-3.8.1
+nettle_tar=build/deps/nettle_3.8.1.orig.tar.gz
+nettle_sha=364f3e2b77cd7dcde83fd7c45219c834e54b0c75e428b6f894a23d12dd41cbfe
+if [ ! -f "$nettle_dir/hmac-sha256.c" ]; then
+  mkdir -p build/deps
+  if [ ! -f "$nettle_tar" ] || ! echo "$nettle_sha  $nettle_tar" | sha256sum -c --status; then
+    echo "setup: downloading nettle 3.8.1 source"
+    curl -fsSL -o "$nettle_tar.part" http://deb.debian.org/debian/pool/main/n/nettle/nettle_3.8.1.orig.tar.gz
+    mv "$nettle_tar.part" "$nettle_tar"
+  fi
+  if ! echo "$nettle_sha  $nettle_tar" | sha256sum -c --status; then
+    echo "setup: $nettle_tar does not have the expected sha256 $nettle_sha" >&2
+    rm -f "$nettle_tar"
+    exit 1
+  fi
+  tar -C build/deps -xzf "$nettle_tar"
 fi
 
 # playwright-core drives /usr/bin/chromium; it never downloads a browser of its own.

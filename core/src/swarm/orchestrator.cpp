@@ -623,27 +623,12 @@ struct SwarmOrchestrator::Impl {
       complete(c);
       return;
     }
-    // System mode: the run owns copies of what it reads; the record may move on meanwhile.
-    struct Run {
-      Agent def;
-      std::string name, capability;
-      std::vector<std::byte> payload;
-      std::uint64_t task, token, incarnation;
-      std::uint32_t agent;
-      BreakerPermit permit;
-    };
+    // System mode: the run is a cooperative task (pulse's Coro) polled by the system's
+    // workers under their budgets; it owns copies of what it reads (the record moves on).
     auto run = std::make_shared<Run>(Run{a.def, r.task.name, r.task.capability, r.task.payload, index, r.token,
                                          a.incarnation, ai, permit});
     in_flight.fetch_add(1, std::memory_order_relaxed);
-    auto accepted = system->submit_detached(r.task.priority, 1, [this, run] {
-      Completion c{run->task, run->token, run->agent, run->incarnation, run->permit,
-                   run->def.execute(TaskInput{run->name, run->capability, run->payload})};
-      {
-        std::lock_guard lock(inbox_mu);
-        inbox.push_back(std::move(c));
-      }
-      in_flight.fetch_sub(1, std::memory_order_release);
-    }, rng);
+    auto accepted = system->spawn(r.task.priority, run_on_node(this, std::move(run)), rng);
     if (!accepted) {
       // Refused (the system is full or stopping): back to ready, the permit returned unused.
       in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -660,6 +645,25 @@ struct SwarmOrchestrator::Impl {
       --cycle.dispatched;
       return;
     }
+  }
+
+  struct Run {
+    Agent def;
+    std::string name, capability;
+    std::vector<std::byte> payload;
+    std::uint64_t task, token, incarnation;
+    std::uint32_t agent;
+    BreakerPermit permit;
+  };
+  static Coro<void> run_on_node(Impl* self, std::shared_ptr<Run> run) {
+    Completion c{run->task, run->token, run->agent, run->incarnation, run->permit,
+                 run->def.execute(TaskInput{run->name, run->capability, run->payload})};
+    {
+      std::lock_guard lock(self->inbox_mu);
+      self->inbox.push_back(std::move(c));
+    }
+    self->in_flight.fetch_sub(1, std::memory_order_release);
+    co_return;
   }
 
   void make_ready_front(std::uint64_t index) {
@@ -920,15 +924,22 @@ bool SwarmOrchestrator::run_until_idle(std::chrono::nanoseconds limit) {
   Impl& m = *impl_;
   if (!m.initialized) return false;
   const std::int64_t end = m.now() + limit.count();
+  std::int64_t last_now = m.now();
+  int frozen = 0;
   for (;;) {
     auto c = m.process_cycle();
     if (!c) return false;
     if (m.idle()) return true;
-    if (m.now() >= end) return false;
-    if (c->dispatched == 0 && c->completed == 0 && m.system != nullptr) {
-      // Waiting on the system's workers: let them run rather than spin on the inbox lock.
-      std::this_thread::yield();
-    }
+    const std::int64_t t = m.now();
+    if (t >= end) return false;
+    const bool progress = c->dispatched != 0 || c->completed != 0 || c->failed != 0 || c->cancelled != 0 ||
+                          c->timed_out != 0 || m.in_flight.load(std::memory_order_acquire) != 0;
+    // Nothing moved and the clock stands still (a test's fake clock): only time could unblock
+    // what is left, and it will not pass by cycling, so give up rather than spin forever.
+    frozen = (!progress && t == last_now) ? frozen + 1 : 0;
+    if (frozen >= 64) return false;
+    last_now = t;
+    if (!progress || (c->dispatched == 0 && m.system != nullptr)) std::this_thread::yield();
   }
 }
 

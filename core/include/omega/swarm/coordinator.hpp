@@ -100,7 +100,7 @@ struct CoordinatorConfig {
   std::uint64_t seed = 1;                          // election timeouts; the master key when none is given
   // Secret the per-agent vote keys derive from. Empty: derived from seed, which is
   // reproducible (tests, demos) but no secret; production gives 32 random bytes.
-  std::vector<std::uint8_t> master_key;
+  std::vector<std::uint8_t> master_key{};
   std::size_t closed_history = 4096;               // decided proposals kept for status queries
   [[nodiscard]] std::string validate() const;      // empty when the config can work
 };
