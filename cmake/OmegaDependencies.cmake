@@ -68,7 +68,7 @@ endif()
 
 # Nettle in WASM: the same release Debian ships natively (3.8.1), compiled from its source
 # tarball, which scripts/setup.sh downloads, checks (sha256) and unpacks. Only what
-# HMAC-SHA256 needs is compiled; the portable C code paths (no assembly, no config.h).
+# HMAC-SHA256 needs is compiled; the portable C code paths (no assembly).
 set(OMEGA_NETTLE_SOURCE_DIR "${CMAKE_SOURCE_DIR}/build/deps/nettle-3.8.1" CACHE PATH
     "Nettle 3.8.1 source tree (unpacked by scripts/setup.sh)")
 if(NOT EXISTS "${OMEGA_NETTLE_SOURCE_DIR}/hmac-sha256.c")
@@ -89,7 +89,17 @@ add_library(omega_dep_nettle OBJECT
   "${OMEGA_NETTLE_SOURCE_DIR}/sha256-meta.c"
   "${OMEGA_NETTLE_SOURCE_DIR}/write-be32.c"
   "${OMEGA_NETTLE_SOURCE_DIR}/memxor.c")
+# The few config.h facts these files use. alloca matters: without it Nettle's TMP_ALLOC is a
+# block-scoped array, and hmac_set_key keeps a pointer to one past its block when it hashes a
+# key longer than 64 bytes (RFC 4231 cases 6 and 7 then fail).
+set(_nettle_config "${CMAKE_BINARY_DIR}/_omega_deps/nettle_config")
+file(WRITE "${_nettle_config}/config.h.in"
+  "/* Written by cmake/OmegaDependencies.cmake for the WASM build of Nettle's HMAC-SHA256. */\n"
+  "#define HAVE_ALLOCA 1\n#define HAVE_ALLOCA_H 1\n#include <alloca.h>\n")
+configure_file("${_nettle_config}/config.h.in" "${_nettle_config}/config.h" COPYONLY)
 set_target_properties(omega_dep_nettle PROPERTIES C_STANDARD 99 POSITION_INDEPENDENT_CODE ON)
+target_compile_definitions(omega_dep_nettle PRIVATE HAVE_CONFIG_H=1)
+target_include_directories(omega_dep_nettle PRIVATE "${_nettle_config}")
 target_compile_options(omega_dep_nettle PRIVATE -O2)
 set(OMEGA_DEP_NETTLE omega_dep_nettle)
 set(OMEGA_DEP_NETTLE_INCLUDE "${_nettle_stage}")

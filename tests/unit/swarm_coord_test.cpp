@@ -9,6 +9,7 @@
 #include <omega/swarm/coordinator.hpp>
 #include <omega/swarm/hub.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -241,6 +242,23 @@ TEST_CASE("majority voting: quorum, duplicates, forged and equivocating votes, e
   CHECK_FALSE(c.byzantine_tolerant());  // Majority mode claims no Byzantine tolerance
 }
 
+TEST_CASE("decided proposals are kept up to closed_history", "[swarm_coord]") {
+  FakeClock clock;
+  os::CommunicationHub hub;
+  os::CoordinatorConfig config;
+  config.closed_history = 2;
+  os::SwarmCoordinator c(hub, config, clock.source());
+  const auto ids = add_members(c, 1);
+  std::vector<os::ProposalId> ps;
+  for (int i = 0; i < 3; ++i) {
+    ps.push_back(*c.submit_proposal(ids[0], os::ProposalType::Custom, {}));
+    CHECK(*c.cast_vote(ps.back(), ids[0], os::VoteDecision::Approve) == os::ProposalStatus::Accepted);
+  }
+  CHECK(c.status(ps[0]).error() == os::SwarmError::UnknownProposal);
+  CHECK(*c.status(ps[1]) == os::ProposalStatus::Accepted);
+  CHECK(*c.status(ps[2]) == os::ProposalStatus::Accepted);
+}
+
 TEST_CASE("Byzantine voting, n = 4 with f = 1 equivocating: every honest member decides the same", "[swarm_coord]") {
   FakeClock clock;
   os::CommunicationHub hub;
@@ -304,6 +322,46 @@ TEST_CASE("Byzantine voting, n = 4 with f = 1 equivocating: every honest member 
     const auto* fam = snap.find("swarm_coordination_byzantine_tolerant");
     REQUIRE(fam);
     CHECK(std::get<double>(fam->series.at(0).value) == 0.0);
+  }
+}
+
+TEST_CASE("Byzantine voting: random orders and recipients of an equivocator's votes never split the honest",
+          "[swarm_coord]") {
+  omega::OmegaRng rng(2024);
+  const std::array<os::VoteDecision, 3> kinds{os::VoteDecision::Approve, os::VoteDecision::Reject,
+                                              os::VoteDecision::Abstain};
+  for (int trial = 0; trial < 300; ++trial) {
+    FakeClock clock;
+    os::CommunicationHub hub;
+    os::SwarmCoordinator c(hub, {.mode = os::ConsensusMode::Byzantine, .seed = static_cast<std::uint64_t>(trial) + 1},
+                           clock.source());
+    const auto ids = add_members(c, 4);
+    const os::AgentId e = ids[rng.gen_range(4)];
+    std::vector<os::AgentId> honest;
+    for (os::AgentId id : ids)
+      if (id != e) honest.push_back(id);
+    const os::ProposalId p = *c.submit_proposal(honest[0], os::ProposalType::Custom, {});
+    // Five events in random order: three honest votes and the equivocator's two.
+    std::vector<int> order{0, 1, 2, 3, 4};
+    for (std::size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng.gen_range(i + 1)]);
+    const os::VoteDecision first = kinds[rng.gen_range(3)];
+    const os::VoteDecision second = kinds[(static_cast<std::size_t>(first) + 1 + rng.gen_range(2)) % 3];
+    for (int ev : order) {
+      if (ev < 3) {
+        (void)c.cast_vote(p, honest[static_cast<std::size_t>(ev)], kinds[rng.gen_range(3)]);
+        continue;
+      }
+      std::vector<os::AgentId> to;
+      for (os::AgentId h : honest)
+        if (rng.gen_range(2) == 0) to.push_back(h);
+      if (to.empty()) to.push_back(honest[rng.gen_range(3)]);
+      (void)c.submit_vote(c.sign_vote(p, e, ev == 3 ? first : second), to);
+    }
+    const os::ProposalStatus decided = *c.status(p);
+    CHECK(decided != os::ProposalStatus::Open);
+    for (os::AgentId h : honest) CHECK(*c.decision(p, h) == decided);
+    CHECK(c.faulty() == std::vector<os::AgentId>{e});
+    CHECK(c.byzantine_tolerant());
   }
 }
 

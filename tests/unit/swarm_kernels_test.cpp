@@ -1,5 +1,6 @@
 // The swarm's built-in agent kernels: dense inference, the state-vector simulator, the
 // annealer, and their payload codecs (which must refuse garbage without crashing).
+#include <omega/base/config.hpp>
 #include <omega/base/rng.hpp>
 #include <omega/swarm/neural.hpp>
 #include <omega/swarm/quantum.hpp>
@@ -11,6 +12,8 @@
 #include <cstddef>
 #include <numbers>
 #include <vector>
+
+#include "../support/threads.hpp"
 
 namespace os = omega::swarm;
 using omega::OmegaRng;
@@ -136,7 +139,8 @@ TEST_CASE("a three-layer network gives the hand-computed values", "[swarm_kernel
   std::vector<os::DenseLayer> layers;
   layers.push_back({.inputs = 2, .outputs = 2, .weights = {1, -1, 0.5f, 2}, .bias = {0, -1},
                     .activation = os::Activation::ReLU});
-  layers.push_back({.inputs = 2, .outputs = 1, .weights = {2, -1}, .bias = {0.5f}, .activation = os::Activation::Identity});
+  layers.push_back(
+      {.inputs = 2, .outputs = 1, .weights = {2, -1}, .bias = {0.5f}, .activation = os::Activation::Identity});
   layers.push_back({.inputs = 1, .outputs = 1, .weights = {1}, .bias = {0}, .activation = os::Activation::Sigmoid});
   auto net = os::NeuralNetwork::from_layers(layers);
   REQUIRE(net.has_value());
@@ -172,8 +176,8 @@ TEST_CASE("tanh and softmax layers", "[swarm_kernels]") {
 }
 
 TEST_CASE("from_layers refuses inconsistent shapes and values", "[swarm_kernels]") {
-  os::DenseLayer ok{.inputs = 2, .outputs = 3, .weights = std::vector<float>(6, 0.1f), .bias = std::vector<float>(3, 0.0f),
-                    .activation = os::Activation::ReLU};
+  os::DenseLayer ok{.inputs = 2, .outputs = 3, .weights = std::vector<float>(6, 0.1f),
+                    .bias = std::vector<float>(3, 0.0f), .activation = os::Activation::ReLU};
   os::DenseLayer next{.inputs = 3, .outputs = 1, .weights = std::vector<float>(3, 1.0f), .bias = {0},
                       .activation = os::Activation::Identity};
   CHECK(os::NeuralNetwork::from_layers({ok, next}).has_value());
@@ -249,6 +253,28 @@ TEST_CASE("inference refuses wrong sizes and random() is deterministic", "[swarm
   std::vector<float> small(3);
   CHECK_FALSE(a.infer(in, small).has_value());
   CHECK(a.infer(in, out).has_value());
+}
+
+TEST_CASE("one network infers on several threads at once", "[swarm_kernels]") {
+  if (!omega::kHasThreads) return;
+  // Networks of different widths per thread: each thread's scratch grows on its own.
+  const std::size_t small[] = {16, 48, 4};
+  const std::size_t wide[] = {300, 700, 9};
+  const auto a = os::NeuralNetwork::random(small, 1);
+  const auto b = os::NeuralNetwork::random(wide, 2);
+  std::vector<float> in_a(16, 0.25f), in_b(300, -0.125f);
+  const std::vector<float> want_a = a.infer(in_a), want_b = b.infer(in_b);
+  std::vector<int> mismatches(4, 0);
+  omega::test::run_threads(4, [&](int t) {
+    for (int i = 0; i < 200; ++i) {
+      if ((i + t) % 2 == 0) {
+        mismatches[t] += a.infer(in_a) != want_a;
+      } else {
+        mismatches[t] += b.infer(in_b) != want_b;
+      }
+    }
+  });
+  CHECK(mismatches == std::vector<int>(4, 0));
 }
 
 TEST_CASE("float and network payloads round-trip and refuse garbage", "[swarm_kernels]") {
@@ -450,7 +476,8 @@ TEST_CASE("measurement follows the Born rule and collapses", "[swarm_kernels]") 
 }
 
 TEST_CASE("run_circuit samples shots, deterministically per seed", "[swarm_kernels]") {
-  os::Circuit bell{.qubits = 2, .gates = {{os::Gate::Kind::H, 0, 0, 0}, {os::Gate::Kind::CNOT, 0, 1, 0}}, .shots = 10000};
+  os::Circuit bell{
+      .qubits = 2, .gates = {{os::Gate::Kind::H, 0, 0, 0}, {os::Gate::Kind::CNOT, 0, 1, 0}}, .shots = 10000};
   auto r = os::run_circuit(bell, 5);
   REQUIRE(r.has_value());
   REQUIRE(r->counts.size() == 4);
@@ -640,4 +667,38 @@ TEST_CASE("maxcut and cut payloads round-trip and refuse bad problems", "[swarm_
   bad_side.back() = std::byte{2};
   CHECK_FALSE(os::decode_cut(bad_side).has_value());
   CHECK(std::isnan(os::exact_maxcut({.vertices = 25, .edges = {}})));
+}
+
+// ---- the agents' task entry points ----------------------------------------------------------
+
+TEST_CASE("the neural and quantum tasks take and return their payload encodings", "[swarm_kernels]") {
+  const std::size_t widths[] = {4, 8, 2};
+  const auto net = os::NeuralNetwork::random(widths, 9);
+  const float in[4] = {0.1f, 0.2f, -0.3f, 0.4f};
+  auto out = os::run_neural_task(net, os::encode_floats(in));
+  REQUIRE(out.has_value());
+  auto floats = os::decode_floats(*out);
+  REQUIRE(floats.has_value());
+  CHECK(*floats == net.infer(in));
+  const float three[3] = {1, 2, 3};
+  CHECK_FALSE(os::run_neural_task(net, os::encode_floats(three)).has_value());
+
+  os::Circuit bell{.qubits = 2, .gates = {{os::Gate::Kind::H, 0, 0, 0}, {os::Gate::Kind::CNOT, 0, 1, 0}}, .shots = 0};
+  auto res = os::run_quantum_task(os::encode_circuit(bell), 16, 1);
+  REQUIRE(res.has_value());
+  auto decoded = os::decode_result(*res);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->probabilities[3] == Approx(0.5));
+  bell.qubits = 17;
+  CHECK_FALSE(os::run_quantum_task(os::encode_circuit(bell), 16, 1).has_value());  // more than the agent has
+
+  os::MaxCutProblem cycle{.vertices = 5, .edges = {}};
+  for (unsigned v = 0; v < 5; ++v) cycle.edges.emplace_back(v, (v + 1) % 5, 1.0);
+  auto cut = os::run_quantum_task(os::encode_maxcut(cycle), 16, 1);
+  REQUIRE(cut.has_value());
+  auto c = os::decode_cut(*cut);
+  REQUIRE(c.has_value());
+  CHECK(c->cut_value == 4.0);
+  CHECK_FALSE(os::run_quantum_task(os::encode_floats(in), 16, 1).has_value());
+  CHECK_FALSE(os::run_quantum_task({}, 16, 1).has_value());
 }

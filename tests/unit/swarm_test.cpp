@@ -598,6 +598,12 @@ TEST_CASE("swarm: coordinator, leader and memory through the orchestrator", "[sw
   REQUIRE(o.memory_manager().transfer(*region, ids[1]).has_value());
   CHECK(o.memory_manager().owner(*region) == ids[1]);
   CHECK(o.agent_info(ids[1])->memory_bytes > 0);
+  // An agent's own limit (Agent::with_memory_limit) replaces the pool's per-agent one.
+  auto small = *o.register_agent(os::AgentFactory::create_generic("small", [](std::span<const std::byte>) -> WorkResult {
+    return Bytes{};
+  }).with_memory_limit(4096));
+  REQUIRE(o.memory_manager().allocate(small, 100).has_value());
+  CHECK(o.memory_manager().allocate(small, 100).error() == os::SwarmError::QuotaExceeded);
   CHECK(o.metrics().memory_utilization > 0);
 }
 

@@ -66,6 +66,7 @@ std::string CoordinatorConfig::validate() const {
     return "election_timeout_min must exceed heartbeat_interval (a leader's heartbeats must arrive before followers time out)";
   if (failure_threshold == 0) return "failure_threshold must be at least 1";
   if (proposal_timeout.count() <= 0) return "proposal_timeout must be positive";
+  if (closed_history == 0) return "closed_history must be at least 1";
   return {};
 }
 
@@ -167,7 +168,7 @@ struct View {
 
 struct Proposal {
   ProposalInfo info;
-  std::vector<CastVote> votes;  // counted votes, one per voter; faulty voters' removed
+  std::vector<CastVote> votes;  // one per voter (late ones after the decision too); faulty voters' removed while open
   std::vector<Vote> signed_votes;  // Byzantine: the first signed vote of each voter (equivocation proof)
   std::unordered_map<AgentId, View> views;  // Byzantine only
 };
@@ -201,6 +202,14 @@ struct SwarmCoordinator::Impl {
 
   Impl(CommunicationHub& h, CoordinatorConfig c, TimeSource t)
       : hub(h), config(std::move(c)), time(t), rng(OmegaRng::new_with_seed(config.seed)) {
+    // A config validate() refuses is clamped to the nearest one that works.
+    config.heartbeat_interval = std::max(config.heartbeat_interval, std::chrono::milliseconds{1});
+    config.election_timeout_min = std::max(config.election_timeout_min, config.heartbeat_interval + std::chrono::milliseconds{1});
+    config.election_timeout_max = std::max(config.election_timeout_max, config.election_timeout_min + std::chrono::milliseconds{1});
+    config.failure_threshold = std::max(config.failure_threshold, 1u);
+    config.proposal_timeout = std::max(config.proposal_timeout, std::chrono::milliseconds{1});
+    config.closed_history = std::max<std::size_t>(config.closed_history, 1);
+    if (!(config.quorum >= 0.0 && config.quorum < 1.0)) config.quorum = 0.5;
     if (config.master_key.empty()) {
       std::array<std::uint8_t, 8> seed{};
       for (int i = 0; i < 8; ++i) seed[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(config.seed >> (8 * i));
@@ -342,9 +351,9 @@ struct SwarmCoordinator::Impl {
       for (AgentId r : recipients)
         if (find(r)) queue.emplace_back(r, &held[0]);
     }
-    std::deque<Vote> conflict_copies;  // votes a member echoes as evidence
     while (!queue.empty()) {
-      auto [to, v] = queue.front();
+      const AgentId to = queue.front().first;
+      const Vote* v = queue.front().second;
       queue.pop_front();
       View& view = p.views[to];
       auto it = std::find_if(view.votes.begin(), view.votes.end(), [&](const Vote& x) { return x.voter == v->voter; });
@@ -369,7 +378,9 @@ struct SwarmCoordinator::Impl {
     decide_views(p);
   }
 
-  Result<ProposalStatus, SwarmError> accept(const Vote& vote, std::span<const AgentId> recipients) {
+  // `signed_here`: cast_vote signed it with the voter's key a moment ago, so checking the MAC
+  // again would only repeat the same computation.
+  Result<ProposalStatus, SwarmError> accept(const Vote& vote, std::span<const AgentId> recipients, bool signed_here) {
     const std::int64_t now = time.read();
     auto it = proposals.find(vote.proposal);
     if (it == proposals.end()) {
@@ -383,7 +394,8 @@ struct SwarmCoordinator::Impl {
       return Err(SwarmError::NotEligible);
     }
     // Authenticate first: nothing unsigned may convict anyone or close anything.
-    if (!internal::mac_equal(vote.mac, vote_mac(voter->key, vote.proposal, vote.voter, vote.decision, vote.reason))) {
+    if (!signed_here &&
+        !internal::mac_equal(vote.mac, vote_mac(voter->key, vote.proposal, vote.voter, vote.decision, vote.reason))) {
       ++stats.votes_refused_signature;
       return Err(SwarmError::InvalidSignature);
     }
@@ -391,19 +403,22 @@ struct SwarmCoordinator::Impl {
       ++stats.votes_refused_other;
       return Err(SwarmError::NotEligible);
     }
-    if (p.info.status != ProposalStatus::Open) {
-      ++stats.votes_refused_other;
-      return Err(SwarmError::ProposalClosed);
-    }
+    // A conflicting vote convicts even after the decision: the two signed votes are proof.
     auto prior = std::find_if(p.votes.begin(), p.votes.end(), [&](const CastVote& v) { return v.voter == vote.voter; });
     if (prior != p.votes.end()) {
       if (prior->decision == vote.decision) {
         ++stats.votes_refused_other;
-        return Err(SwarmError::AlreadyVoted);
+        return Err(p.info.status == ProposalStatus::Open ? SwarmError::AlreadyVoted : SwarmError::ProposalClosed);
       }
       if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients, now);
       convict(vote.voter, now);
       return Err(SwarmError::Equivocation);
+    }
+    if (p.info.status != ProposalStatus::Open) {
+      // Refused, but remembered: a later conflicting vote still convicts.
+      p.votes.push_back(CastVote{vote.voter, vote.decision});
+      ++stats.votes_refused_other;
+      return Err(SwarmError::ProposalClosed);
     }
     p.votes.push_back(CastVote{vote.voter, vote.decision});
     ++stats.votes;
@@ -685,12 +700,12 @@ Result<ProposalStatus, SwarmError> SwarmCoordinator::cast_vote(ProposalId p, Age
     return Err(SwarmError::NotEligible);
   }
   Vote v{p, voter, d, std::string(reason), vote_mac(m->key, p, voter, d, reason)};
-  return impl_->accept(v, {});
+  return impl_->accept(v, {}, true);
 }
 
 Result<ProposalStatus, SwarmError> SwarmCoordinator::submit_vote(const Vote& vote, std::span<const AgentId> recipients) {
   std::lock_guard lock(impl_->mutex);
-  return impl_->accept(vote, recipients);
+  return impl_->accept(vote, recipients, false);
 }
 
 Result<ProposalStatus, SwarmError> SwarmCoordinator::status(ProposalId p) const {

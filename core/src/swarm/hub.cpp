@@ -1,20 +1,8 @@
-// CommunicationHub: the contract is in omega/swarm/hub.hpp. Choices the header leaves open:
-//
-// - A send either enters the receiver's channel (it gets the channel's next seq, is queued and
-//   logged: counted in `sent`, and broadcast() counts it as accepted), or is refused with an
-//   error (Backpressure, Unreachable, UnknownAgent), or is lost on the way: to the drop
-//   probability or a cut link on its path (dropped_fault), from or to a killed agent
-//   (dropped_dead). A lost message returns success, as a network would; it gets no seq and
-//   is not logged, so a restart cannot bring it back. The only silent losses are those three
-//   injected faults, each counted.
-// - Routing knows which agents are dead (a failure detector would) and avoids them where the
-//   topology offers a choice (Ring's two directions); a dead relay on every path refuses with
-//   Unreachable. A cut link is a silent fault: routes do not avoid it, messages crossing it
-//   are lost.
-// - A killed agent keeps its inbox but receives nothing until revive(); restart() discards
-//   the inbox and rebuilds it from the replay logs (past each channel's last ack).
-// - Sending to oneself is allowed: a loopback of 0 hops through one's own channel.
-// - Payloads have no size limit other than memory; the log holds its own copy of each.
+// CommunicationHub: the contract and the choices made where it leaves room are in
+// omega/swarm/hub.hpp. Locking: table_mutex (membership, liveness, cuts, groups) is held
+// shared by every send, receive and ack and exclusively by changes to the table; under it,
+// one receiver's Inbox mutex at a time. The drop generator has its own mutex, taken only
+// while a drop probability is set.
 #include <omega/swarm/hub.hpp>
 
 #include <omega/base/rng.hpp>
@@ -40,11 +28,50 @@ std::string HubConfig::validate() const {
 
 namespace {
 
+// A FIFO on a power-of-two ring that allocates nothing until its first push (a full mesh of
+// 256 agents has 65,280 channels, each with a queue and a log: std::deque's eager first
+// block would cost ~1 KiB per channel before any traffic). Popped slots are reset, so the
+// payload's memory goes back at once.
+template <class T>
+class RingQueue {
+ public:
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  T& front() noexcept { return slots_[head_]; }
+  const T& front() const noexcept { return slots_[head_]; }
+  const T& operator[](std::size_t i) const noexcept { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+  void push_back(T value) {
+    if (size_ == slots_.size()) grow();
+    slots_[(head_ + size_) & (slots_.size() - 1)] = std::move(value);
+    ++size_;
+  }
+  void pop_front() {
+    slots_[head_] = T{};
+    head_ = (head_ + 1) & (slots_.size() - 1);
+    --size_;
+  }
+  void clear() {
+    while (!empty()) pop_front();
+    head_ = 0;
+  }
+
+ private:
+  void grow() {
+    std::vector<T> bigger(std::max<std::size_t>(4, slots_.size() * 2));
+    for (std::size_t i = 0; i < size_; ++i) bigger[i] = std::move(slots_[(head_ + i) & (slots_.size() - 1)]);
+    slots_ = std::move(bigger);
+    head_ = 0;
+  }
+  std::vector<T> slots_;
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+};
+
 // One (sender, receiver) pair. Guarded by the receiver's Inbox mutex.
 struct Channel {
   AgentId from;
-  std::deque<Message> queue;  // waiting to be received, in seq order
-  std::deque<Message> log;    // the last replay_capacity accepted messages past `acked`
+  RingQueue<Message> queue;  // waiting to be received, in seq order
+  RingQueue<Message> log;    // the last replay_capacity accepted messages past `acked`
   std::uint64_t next_seq = 1;
   std::uint64_t acked = 0;    // the receiver has handled every seq <= acked
   bool ready = false;         // listed in Inbox::ready
@@ -100,6 +127,7 @@ struct CommunicationHub::Impl {
   mutable std::shared_mutex table_mutex;
   std::unordered_map<AgentId, Agent> agents;
   std::vector<AgentId> order;  // insertion order
+  std::vector<Agent*> slots;   // order's agents (map nodes do not move): routing reads them by index
   AgentId center_override;
   std::set<std::pair<std::uint32_t, std::uint32_t>> cuts;
   std::map<std::string, std::vector<AgentId>, std::less<>> groups;  // members in join order
@@ -119,7 +147,7 @@ struct CommunicationHub::Impl {
     return order.empty() ? AgentId{} : order.front();
   }
 
-  [[nodiscard]] bool alive_at(std::size_t index) const { return agents.at(order[index]).alive; }
+  [[nodiscard]] bool alive_at(std::size_t index) const { return slots[index]->alive; }
 
   // Writes the path from `from` to `to` (both registered) into `path`; false when every path
   // needs a dead relay. The ends' own liveness is the caller's business.
@@ -186,6 +214,7 @@ struct CommunicationHub::Impl {
           }
         }
         for (auto it = down.rbegin(); it != down.rend(); ++it) path.push_back(order[*it]);
+        // Paths are O(log n) long: a lookup per relay is cheap.
         for (std::size_t h = 1; h + 1 < path.size(); ++h) {
           if (!agents.at(path[h]).alive) {
             path.clear();
@@ -320,8 +349,10 @@ Result<void, SwarmError> CommunicationHub::add_agent(AgentId agent) {
   if (!agent.valid()) return Err(SwarmError::UnknownAgent);
   std::unique_lock lock(impl_->table_mutex);
   if (impl_->agents.contains(agent)) return Err(SwarmError::DuplicateAgent);
-  impl_->agents.emplace(agent, Agent{.index = impl_->order.size(), .alive = true, .inbox = std::make_shared<Inbox>()});
+  auto [it, _] =
+      impl_->agents.emplace(agent, Agent{.index = impl_->order.size(), .alive = true, .inbox = std::make_shared<Inbox>()});
   impl_->order.push_back(agent);
+  impl_->slots.push_back(&it->second);
   return {};
 }
 
@@ -357,7 +388,8 @@ void CommunicationHub::remove_agent(AgentId agent) {
   const std::size_t index = it->second.index;
   s.agents.erase(it);
   s.order.erase(s.order.begin() + static_cast<std::ptrdiff_t>(index));
-  for (std::size_t i = index; i < s.order.size(); ++i) s.agents.at(s.order[i]).index = i;
+  s.slots.erase(s.slots.begin() + static_cast<std::ptrdiff_t>(index));
+  for (std::size_t i = index; i < s.slots.size(); ++i) s.slots[i]->index = i;
   if (s.center_override == agent) s.center_override = {};
   std::erase_if(s.cuts, [agent](const auto& link) { return link.first == agent.value || link.second == agent.value; });
   for (auto g = s.groups.begin(); g != s.groups.end();) {
@@ -474,9 +506,9 @@ std::size_t CommunicationHub::restart(AgentId agent) {
     // Every seq in (acked, next_seq) should come back; those the log no longer holds are gaps.
     const std::uint64_t first_logged = ch->log.empty() ? ch->next_seq : ch->log.front().seq;
     if (first_logged > ch->acked + 1) gaps += first_logged - (ch->acked + 1);
-    for (const Message& m : ch->log) {
-      if (m.seq <= ch->acked) continue;
-      ch->queue.push_back(m);
+    for (std::size_t i = 0; i < ch->log.size(); ++i) {
+      if (ch->log[i].seq <= ch->acked) continue;
+      ch->queue.push_back(ch->log[i]);
       ++replayed;
     }
     if (!ch->queue.empty()) {

@@ -115,11 +115,31 @@ void MemoryManager::release(std::uint32_t slot) {
   free_.push_back(slot);
 }
 
+std::size_t MemoryManager::limit_of(AgentId agent) const {
+  auto it = limits_.find(agent);
+  return it == limits_.end() ? config_.per_agent_limit : it->second;
+}
+
 bool MemoryManager::over_quota(AgentId agent, std::size_t more_regions) const {
-  if (config_.per_agent_limit == 0) return false;
+  const std::size_t limit = limit_of(agent);
+  if (limit == 0) return false;
   auto it = agents_.find(agent);
   const std::size_t have = it == agents_.end() ? 0 : it->second.regions;
-  return (have + more_regions) * config_.region_size > config_.per_agent_limit;
+  return (have + more_regions) * config_.region_size > limit;
+}
+
+void MemoryManager::set_agent_limit(AgentId agent, std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  if (bytes == 0) {
+    limits_.erase(agent);
+  } else {
+    limits_[agent] = bytes;
+  }
+}
+
+std::size_t MemoryManager::agent_limit(AgentId agent) const {
+  std::lock_guard lock(mutex_);
+  return limit_of(agent);
 }
 
 Result<RegionId, SwarmError> MemoryManager::allocate(AgentId owner, std::size_t size) {
@@ -267,6 +287,7 @@ Result<void, SwarmError> MemoryManager::unpin(RegionId region) {
 
 std::size_t MemoryManager::release_agent(AgentId agent) {
   std::lock_guard lock(mutex_);
+  limits_.erase(agent);
   auto it = agents_.find(agent);
   if (it == agents_.end()) return 0;
   std::size_t n = 0;

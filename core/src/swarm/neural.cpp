@@ -172,7 +172,9 @@ std::vector<std::byte> encode_floats(std::span<const float> values) {
 }
 
 Result<std::vector<float>, std::string> decode_floats(std::span<const std::byte> bytes) {
-  if (bytes.size() % 4 != 0) return Err("float payload of " + std::to_string(bytes.size()) + " bytes, not a multiple of 4");
+  if (bytes.size() % 4 != 0) {
+    return Err("float payload of " + std::to_string(bytes.size()) + " bytes, not a multiple of 4");
+  }
   wire::Reader r(bytes);
   std::vector<float> out(bytes.size() / 4);
   for (std::size_t i = 0; i < out.size(); ++i) {
@@ -201,7 +203,9 @@ Result<NeuralNetwork, std::string> decode_network(std::span<const std::byte> byt
   if (!r.tag("ONN1")) return Err(std::string("network payload does not start with \"ONN1\""));
   std::uint32_t count = 0;
   if (!r.u32(count)) return Err(std::string("network payload truncated in the layer count"));
-  if (count == 0 || count > NeuralNetwork::kMaxLayers) return Err("layer count " + std::to_string(count) + " out of 1..64");
+  if (count == 0 || count > NeuralNetwork::kMaxLayers) {
+    return Err("layer count " + std::to_string(count) + " out of 1..64");
+  }
   std::vector<DenseLayer> layers;
   layers.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
@@ -225,6 +229,15 @@ Result<NeuralNetwork, std::string> decode_network(std::span<const std::byte> byt
   }
   if (r.remaining() != 0) return Err(std::to_string(r.remaining()) + " bytes after the last layer");
   return NeuralNetwork::from_layers(std::move(layers));
+}
+
+Result<std::vector<std::byte>, std::string> run_neural_task(const NeuralNetwork& network,
+                                                           std::span<const std::byte> payload) {
+  auto input = decode_floats(payload);
+  if (!input) return Err(std::move(input.error()));
+  std::vector<float> output(network.output_size());
+  if (auto done = network.infer(*input, output); !done) return Err(std::move(done.error()));
+  return encode_floats(output);
 }
 
 const char* kernels_simd_target() noexcept { return detail::simd_target_name(); }

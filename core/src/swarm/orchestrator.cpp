@@ -406,6 +406,7 @@ struct SwarmOrchestrator::Impl {
     AgentRec a(std::move(def), id);
     a.breaker = std::make_unique<CircuitBreaker>(breaker_config, time);
     a.last_heartbeat_ns = now();
+    if (a.def.memory_limit() != 0) memory.set_agent_limit(id, a.def.memory_limit());
     const auto index = static_cast<std::uint32_t>(agents.size());
     names.emplace(a.def.name(), index);
     agents.push_back(std::move(a));

@@ -184,7 +184,9 @@ Result<Circuit, std::string> decode_circuit(std::span<const std::byte> bytes) {
   if (!r.tag("OQC1")) return Err(std::string("circuit payload does not start with \"OQC1\""));
   std::uint8_t qubits = 0;
   std::uint32_t shots = 0, count = 0;
-  if (!r.u8(qubits) || !r.u32(shots) || !r.u32(count)) return Err(std::string("circuit payload truncated in the header"));
+  if (!r.u8(qubits) || !r.u32(shots) || !r.u32(count)) {
+    return Err(std::string("circuit payload truncated in the header"));
+  }
   if (count > Circuit::kMaxGates) return Err("gate count " + std::to_string(count) + " over the limit");
   if (r.remaining() != std::size_t{count} * 11) {
     return Err("circuit payload holds " + std::to_string(r.remaining()) + " bytes of gates, " + std::to_string(count) +
@@ -279,7 +281,9 @@ Result<CircuitResult, std::string> decode_result(std::span<const std::byte> byte
   std::uint32_t k = 0;
   (void)r.u32(k);
   if (k > dim) return Err(std::string("more non-zero counts than basis states"));
-  if (r.remaining() != std::size_t{k} * 12) return Err(std::string("result payload's counts do not match their number"));
+  if (r.remaining() != std::size_t{k} * 12) {
+    return Err(std::string("result payload's counts do not match their number"));
+  }
   if (k > 0) res.counts.assign(dim, 0);
   std::uint64_t previous = 0;
   for (std::uint32_t j = 0; j < k; ++j) {
@@ -412,8 +416,12 @@ QuboSolution anneal_qubo(const QuboProblem& p, std::uint64_t seed, std::uint64_t
 }
 
 std::string validate_maxcut(const MaxCutProblem& p) {
-  if (p.vertices > MaxCutProblem::kMaxVertices) return "more than " + std::to_string(MaxCutProblem::kMaxVertices) + " vertices";
-  if (p.edges.size() > MaxCutProblem::kMaxEdges) return "more than " + std::to_string(MaxCutProblem::kMaxEdges) + " edges";
+  if (p.vertices > MaxCutProblem::kMaxVertices) {
+    return "more than " + std::to_string(MaxCutProblem::kMaxVertices) + " vertices";
+  }
+  if (p.edges.size() > MaxCutProblem::kMaxEdges) {
+    return "more than " + std::to_string(MaxCutProblem::kMaxEdges) + " edges";
+  }
   for (std::size_t e = 0; e < p.edges.size(); ++e) {
     const auto& [u, v, w] = p.edges[e];
     const std::string at = "edge " + std::to_string(e) + ": ";
@@ -490,7 +498,9 @@ Result<MaxCutProblem, std::string> decode_maxcut(std::span<const std::byte> byte
   std::uint32_t vertices = 0, count = 0;
   if (!r.u32(vertices) || !r.u32(count)) return Err(std::string("maxcut payload truncated in the header"));
   if (count > MaxCutProblem::kMaxEdges) return Err("edge count " + std::to_string(count) + " over the limit");
-  if (r.remaining() != std::size_t{count} * 16) return Err(std::string("maxcut payload's edges do not match their number"));
+  if (r.remaining() != std::size_t{count} * 16) {
+    return Err(std::string("maxcut payload's edges do not match their number"));
+  }
   MaxCutProblem p;
   p.vertices = vertices;
   p.edges.resize(count);
@@ -518,7 +528,9 @@ Result<CutSolution, std::string> decode_cut(std::span<const std::byte> bytes) {
   if (!r.tag("OCS1")) return Err(std::string("cut payload does not start with \"OCS1\""));
   std::uint32_t vertices = 0;
   CutSolution s;
-  if (!r.u32(vertices) || !r.f64(s.cut_value) || !r.u64(s.iterations)) return Err(std::string("cut payload truncated in the header"));
+  if (!r.u32(vertices) || !r.f64(s.cut_value) || !r.u64(s.iterations)) {
+    return Err(std::string("cut payload truncated in the header"));
+  }
   if (!std::isfinite(s.cut_value)) return Err(std::string("cut value is not finite"));
   if (r.remaining() != vertices) return Err(std::string("cut payload's sides do not match the vertex count"));
   s.side.resize(vertices);
@@ -527,6 +539,36 @@ Result<CutSolution, std::string> decode_cut(std::span<const std::byte> bytes) {
     if (b > 1) return Err(std::string("a side other than 0 or 1"));
   }
   return s;
+}
+
+// ---- the quantum agent's task --------------------------------------------------------------
+
+Result<std::vector<std::byte>, std::string> run_quantum_task(std::span<const std::byte> payload, unsigned max_qubits,
+                                                            std::uint64_t seed, std::uint64_t sweeps) {
+  auto starts_with = [&](const char* tag) {
+    if (payload.size() < 4) return false;
+    for (int i = 0; i < 4; ++i) {
+      if (static_cast<char>(payload[i]) != tag[i]) return false;
+    }
+    return true;
+  };
+  if (starts_with("OQC1")) {
+    auto circuit = decode_circuit(payload);
+    if (!circuit) return Err(std::move(circuit.error()));
+    if (circuit->qubits > max_qubits) {
+      return Err("circuit needs " + std::to_string(circuit->qubits) + " qubits, the agent simulates " +
+                 std::to_string(max_qubits));
+    }
+    auto result = run_circuit(*circuit, seed);
+    if (!result) return Err(std::move(result.error()));
+    return encode_result(*result);
+  }
+  if (starts_with("OMC1")) {
+    auto problem = decode_maxcut(payload);
+    if (!problem) return Err(std::move(problem.error()));
+    return encode_cut(anneal_maxcut(*problem, seed, sweeps));
+  }
+  return Err(std::string("quantum task payload is neither a circuit (\"OQC1\") nor a MaxCut problem (\"OMC1\")"));
 }
 
 }  // namespace omega::swarm

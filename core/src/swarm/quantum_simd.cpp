@@ -13,15 +13,76 @@
 
 #include "swarm/kernels_simd.hpp"
 
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
+
 HWY_BEFORE_NAMESPACE();
 namespace omega::swarm::detail::HWY_NAMESPACE {
+
+// The kernels are written once against `v`, a handful of f64 vector operations named as in
+// Highway. Highway 1.0.3 gives no f64 vectors on its WASM target (HWY_HAVE_FLOAT64 is 0
+// there), although SIMD128 has f64x2, so that target gets the same operations on wasm
+// intrinsics; a target with neither runs them on one-lane "vectors".
+#if HWY_HAVE_FLOAT64
+namespace v {
 namespace hn = hwy::HWY_NAMESPACE;
+using D = hn::ScalableTag<double>;
+using hn::Add;
+using hn::Lanes;
+using hn::LoadU;
+using hn::Mul;
+using hn::MulAdd;
+using hn::NegMulAdd;
+using hn::Set;
+using hn::StoreU;
+using hn::Zero;
+template <class V>
+HWY_INLINE double Total(D d, V x) {
+  return hn::GetLane(hn::SumOfLanes(d, x));
+}
+}  // namespace v
+#elif HWY_TARGET == HWY_WASM
+namespace v {
+struct D {};
+struct V {
+  v128_t raw;
+};
+HWY_INLINE constexpr std::size_t Lanes(D) { return 2; }
+HWY_INLINE V Set(D, double x) { return {wasm_f64x2_splat(x)}; }
+HWY_INLINE V Zero(D) { return {wasm_f64x2_splat(0.0)}; }
+HWY_INLINE V LoadU(D, const double* p) { return {wasm_v128_load(p)}; }
+HWY_INLINE void StoreU(V x, D, double* p) { wasm_v128_store(p, x.raw); }
+HWY_INLINE V Add(V a, V b) { return {wasm_f64x2_add(a.raw, b.raw)}; }
+HWY_INLINE V Mul(V a, V b) { return {wasm_f64x2_mul(a.raw, b.raw)}; }
+HWY_INLINE V MulAdd(V a, V b, V c) { return {wasm_f64x2_add(wasm_f64x2_mul(a.raw, b.raw), c.raw)}; }
+HWY_INLINE V NegMulAdd(V a, V b, V c) { return {wasm_f64x2_sub(c.raw, wasm_f64x2_mul(a.raw, b.raw))}; }
+HWY_INLINE double Total(D, V x) { return wasm_f64x2_extract_lane(x.raw, 0) + wasm_f64x2_extract_lane(x.raw, 1); }
+}  // namespace v
+#else
+namespace v {
+struct D {};
+struct V {
+  double x;
+};
+HWY_INLINE constexpr std::size_t Lanes(D) { return 1; }
+HWY_INLINE V Set(D, double x) { return {x}; }
+HWY_INLINE V Zero(D) { return {0.0}; }
+HWY_INLINE V LoadU(D, const double* p) { return {*p}; }
+HWY_INLINE void StoreU(V x, D, double* p) { *p = x.x; }
+HWY_INLINE V Add(V a, V b) { return {a.x + b.x}; }
+HWY_INLINE V Mul(V a, V b) { return {a.x * b.x}; }
+HWY_INLINE V MulAdd(V a, V b, V c) { return {a.x * b.x + c.x}; }
+HWY_INLINE V NegMulAdd(V a, V b, V c) { return {c.x - a.x * b.x}; }
+HWY_INLINE double Total(D, V x) { return x.x; }
+}  // namespace v
+#endif
 
 void Apply1q(double* HWY_RESTRICT re, double* HWY_RESTRICT im, std::size_t dim, unsigned q,
              const double* HWY_RESTRICT u) {
   const std::size_t stride = std::size_t{1} << q;
-  const hn::ScalableTag<double> d;
-  const std::size_t lanes = hn::Lanes(d);
+  const v::D d;
+  const std::size_t lanes = v::Lanes(d);
   if (stride < lanes) {
     for (std::size_t base = 0; base < dim; base += 2 * stride) {
       for (std::size_t i0 = base; i0 < base + stride; ++i0) {
@@ -35,63 +96,63 @@ void Apply1q(double* HWY_RESTRICT re, double* HWY_RESTRICT im, std::size_t dim, 
     }
     return;
   }
-  const auto u00r = hn::Set(d, u[0]), u00i = hn::Set(d, u[1]);
-  const auto u01r = hn::Set(d, u[2]), u01i = hn::Set(d, u[3]);
-  const auto u10r = hn::Set(d, u[4]), u10i = hn::Set(d, u[5]);
-  const auto u11r = hn::Set(d, u[6]), u11i = hn::Set(d, u[7]);
+  const auto u00r = v::Set(d, u[0]), u00i = v::Set(d, u[1]);
+  const auto u01r = v::Set(d, u[2]), u01i = v::Set(d, u[3]);
+  const auto u10r = v::Set(d, u[4]), u10i = v::Set(d, u[5]);
+  const auto u11r = v::Set(d, u[6]), u11i = v::Set(d, u[7]);
   for (std::size_t base = 0; base < dim; base += 2 * stride) {
     double* r0 = re + base;
     double* i0 = im + base;
     double* r1 = r0 + stride;
     double* i1 = i0 + stride;
     for (std::size_t j = 0; j < stride; j += lanes) {
-      const auto ar = hn::LoadU(d, r0 + j), ai = hn::LoadU(d, i0 + j);
-      const auto br = hn::LoadU(d, r1 + j), bi = hn::LoadU(d, i1 + j);
+      const auto ar = v::LoadU(d, r0 + j), ai = v::LoadU(d, i0 + j);
+      const auto br = v::LoadU(d, r1 + j), bi = v::LoadU(d, i1 + j);
       // (u00 a + u01 b) and (u10 a + u11 b), complex.
-      auto nr0 = hn::Mul(u00r, ar);
-      nr0 = hn::NegMulAdd(u00i, ai, nr0);
-      nr0 = hn::MulAdd(u01r, br, nr0);
-      nr0 = hn::NegMulAdd(u01i, bi, nr0);
-      auto ni0 = hn::Mul(u00r, ai);
-      ni0 = hn::MulAdd(u00i, ar, ni0);
-      ni0 = hn::MulAdd(u01r, bi, ni0);
-      ni0 = hn::MulAdd(u01i, br, ni0);
-      auto nr1 = hn::Mul(u10r, ar);
-      nr1 = hn::NegMulAdd(u10i, ai, nr1);
-      nr1 = hn::MulAdd(u11r, br, nr1);
-      nr1 = hn::NegMulAdd(u11i, bi, nr1);
-      auto ni1 = hn::Mul(u10r, ai);
-      ni1 = hn::MulAdd(u10i, ar, ni1);
-      ni1 = hn::MulAdd(u11r, bi, ni1);
-      ni1 = hn::MulAdd(u11i, br, ni1);
-      hn::StoreU(nr0, d, r0 + j);
-      hn::StoreU(ni0, d, i0 + j);
-      hn::StoreU(nr1, d, r1 + j);
-      hn::StoreU(ni1, d, i1 + j);
+      auto nr0 = v::Mul(u00r, ar);
+      nr0 = v::NegMulAdd(u00i, ai, nr0);
+      nr0 = v::MulAdd(u01r, br, nr0);
+      nr0 = v::NegMulAdd(u01i, bi, nr0);
+      auto ni0 = v::Mul(u00r, ai);
+      ni0 = v::MulAdd(u00i, ar, ni0);
+      ni0 = v::MulAdd(u01r, bi, ni0);
+      ni0 = v::MulAdd(u01i, br, ni0);
+      auto nr1 = v::Mul(u10r, ar);
+      nr1 = v::NegMulAdd(u10i, ai, nr1);
+      nr1 = v::MulAdd(u11r, br, nr1);
+      nr1 = v::NegMulAdd(u11i, bi, nr1);
+      auto ni1 = v::Mul(u10r, ai);
+      ni1 = v::MulAdd(u10i, ar, ni1);
+      ni1 = v::MulAdd(u11r, bi, ni1);
+      ni1 = v::MulAdd(u11i, br, ni1);
+      v::StoreU(nr0, d, r0 + j);
+      v::StoreU(ni0, d, i0 + j);
+      v::StoreU(nr1, d, r1 + j);
+      v::StoreU(ni1, d, i1 + j);
     }
   }
 }
 
 HWY_INLINE double SumSquaresRun(const double* HWY_RESTRICT re, const double* HWY_RESTRICT im, std::size_t n) {
-  const hn::ScalableTag<double> d;
-  const std::size_t lanes = hn::Lanes(d);
-  auto a0 = hn::Zero(d);
-  auto a1 = hn::Zero(d);
+  const v::D d;
+  const std::size_t lanes = v::Lanes(d);
+  auto a0 = v::Zero(d);
+  auto a1 = v::Zero(d);
   std::size_t i = 0;
   for (; i + 2 * lanes <= n; i += 2 * lanes) {
-    const auto r0 = hn::LoadU(d, re + i), m0 = hn::LoadU(d, im + i);
-    const auto r1 = hn::LoadU(d, re + i + lanes), m1 = hn::LoadU(d, im + i + lanes);
-    a0 = hn::MulAdd(r0, r0, a0);
-    a0 = hn::MulAdd(m0, m0, a0);
-    a1 = hn::MulAdd(r1, r1, a1);
-    a1 = hn::MulAdd(m1, m1, a1);
+    const auto r0 = v::LoadU(d, re + i), m0 = v::LoadU(d, im + i);
+    const auto r1 = v::LoadU(d, re + i + lanes), m1 = v::LoadU(d, im + i + lanes);
+    a0 = v::MulAdd(r0, r0, a0);
+    a0 = v::MulAdd(m0, m0, a0);
+    a1 = v::MulAdd(r1, r1, a1);
+    a1 = v::MulAdd(m1, m1, a1);
   }
   for (; i + lanes <= n; i += lanes) {
-    const auto r0 = hn::LoadU(d, re + i), m0 = hn::LoadU(d, im + i);
-    a0 = hn::MulAdd(r0, r0, a0);
-    a0 = hn::MulAdd(m0, m0, a0);
+    const auto r0 = v::LoadU(d, re + i), m0 = v::LoadU(d, im + i);
+    a0 = v::MulAdd(r0, r0, a0);
+    a0 = v::MulAdd(m0, m0, a0);
   }
-  double s = hn::GetLane(hn::SumOfLanes(d, hn::Add(a0, a1)));
+  double s = v::Total(d, v::Add(a0, a1));
   for (; i < n; ++i) s += re[i] * re[i] + im[i] * im[i];
   return s;
 }
@@ -108,22 +169,22 @@ double SumSquaresBit(const double* HWY_RESTRICT re, const double* HWY_RESTRICT i
 }
 
 void Squares(const double* HWY_RESTRICT re, const double* HWY_RESTRICT im, double* HWY_RESTRICT out, std::size_t n) {
-  const hn::ScalableTag<double> d;
-  const std::size_t lanes = hn::Lanes(d);
+  const v::D d;
+  const std::size_t lanes = v::Lanes(d);
   std::size_t i = 0;
   for (; i + lanes <= n; i += lanes) {
-    const auto r = hn::LoadU(d, re + i), m = hn::LoadU(d, im + i);
-    hn::StoreU(hn::MulAdd(m, m, hn::Mul(r, r)), d, out + i);
+    const auto r = v::LoadU(d, re + i), m = v::LoadU(d, im + i);
+    v::StoreU(v::MulAdd(m, m, v::Mul(r, r)), d, out + i);
   }
   for (; i < n; ++i) out[i] = re[i] * re[i] + im[i] * im[i];
 }
 
 HWY_INLINE void ScaleRun(double* HWY_RESTRICT p, std::size_t n, double scale) {
-  const hn::ScalableTag<double> d;
-  const std::size_t lanes = hn::Lanes(d);
-  const auto s = hn::Set(d, scale);
+  const v::D d;
+  const std::size_t lanes = v::Lanes(d);
+  const auto s = v::Set(d, scale);
   std::size_t i = 0;
-  for (; i + lanes <= n; i += lanes) hn::StoreU(hn::Mul(hn::LoadU(d, p + i), s), d, p + i);
+  for (; i + lanes <= n; i += lanes) v::StoreU(v::Mul(v::LoadU(d, p + i), s), d, p + i);
   for (; i < n; ++i) p[i] *= scale;
 }
 

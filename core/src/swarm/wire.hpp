@@ -1,7 +1,6 @@
 #pragma once
 // Little-endian byte writing and bounds-checked reading for the swarm kernels' payloads
 // (internal). Values are assembled byte by byte, so the encoding is the same on every host.
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -10,6 +9,15 @@
 #include <vector>
 
 namespace omega::swarm::wire {
+
+// std::bit_cast, which Emscripten 3.1.6's libc++ lacks.
+template <class To, class From>
+To bits_of(const From& from) noexcept {
+  static_assert(sizeof(To) == sizeof(From));
+  To to;
+  std::memcpy(&to, &from, sizeof(To));
+  return to;
+}
 
 class Writer {
  public:
@@ -21,8 +29,8 @@ class Writer {
   void u64(std::uint64_t v) {
     for (int i = 0; i < 8; ++i) u8(static_cast<std::uint8_t>(v >> (8 * i)));
   }
-  void f32(float v) { u32(std::bit_cast<std::uint32_t>(v)); }
-  void f64(double v) { u64(std::bit_cast<std::uint64_t>(v)); }
+  void f32(float v) { u32(bits_of<std::uint32_t>(v)); }
+  void f64(double v) { u64(bits_of<std::uint64_t>(v)); }
   void tag(std::string_view four) {
     for (char c : four) u8(static_cast<std::uint8_t>(c));
   }
@@ -59,13 +67,13 @@ class Reader {
   bool f32(float& v) noexcept {
     std::uint32_t bits = 0;
     if (!u32(bits)) return false;
-    v = std::bit_cast<float>(bits);
+    v = bits_of<float>(bits);
     return true;
   }
   bool f64(double& v) noexcept {
     std::uint64_t bits = 0;
     if (!u64(bits)) return false;
-    v = std::bit_cast<double>(bits);
+    v = bits_of<double>(bits);
     return true;
   }
   bool tag(std::string_view four) noexcept {

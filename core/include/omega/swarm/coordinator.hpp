@@ -13,7 +13,8 @@
 // - Time comes from the TimeSource, randomness from an OmegaRng seeded by config.seed: for a
 //   given seed and call order every run is the same (the tests drive a fake clock).
 // - Votes: every vote is signed with HMAC-SHA256 under its voter's key (derived from the
-//   master key and the agent id) and verified before it counts; a bad MAC is refused
+//   master key and the agent id); a vote from outside (submit_vote) is verified before it
+//   counts, and a bad MAC is refused
 //   (InvalidSignature, counted). A second identical vote is AlreadyVoted; a second different
 //   one is equivocation: both signed votes are a transferable proof, so the voter is marked
 //   faulty everywhere, its votes leave every open tally, and it may not vote again.
@@ -153,7 +154,7 @@ struct CoordinationStats {
   std::uint64_t leader_changes = 0;           // elections won
   std::uint64_t split_brain_terms = 0;        // terms with two leaders: must stay 0
   std::uint64_t heartbeats_sent = 0;
-  std::uint64_t heartbeats_missed = 0;        // intervals a live member's heartbeat was due but did not leave (hub refused)
+  std::uint64_t heartbeats_missed = 0;        // heartbeat intervals skipped because ticks came slower than the interval
   std::uint64_t failures_detected = 0;
   std::uint64_t recoveries = 0;               // failed members heard again
   std::uint64_t messages_sent = 0;
@@ -168,6 +169,8 @@ struct CoordinationStats {
 
 class SwarmCoordinator {
  public:
+  // An invalid config (validate() not empty) is clamped to the nearest valid one; callers
+  // that want a refusal check validate() first.
   SwarmCoordinator(CommunicationHub& hub, CoordinatorConfig config, TimeSource time = TimeSource::system());
   ~SwarmCoordinator();
   SwarmCoordinator(const SwarmCoordinator&) = delete;
@@ -180,7 +183,8 @@ class SwarmCoordinator {
   void remove_member(AgentId id);
 
   Result<ProposalId, SwarmError> submit_proposal(AgentId proposer, ProposalType type, std::span<const std::byte> data);
-  // An honest member's vote: signed with its key, delivered to every member.
+  // An honest member's vote: signed here with its key (authentic by construction, so not
+  // verified again), delivered to every member.
   Result<ProposalStatus, SwarmError> cast_vote(ProposalId p, AgentId voter, VoteDecision d, std::string_view reason = {});
   // A vote from outside, verified first. `recipients` are the members it reaches directly
   // (empty: all); in Byzantine mode honest members echo it on to the rest.

@@ -25,6 +25,29 @@
 //   by cause. Deterministic for a given seed and call order.
 // - Thread-safe: any thread may send, receive and ack; one mutex per receiver keeps senders
 //   to different receivers apart.
+//
+// The implementation's choices where the above leaves room (core/src/swarm/hub.cpp):
+// - A send that is not refused either enters the channel (it gets the next seq, is queued and
+//   logged: that is `sent`, and what broadcast() counts as accepted) or is lost on the way:
+//   to the drop probability or a cut link on its path (dropped_fault), from or to a killed
+//   agent (dropped_dead). A lost send still returns success, as a network would; it takes no
+//   seq and is not logged, so no restart brings it back.
+// - receive() serves the receiver's channels round robin, one message per sender per turn
+//   (the turn carries over between calls): a chatty sender cannot starve the others.
+// - Routing avoids dead agents where the topology gives a choice (Ring's two directions; ties
+//   go to the successor); route() is empty when either end is dead. A cut link is a silent
+//   fault: routes do not avoid it, messages crossing it are lost. Hierarchical's tree follows
+//   the order of add_agent() as it is now (remove_agent closes the gap).
+// - A killed agent keeps its inbox and receives nothing until revive(); restart() discards
+//   the inbox (alive or not) and refills it from the logs: every message past the channel's
+//   last ack, so messages received but not acknowledged come again. ack() never moves back
+//   nor past the channel's last seq, and trims the log of what it covers. A restart may leave
+//   a channel above channel_capacity; sends to it see Backpressure until it drains.
+// - Sending to oneself is a 0-hop loopback. Payloads have no limit but memory.
+// - Bad input: an invalid or unknown agent is UnknownAgent (add_agent: DuplicateAgent when
+//   registered); an empty or memberless group is UnknownGroup; a group disappears with its
+//   last member. receive/ack/restart/kill/revive/cut/set_center ignore unknown agents.
+// - The constructor throws std::invalid_argument when config.validate() is not empty.
 #include <cstddef>
 #include <cstdint>
 #include <memory>

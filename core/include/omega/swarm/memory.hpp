@@ -23,6 +23,8 @@
 // - Quota: per_agent_limit counts reserved bytes, region_size per region the agent owns
 //   (that is what the pool gives up for it); QuotaExceeded refuses an allocate or a transfer
 //   that would pass it. An agent at its quota is refused; its own regions are not evicted for it.
+//   set_agent_limit() gives one agent its own limit instead (Agent::with_memory_limit);
+//   release_agent() forgets it with the agent.
 // - TTL: a region is past its ttl when it has not been written (or allocated) for ttl;
 //   garbage_collect() reclaims every unpinned region past its ttl under every policy, and
 //   reorders the free list so the lowest addresses are handed out first.
@@ -113,7 +115,13 @@ class MemoryManager {
   // Pins nest: a region is evictable again after as many unpins as pins.
   Result<void, SwarmError> pin(RegionId region);
   Result<void, SwarmError> unpin(RegionId region);
-  // Frees every region the agent owns, pinned or not (the agent is gone); returns how many.
+  // The agent's own limit in reserved bytes, in place of per_agent_limit; 0 returns it to
+  // per_agent_limit. Regions it owns already are kept even when they pass the new limit; only
+  // later allocations and transfers to it are refused.
+  void set_agent_limit(AgentId agent, std::size_t bytes);
+  [[nodiscard]] std::size_t agent_limit(AgentId agent) const;  // 0: no limit
+  // Frees every region the agent owns, pinned or not (the agent is gone), and forgets its own
+  // limit; returns how many regions.
   std::size_t release_agent(AgentId agent);
   // Reclaims unpinned regions past their ttl and compacts the free list; returns how many.
   Result<std::size_t, SwarmError> garbage_collect();
@@ -152,6 +160,7 @@ class MemoryManager {
   void detach(std::uint32_t slot);
   void release(std::uint32_t slot);  // live -> free: tracker, owner list, accounting
   [[nodiscard]] bool over_quota(AgentId agent, std::size_t more_regions) const;
+  [[nodiscard]] std::size_t limit_of(AgentId agent) const;
 
   MemoryConfig config_;
   TimeSource time_;
@@ -162,6 +171,7 @@ class MemoryManager {
   std::vector<std::uint32_t> free_;  // a stack: back() is handed out next
   EvictionTracker tracker_;
   std::unordered_map<AgentId, AgentUsage> agents_;
+  std::unordered_map<AgentId, std::size_t> limits_;  // set_agent_limit()
   std::uint64_t used_bytes_ = 0;
   std::uint64_t regions_used_ = 0;
   std::uint64_t regions_pinned_ = 0;

@@ -84,6 +84,10 @@ class NeuralNetwork {
 [[nodiscard]] std::vector<std::byte> encode_network(const NeuralNetwork& network);
 [[nodiscard]] Result<NeuralNetwork, std::string> decode_network(std::span<const std::byte> bytes);
 
+// The neural agent's task: decode `payload` as floats, infer, encode the output as floats.
+[[nodiscard]] Result<std::vector<std::byte>, std::string> run_neural_task(const NeuralNetwork& network,
+                                                                         std::span<const std::byte> payload);
+
 // The Highway target the kernels dispatched to ("AVX2", "WASM", ...), for benchmark output.
 [[nodiscard]] const char* kernels_simd_target() noexcept;
 

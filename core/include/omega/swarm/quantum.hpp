@@ -32,6 +32,7 @@ namespace omega::swarm {
 
 inline constexpr unsigned kMaxQubits = 20;
 
+// A value type (copyable); not thread-safe: one state per thread or task.
 class QuantumState {
  public:
   // |0...0> on `qubits` qubits; 1..kMaxQubits (asserted; use create() for untrusted counts).
@@ -159,5 +160,14 @@ struct CutSolution {
 [[nodiscard]] Result<MaxCutProblem, std::string> decode_maxcut(std::span<const std::byte> bytes);
 [[nodiscard]] std::vector<std::byte> encode_cut(const CutSolution& solution);
 [[nodiscard]] Result<CutSolution, std::string> decode_cut(std::span<const std::byte> bytes);
+
+// ---- the quantum agent's task --------------------------------------------------------------
+
+// Runs one task payload, chosen by its tag: a circuit ("OQC1", at most max_qubits qubits)
+// returns its result ("OQR1"); a MaxCut problem ("OMC1") is annealed for `sweeps` sweeps and
+// returns its cut ("OCS1"). Anything else, or a payload its decoder refuses, is an error.
+[[nodiscard]] Result<std::vector<std::byte>, std::string> run_quantum_task(std::span<const std::byte> payload,
+                                                                          unsigned max_qubits, std::uint64_t seed,
+                                                                          std::uint64_t sweeps = 1000);
 
 }  // namespace omega::swarm
