@@ -16,7 +16,11 @@
 // end holds every headline figure against its target; the "summary" line holds them as
 // key=value so that a WASM run's can be divided by a native one's (bench/swarm_wasm_ratio.py).
 // TBB is a native peer: the WASM build runs the swarm side only and says so.
-//   swarm_bench [--quick] [--tasks N] [--width W] [--runs R] [--part 1|2|3] [--mode inline|system] [--no-fault-tolerance]
+// Every swarm runs the default configuration (fault tolerance on: heartbeats, failure detection
+// and restarts run beside the DAG) unless --no-fault-tolerance; each DAG section also prints
+// what that machinery did, since nothing in a trivial DAG should make an agent fail.
+//   swarm_bench [--quick] [--tasks N] [--width W] [--runs R] [--part 1|2|3] [--mode inline|system]
+//               [--no-fault-tolerance]
 #include <omega/omega.hpp>
 #include <omega/swarm/swarm.hpp>
 
@@ -377,9 +381,10 @@ void print_dag(const char* label, const char* tbb_label, const Dag& dag, const D
   std::printf("    ready-to-start (every run): P50 %.1f us, P99 %.1f us, max %.1f us over %llu tasks\n",
               quantile_us(f.ready, 0.5), quantile_us(f.ready, 0.99), static_cast<double>(f.ready.max()) / 1e3,
               static_cast<unsigned long long>(f.ready.count()));
-  std::printf("    over the runs: %llu dispatches for %llu tasks, %llu reassigned, %llu retried, %llu duplicate results;\n"
-              "    %llu agent failures detected, %llu heartbeats missed, %llu restarts\n",
-              static_cast<unsigned long long>(f.dispatched), static_cast<unsigned long long>(n) * static_cast<unsigned long long>(g_runs),
+  using ull = unsigned long long;
+  std::printf("    over the runs: %llu dispatches for %llu tasks, %llu reassigned, %llu retried, %llu duplicate"
+              " results;\n    %llu agent failures detected, %llu heartbeats missed, %llu restarts\n",
+              static_cast<ull>(f.dispatched), static_cast<ull>(dag.tasks) * static_cast<ull>(g_runs),
               static_cast<unsigned long long>(f.reassigned), static_cast<unsigned long long>(f.retried),
               static_cast<unsigned long long>(f.duplicates), static_cast<unsigned long long>(f.failures_detected),
               static_cast<unsigned long long>(f.heartbeats_missed), static_cast<unsigned long long>(f.restarts));
@@ -393,7 +398,8 @@ void print_dag(const char* label, const char* tbb_label, const Dag& dag, const D
     return f.have_tbb ? (ours_time <= peer_time ? "yes" : "no") : "n/a";
   };
   g_rows.push_back({std::string("DAG ") + key + ", submit+run (tasks/s) vs " + tbb_label + " construct+run",
-                    fmt("%.0f", rate(f.swarm_total)), peer_total, ratio_total, ">= 1", met_ge(f.swarm_total, f.tbb_total)});
+                    fmt("%.0f", rate(f.swarm_total)), peer_total, ratio_total, ">= 1",
+                    met_ge(f.swarm_total, f.tbb_total)});
   g_rows.push_back({std::string("DAG ") + key + ", run only (tasks/s) vs " + tbb_label, fmt("%.0f", rate(f.swarm_run)),
                     peer_run, ratio_run, ">= 1", met_ge(f.swarm_run, f.tbb_run)});
   g_rows.push_back({std::string("scheduling overhead per task, ") + key + " (ns)", fmt("%.0f", overhead), "", "",
@@ -426,14 +432,17 @@ void part1(const Dag& dag, double work_ns) {
 void part2() {
   const std::uint32_t wave = 64;
   const std::uint32_t waves = g_quick ? 50 : 300;
-  std::printf("\n2. ready-to-start (ready -> dispatched), %u waves of %u independent tasks, each run to idle; %d runs\n",
+  std::printf("\n2. ready-to-start (ready -> dispatched), %u waves of %u independent tasks, each run to idle;"
+              " %d runs\n",
               waves, wave, g_runs);
   for (int mode = 0; mode < 2; ++mode) {
     if (g_mode == 2 - mode) continue;
     std::optional<UltraOmegaSystem> system;
     if (mode == 1) system.emplace(two_worker_system());
     omega::HistogramSnapshot h;
-    for (int r = 0; r < g_runs; ++r) h.merge(swarm_waves_once(system ? &*system : nullptr, waves, wave).ready_to_start_ns);
+    for (int r = 0; r < g_runs; ++r) {
+      h.merge(swarm_waves_once(system ? &*system : nullptr, waves, wave).ready_to_start_ns);
+    }
     const char* key = mode == 0 ? "inline" : "system";
     const double p99 = quantile_us(h, 0.99);
     std::printf("  %-8s P50 %8.1f us  P99 %8.1f us  max %8.1f us  (%llu tasks)\n", key, quantile_us(h, 0.5), p99,
@@ -515,6 +524,7 @@ void print_table() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines as they come, into a file or a pipe too
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       g_quick = true;
@@ -533,7 +543,9 @@ int main(int argc, char** argv) {
       const std::string_view m = argv[++i];
       g_mode = m == "inline" ? 1 : m == "system" ? 2 : 0;
     } else {
-      std::fprintf(stderr, "usage: swarm_bench [--quick] [--tasks N] [--width W] [--runs R] [--part 1|2|3] [--mode inline|system] [--no-fault-tolerance]\n");
+      std::fprintf(stderr,
+                   "usage: swarm_bench [--quick] [--tasks N] [--width W] [--runs R] [--part 1|2|3]"
+                   " [--mode inline|system] [--no-fault-tolerance]\n");
       return 2;
     }
   }
