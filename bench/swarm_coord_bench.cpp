@@ -162,7 +162,7 @@ SwarmCoordFigures run_swarm_coord_bench(bool quick) {
     const Stat s = repeat(3, [&] { return proposals_per_second(mode, proposals); });
     (mode == os::ConsensusMode::Majority ? f.proposals_per_s_majority : f.proposals_per_s_byzantine) = s.median;
     std::printf("proposals/s, %s, 4 members, 3 signed votes each (cast_vote): %.0f (median of 3; min %.0f, max %.0f); "
-                "floor set by HMAC alone (3 MACs per proposal): %.0f/s\n",
+                "floor set by signing alone (3 sign_vote calls): %.0f/s\n",
                 std::string(os::to_string(mode)).c_str(), s.median, s.min, s.max, 1e9 / (3 * f.sign_vote_ns));
   }
   const int kills = quick ? 200 : 1000;

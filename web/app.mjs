@@ -1,13 +1,14 @@
 // The live demo: loads Ultra Omega's WebAssembly module (threaded when the page is
 // cross-origin isolated, single-threaded otherwise) and shows its clock and histograms
 // filling up, 10 times a second, beside the CPU circulation, the nanosecond scheduler,
-// Pulse (hogs beside light tasks) and the actor pipeline. window.omegaDemo exposes the same
+// Pulse (hogs beside light tasks), the actor pipeline and the swarm. window.omegaDemo exposes the same
 // numbers to tests.
 import { loadOmega } from '/omega/index.mjs';
 import { fmtNs, renderCells } from './format.mjs';
 import { startSchedulerDemo } from './scheduler.mjs';
 import { startPulseDemo } from './pulse.mjs';
 import { startActorsDemo } from './actors.mjs';
+import { startSwarmDemo } from './swarm.mjs';
 
 const $ = (id) => document.getElementById(id);
 const RENDER_MS = 100;
@@ -84,6 +85,7 @@ async function main() {
   startSchedulerDemo(omega, demo);  // the nanosecond scheduler section renders itself
   startPulseDemo(omega, demo);      // and so does the Pulse section
   const actors = startActorsDemo(omega, demo);  // and the actor section, once started
+  const swarm = startSwarmDemo(omega, demo);    // and the swarm section, its cycles on this event loop
 
   const renderCirculation = (now) => {
     const st = system.stats();
@@ -141,7 +143,7 @@ async function main() {
     snap.addHistogram('omega_demo_timer_lateness_ns', 'Main-thread setTimeout lateness', { variant: build.variant }, loopHist);
     snap.addGauge('omega_demo_uptime_seconds', 'Seconds since the module loaded', {}, (now - startNs) / 1e9);
     $('prometheus').textContent = snap.toPrometheus() + omega.runtimeMetricsPrometheus() + system.metricsPrometheus() +
-      actors.prometheus();
+      actors.prometheus() + swarm.prometheus();
     snap.delete();
     const st = renderCirculation(now);
     demo.updates += 1;

@@ -207,3 +207,84 @@ for (const isolate of [true, false]) {
     }
   });
 }
+
+// The swarm section: the orchestrator runs in the page (its cycles on the event loop, in both
+// builds). A leader is elected and wears the badge; "run DAG" fills the 60-node grid until
+// every task completed; "kill the leader" brings a new leader of a later term.
+for (const isolate of [true, false]) {
+  const name = `swarm section runs a DAG to completion and re-elects a killed leader (${isolate ? 'threaded' : 'single-threaded'} build)`;
+  test(name, { skip: !existsSync(CHROMIUM) && `no browser at ${CHROMIUM}` }, async () => {
+    const { page, problems, close } = await openDemo(isolate);
+    const readSwarm = () => page.evaluate(() => ({
+      ...window.omegaDemo,
+      tiles: [...document.querySelectorAll('#swarm-agents .agent-tile')].map((t) => ({
+        agent: Number(t.dataset.agent), status: t.dataset.status, leader: t.classList.contains('leader'),
+        badge: t.querySelector('.badge')?.textContent ?? null,
+      })),
+      nodes: [...document.querySelectorAll('#swarm-dag g.dag-node')].map((g) => ({
+        status: g.dataset.status, fill: getComputedStyle(g.querySelector('circle')).fill,
+      })),
+      edges: document.querySelectorAll('#swarm-dag line.dag-edge').length,
+      logText: document.getElementById('swarm-log').textContent,
+      runDisabled: document.getElementById('swarm-run').disabled,
+      statsText: document.getElementById('swarm-stats').textContent,
+    }));
+    try {
+      await page.waitForFunction(() => window.omegaDemo.swarmReady && window.omegaDemo.swarmLeader?.agent != null,
+        null, { timeout: 20_000, polling: 100 });
+      const idle = await readSwarm();
+      assert.equal(idle.error, null, idle.error ?? '');
+      assert.equal(idle.tiles.length, 6);
+      assert.equal(idle.nodes.length, 0, 'no DAG drawn before "run DAG"');
+      const leaderTiles = idle.tiles.filter((t) => t.leader);
+      assert.equal(leaderTiles.length, 1, JSON.stringify(idle.tiles));
+      assert.equal(leaderTiles[0].agent, idle.swarmLeader.agent);
+      assert.equal(leaderTiles[0].badge, `leader · term ${idle.swarmLeader.term}`);
+
+      await page.click('#swarm-run');
+      // The grid fills in over several renders, not all at once: some completed while others are not yet.
+      await page.waitForFunction(() => {
+        const d = window.omegaDemo.swarmDag;
+        return d && d.counts.Completed > 0 && d.counts.Completed < d.total;
+      }, null, { timeout: 20_000, polling: 20 });
+      await page.waitForFunction(() => window.omegaDemo.swarmDag?.finished, null, { timeout: 30_000, polling: 100 });
+      const done = await readSwarm();
+      assert.equal(done.swarmDag.total, 60);
+      assert.equal(done.swarmDag.counts.Completed, 60, JSON.stringify(done.swarmDag));
+      assert.equal(done.nodes.length, 60);
+      assert.equal(done.edges, 100);
+      assert.ok(done.nodes.every((n) => n.status === 'Completed'));
+      assert.equal(new Set(done.nodes.map((n) => n.fill)).size, 1, 'one colour for completed');
+      assert.match(done.logText, /^DAG 1 finished: 60 of 60 completed ✓/);
+      assert.equal(done.runDisabled, false);
+      assert.ok(done.swarmMemoryUtilization > 0, 'outputs are kept in the pool');
+
+      const old = done.swarmLeader;
+      await page.click('#swarm-kill-leader');
+      await page.waitForFunction((o) => {
+        const l = window.omegaDemo.swarmLeader;
+        return l && l.agent != null && l.term > o.term;  // the restarted agent may win again
+      }, old, { timeout: 20_000, polling: 100 });
+      await page.waitForTimeout(2 * 100);  // the tiles are redrawn every 100 ms
+      const after = await readSwarm();
+      assert.equal(after.swarmKills, 1);
+      assert.ok(after.swarmLeader.term > old.term);
+      const badges = after.tiles.filter((t) => t.leader);
+      assert.equal(badges.length, 1);
+      assert.equal(badges[0].agent, after.swarmLeader.agent);
+      assert.equal(badges[0].badge, `leader · term ${after.swarmLeader.term}`);
+      assert.ok(after.swarmAgents.find((a) => a.id === old.agent).restarts > 0 ||
+                after.swarmAgents.length > done.swarmAgents.length, 'the killed leader was restarted or replaced');
+
+      // A second DAG after the kill still completes.
+      await page.click('#swarm-run');
+      await page.waitForFunction(() => window.omegaDemo.swarmDag?.run === 2 && window.omegaDemo.swarmDag.finished,
+        null, { timeout: 30_000, polling: 100 });
+      const again = await readSwarm();
+      assert.equal(again.swarmDag.counts.Completed, 60, JSON.stringify(again.swarmDag));
+      assert.deepEqual(problems, []);
+    } finally {
+      await close();
+    }
+  });
+}

@@ -277,6 +277,18 @@ TEST_CASE("one network infers on several threads at once", "[swarm_kernels]") {
   CHECK(mismatches == std::vector<int>(4, 0));
 }
 
+TEST_CASE("random() draws the same weights on every target", "[swarm_kernels]") {
+  // FNV-1a over the weights' bits, recorded natively: WASM must reproduce it exactly (the
+  // draw is IEEE arithmetic on 53 random bits with one rounding to float, no libm).
+  const std::size_t widths[] = {5, 7, 3};
+  const auto net = os::NeuralNetwork::random(widths, 42);
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const os::DenseLayer& l : net.layers()) {
+    for (const std::byte b : os::encode_floats(l.weights)) h = (h ^ static_cast<std::uint64_t>(b)) * 0x100000001b3ULL;
+  }
+  CHECK(h == 0xb22b6898ba8e54feULL);
+}
+
 TEST_CASE("float and network payloads round-trip and refuse garbage", "[swarm_kernels]") {
   const float values[] = {0.0f, -1.5f, 3.25e7f, 1e-30f};
   const auto bytes = os::encode_floats(values);
@@ -667,6 +679,19 @@ TEST_CASE("maxcut and cut payloads round-trip and refuse bad problems", "[swarm_
   bad_side.back() = std::byte{2};
   CHECK_FALSE(os::decode_cut(bad_side).has_value());
   CHECK(std::isnan(os::exact_maxcut({.vertices = 25, .edges = {}})));
+  CHECK(os::maxcut_work(g, 10) == 10 * (9 + 2 * g.edges.size()));
+  CHECK_FALSE(os::decode_maxcut(os::encode_maxcut({.vertices = os::MaxCutProblem::kMaxVertices + 1, .edges = {}}))
+                  .has_value());
+}
+
+TEST_CASE("circuit_work counts amplitude updates", "[swarm_kernels]") {
+  os::Circuit c{.qubits = 10, .gates = std::vector<os::Gate>(5), .shots = 0};
+  CHECK(os::circuit_work(c) == 1024 * 6);
+  c.shots = 100;
+  CHECK(os::circuit_work(c) == 1024 * 7 + 100 * 10);
+  c.qubits = 20;
+  c.gates.resize(os::Circuit::kMaxGates);
+  CHECK(os::circuit_work(c) > (std::uint64_t{1} << 40));
 }
 
 // ---- the agents' task entry points ----------------------------------------------------------

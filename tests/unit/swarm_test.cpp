@@ -136,7 +136,19 @@ TEST_CASE("swarm: the default agents do real work", "[swarm]") {
                                     .requires_capability("quantum_simulation").build());
   REQUIRE(too_wide.has_value());
 
+  // A valid circuit too costly to answer in bounded time (12 qubits x 2^20 gates): refused.
+  os::Circuit costly{.qubits = 12};
+  costly.gates.assign(std::size_t{1} << 20, os::Gate{.kind = os::Gate::Kind::X, .a = 0});
+  auto too_costly = o.submit_task(os::TaskBuilder("costly").payload(os::encode_circuit(costly))
+                                      .requires_capability("quantum_simulation").build());
+  REQUIRE(too_costly.has_value());
+
   REQUIRE(o.run_until_idle(1s));
+
+  auto rc = o.get_task_result(*too_costly);
+  REQUIRE(rc.has_value());
+  CHECK(rc->status == os::TaskStatus::Failed);
+  CHECK(rc->error->message().find("budget") != std::string::npos);
 
   auto rn = o.get_task_result(*neural);
   REQUIRE(rn.has_value());
@@ -733,4 +745,40 @@ TEST_CASE("swarm: a run lost with its agent is reassigned and its result counts 
   CHECK(fast_runs.load() == 1);
   o.shutdown();
   system.shutdown_all();
+}
+
+TEST_CASE("swarm: agents' messages and the coordinator's travel on separate hubs", "[swarm]") {
+  FakeClock clock;
+  auto b = fake_builder(clock);
+  auto o = make(b);
+  auto ids = *o.bootstrap_default_agents();
+  REQUIRE(o.hub().send(ids[0], ids[1], 7, bytes_of("hello"), clock.now()).has_value());
+  run_for(o, clock, 50ms, 1ms);  // heartbeats and an election run meanwhile
+  std::vector<os::Message> in;
+  REQUIRE(o.hub().receive(ids[1], in) == 1);
+  CHECK(in[0].kind == 7);
+  CHECK(string_of(in[0].payload) == "hello");
+  CHECK(o.hub().stats().sent == 1);
+  CHECK(o.coordination_stats().heartbeats_sent > 0);
+  // A killed agent is cut off on the data plane too.
+  REQUIRE(o.kill_agent(ids[2]).has_value());
+  (void)o.hub().send(ids[0], ids[2], 7, bytes_of("x"), clock.now());
+  CHECK(o.hub().stats().dropped_dead == 1);
+}
+
+TEST_CASE("swarm: a pause between cycles blames no agent", "[swarm]") {
+  FakeClock clock;
+  auto b = fake_builder(clock);  // 10 ms heartbeats, failure after 3 missed
+  auto o = make(b);
+  auto ids = *o.bootstrap_default_agents();
+  run_for(o, clock, 50ms, 1ms);
+  clock.advance(std::chrono::nanoseconds(1s).count());  // the owner stalled for a second
+  run_for(o, clock, 50ms, 1ms);
+  for (auto id : ids) CHECK(o.agent_info(id)->restarts == 0);
+  CHECK(o.coordination_stats().failures_detected == 0);
+  CHECK(o.coordination_stats().tick_gaps >= 1);
+  // A real failure is still found after the pause.
+  REQUIRE(o.kill_agent(ids[0]).has_value());
+  run_for(o, clock, 40ms, 1ms);
+  CHECK(o.agent_info(ids[0])->restarts == 1);
 }

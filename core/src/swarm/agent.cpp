@@ -131,6 +131,10 @@ Agent AgentFactory::create_neural(std::string name, NeuralNetwork network) {
   return neural_agent(std::move(name), std::make_shared<const NeuralNetwork>(std::move(network)));
 }
 
+// A quantum task's cost bound: a valid payload can ask for ~10^12 amplitude updates, and an
+// agent must answer in bounded time. 2^32 updates is a few seconds natively.
+constexpr std::uint64_t kQuantumWorkBudget = std::uint64_t{1} << 32;
+
 Agent AgentFactory::create_quantum(std::string name, unsigned qubits, std::uint64_t seed) {
   qubits = std::clamp(qubits, 1u, 20u);
   // Each run draws its measurement seed from the agent's seed and a run counter, so two runs
@@ -141,6 +145,10 @@ Agent AgentFactory::create_quantum(std::string name, unsigned qubits, std::uint6
     if (in.capability == "optimization") {
       auto problem = decode_maxcut(in.payload);
       if (!problem) return Err(TaskError::ExecutionFailed{"maxcut: " + problem.error()});
+      if (const std::uint64_t work = maxcut_work(*problem); work > kQuantumWorkBudget) {
+        return Err(TaskError::ExecutionFailed{"maxcut: " + std::to_string(work) + " steps, over the agent's budget of " +
+                                              std::to_string(kQuantumWorkBudget)});
+      }
       return encode_cut(anneal_maxcut(*problem, run_seed));
     }
     auto circuit = decode_circuit(in.payload);
@@ -148,6 +156,11 @@ Agent AgentFactory::create_quantum(std::string name, unsigned qubits, std::uint6
     if (circuit->qubits > qubits) {
       return Err(TaskError::ExecutionFailed{"circuit: " + std::to_string(circuit->qubits) + " qubits, the agent has " +
                                             std::to_string(qubits)});
+    }
+    if (const std::uint64_t work = circuit_work(*circuit); work > kQuantumWorkBudget) {
+      return Err(TaskError::ExecutionFailed{"circuit: " + std::to_string(work) +
+                                            " amplitude updates, over the agent's budget of " +
+                                            std::to_string(kQuantumWorkBudget)});
     }
     auto result = run_circuit(*circuit, run_seed);
     if (!result) return Err(TaskError::ExecutionFailed{"circuit: " + result.error()});

@@ -196,6 +196,7 @@ struct SwarmCoordinator::Impl {
   std::function<void(AgentId)> on_failure;
   std::function<void(LeaderInfo)> on_leader;
   std::vector<AgentId> pending_failures;
+  std::int64_t last_tick_ns = 0;  // the previous tick(), 0 before the first
   std::vector<LeaderInfo> pending_leaders;
   std::function<void(Message&&)> on_foreign;
   std::vector<Message> pending_foreign;
@@ -340,7 +341,7 @@ struct SwarmCoordinator::Impl {
   // Byzantine dissemination: `vote` reaches `recipients`; each honest member echoes what it
   // sees first (and a conflicting vote that convicts) to every other member, until nothing
   // new moves. Then each member judges its view.
-  void disseminate(Proposal& p, const Vote& vote, std::span<const AgentId> recipients, std::int64_t now) {
+  void disseminate(Proposal& p, const Vote& vote, std::span<const AgentId> recipients) {
     std::deque<std::pair<AgentId, const Vote*>> queue;
     std::vector<Vote> held;  // stable copies the queue points into
     held.reserve(2);
@@ -374,7 +375,6 @@ struct SwarmCoordinator::Impl {
         ++stats.echoes;
       }
     }
-    (void)now;
     decide_views(p);
   }
 
@@ -410,7 +410,7 @@ struct SwarmCoordinator::Impl {
         ++stats.votes_refused_other;
         return Err(p.info.status == ProposalStatus::Open ? SwarmError::AlreadyVoted : SwarmError::ProposalClosed);
       }
-      if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients, now);
+      if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients);
       convict(vote.voter, now);
       return Err(SwarmError::Equivocation);
     }
@@ -423,7 +423,7 @@ struct SwarmCoordinator::Impl {
     p.votes.push_back(CastVote{vote.voter, vote.decision});
     ++stats.votes;
     evaluate(p, now);
-    if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients, now);
+    if (config.mode == ConsensusMode::Byzantine) disseminate(p, vote, recipients);
     return p.info.status;
   }
 
@@ -514,14 +514,13 @@ struct SwarmCoordinator::Impl {
 
   void handle(Member& m, const Message& msg, std::int64_t now) {
     ++stats.messages_received;
-    std::optional<Wire> w = (msg.kind == kHeartbeat || msg.kind == kRequestVote || msg.kind == kVoteReply)
-                                ? decode(msg.kind, msg.payload)
-                                : std::nullopt;
-    Member* sender = find(msg.from);
-    if (!w || !sender) {
+    const bool known = msg.kind == kHeartbeat || msg.kind == kRequestVote || msg.kind == kVoteReply;
+    const std::optional<Wire> decoded = known ? decode(msg.kind, msg.payload) : std::optional<Wire>{};
+    if (!decoded || !find(msg.from)) {
       ++stats.messages_malformed;
       return;
     }
+    const Wire* w = &*decoded;
     if (w->term > m.term) become_follower(m, w->term);
     switch (msg.kind) {
       case kHeartbeat: {
@@ -560,6 +559,18 @@ struct SwarmCoordinator::Impl {
 
   void tick() {
     const std::int64_t now = time.read();
+    // Every member's heartbeats leave from tick(): while the coordinator itself was not ticking
+    // (a paused event loop, a stalled owner thread) nobody could send or be heard, so that
+    // gap is nobody's silence. Failure detection and election timers count ticking time.
+    if (last_tick_ns != 0 && now - last_tick_ns > interval_ns()) {
+      const std::int64_t gap = now - last_tick_ns - interval_ns();
+      for (auto& mp : members) {
+        mp->last_heard_ns += gap;
+        mp->election_deadline_ns += gap;
+      }
+      ++stats.tick_gaps;
+    }
+    last_tick_ns = now;
     for (auto& mp : members) {
       Member& m = *mp;
       if (!m.alive) continue;
@@ -880,6 +891,7 @@ void SwarmCoordinator::append_metrics(MetricsSnapshot& out) const {
   counter("swarm_coordination_heartbeats_total", "Heartbeats sent", {}, s.heartbeats_sent);
   counter("swarm_coordination_heartbeats_missed_total", "Heartbeat intervals skipped by slow ticks", {}, s.heartbeats_missed);
   counter("swarm_coordination_failures_detected_total", "Members reported failed", {}, s.failures_detected);
+  counter("swarm_coordination_tick_gaps_total", "Ticks more than a heartbeat interval apart (the gap blames nobody)", {}, s.tick_gaps);
   counter("swarm_coordination_recoveries_total", "Failed members heard again", {}, s.recoveries);
   const char* kMsgs = "Coordination messages, by fate";
   counter("swarm_coordination_messages_total", kMsgs, {{"fate", "sent"}}, s.messages_sent);

@@ -102,7 +102,8 @@ struct SwarmOrchestrator::Impl {
   UltraOmegaSystem* system;
   OmegaRng rng;
 
-  CommunicationHub hub;
+  CommunicationHub hub;      // the agents' data plane: what users send through hub()
+  CommunicationHub control;  // the coordinator's: heartbeats and elections, same topology
   MemoryManager memory;
   SwarmCoordinator coordinator;
   Scheduler wheel;
@@ -157,8 +158,9 @@ struct SwarmOrchestrator::Impl {
         system(b.system_),
         rng(OmegaRng::new_with_seed(b.seed_)),
         hub(hub_config(b)),
+        control(hub_config(b)),
         memory(b.memory_, b.time_),
-        coordinator(hub, coordinator_config(b), b.time_),
+        coordinator(control, coordinator_config(b), b.time_),
         wheel(SchedulerConfig_wheel(), b.time_) {}
 
   static HubConfig hub_config(const SwarmBuilder& b) {
@@ -500,6 +502,7 @@ struct SwarmOrchestrator::Impl {
     a.status = AgentStatus::Failed;
     drop_from_indexes(index);
     coordinator.remove_member(a.id);
+    control.remove_agent(a.id);
     hub.remove_agent(a.id);
     memory.release_agent(a.id);
     Agent def = a.def.renamed(a.def.name() + "~" + std::to_string(++replacements));
@@ -863,6 +866,7 @@ Result<void, SwarmError> SwarmOrchestrator::stop_agent(AgentId id) {
   a->status = AgentStatus::Stopped;
   m.drop_from_indexes(index);
   m.coordinator.remove_member(id);
+  m.control.remove_agent(id);
   m.hub.remove_agent(id);
   m.memory.release_agent(id);
   return {};
@@ -875,6 +879,7 @@ Result<void, SwarmError> SwarmOrchestrator::kill_agent(AgentId id) {
   if (!Impl::live(*a)) return Err(SwarmError::AgentUnavailable);
   a->crashed = true;
   m.coordinator.kill(id);  // its heartbeats stop; detection follows within failure_threshold intervals
+  m.hub.kill(id);          // and nothing reaches it or leaves it on the data plane
   return {};
 }
 
@@ -1036,7 +1041,7 @@ SwarmMetrics SwarmOrchestrator::metrics() {
   out.memory_utilization = m.memory.stats().utilization;
   out.avg_task_latency_ms = m.latency_n ? m.latency_sum_ms / static_cast<double>(m.latency_n) : 0;
   out.p99_ready_to_start_us = static_cast<double>(m.ready_to_start.snapshot().value_at_quantile(0.99)) / 1e3;
-  out.messages_sent = m.hub.stats().sent;
+  out.messages_sent = m.hub.stats().sent + m.coordinator.stats().messages_sent;
   out.leader = m.coordinator.leader();
   out.uptime_s = static_cast<double>(t - m.started_ns) / 1e9;
   return out;

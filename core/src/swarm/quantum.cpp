@@ -247,6 +247,11 @@ Result<CircuitResult, std::string> run_circuit(const Circuit& c, std::uint64_t s
   return out;
 }
 
+std::uint64_t circuit_work(const Circuit& c) noexcept {
+  const std::uint64_t dim = std::uint64_t{1} << std::min(c.qubits, kMaxQubits);
+  return dim * (c.gates.size() + 1 + (c.shots > 0 ? 1 : 0)) + std::uint64_t{c.shots} * c.qubits;
+}
+
 std::vector<std::byte> encode_result(const CircuitResult& res) {
   std::size_t nonzero = 0;
   for (std::uint64_t n : res.counts) nonzero += n != 0;
@@ -438,6 +443,10 @@ double cut_value(const MaxCutProblem& p, std::span<const std::uint8_t> side) {
     if (u < side.size() && v < side.size() && side[u] != side[v]) cut += w;
   }
   return cut;
+}
+
+std::uint64_t maxcut_work(const MaxCutProblem& p, std::uint64_t sweeps) noexcept {
+  return sweeps * (std::uint64_t{p.vertices} + 2 * std::uint64_t{p.edges.size()});
 }
 
 CutSolution anneal_maxcut(const MaxCutProblem& p, std::uint64_t seed, std::uint64_t sweeps) {

@@ -306,6 +306,246 @@ export declare class OmegaPipeline {
    */
   close(): Promise<void>;
 }
+// ---- the swarm (swarm.mjs) ----------------------------------------------------------------
+export type SwarmTopology = 'Centralized' | 'Mesh' | 'Hierarchical' | 'Ring' | 'Star';
+export type SwarmStrategy = 'RoundRobin' | 'LeastLoaded' | 'LoadBalanced' | 'CapabilityBased';
+export type EvictionPolicy = 'LRU' | 'LFU' | 'FIFO' | 'TTL' | 'WTinyLFU';
+export type AgentKind = 'neural' | 'quantum' | 'generic';
+export type AgentStatus = 'Idle' | 'Busy' | 'Degraded' | 'Restarting' | 'Failed' | 'Stopped';
+export type SwarmTaskStatus = 'Pending' | 'Ready' | 'Running' | 'Completed' | 'Failed' | 'Cancelled' | 'TimedOut';
+export type ProposalType = 'TaskAssignment' | 'ResourceAllocation' | 'LeaderChange' | 'ConfigChange' | 'Custom';
+export type VoteDecision = 'Approve' | 'Reject' | 'Abstain';
+export type ProposalStatus = 'Open' | 'Accepted' | 'Rejected' | 'Expired';
+export type Bytes = ArrayBufferView | ArrayBuffer;
+/**
+ * Every field optional. Integers unless said otherwise; a wrong type is a TypeError, a value out
+ * of range (or one the core's validation refuses, with its reason) a RangeError, both counted in
+ * omega_js_invalid_arguments_total.
+ */
+export interface SwarmConfig {
+  /** Default 'swarm'; non-empty. */
+  name?: string;
+  /** 1..65536 (default 64). */
+  maxAgents?: number;
+  topology?: SwarmTopology;
+  /** Detect failed agents by their heartbeats, restart or replace them, re-queue their work (default true). */
+  faultTolerance?: boolean;
+  strategy?: SwarmStrategy;
+  /**
+   * Tasks running at once, which is also how many one cycle may dispatch; they run inline, so
+   * one cycle takes up to this many tasks' time on this thread (default 16 here; C++'s is 512).
+   */
+  maxConcurrentTasks?: number;
+  /** Unfinished tasks accepted at once (default 10000). */
+  taskQueueSize?: number;
+  /** The pool: totalSize / regionSize regions of regionSize bytes (defaults 28 MiB, 64 KiB, 'LRU'). */
+  memory?: { totalSize?: number; regionSize?: number; eviction?: EvictionPolicy };
+  /** Milliseconds between heartbeats, 1..86400000 (default 100). */
+  heartbeatMs?: number;
+  /**
+   * Heartbeat intervals an agent may go unheard before it is declared failed, 1..1000 (default
+   * 3). Heartbeats come only from cycles: a driver that stalls longer than heartbeatMs x this
+   * (a busy page, a background tab) makes every agent look failed.
+   */
+  failureThreshold?: number;
+  /** [min, max) milliseconds a follower waits for a leader before standing (default [150, 300]). */
+  electionTimeoutMs?: [number, number];
+  /** Seeds election timeouts and the agents' default networks (default 1). */
+  seed?: number;
+}
+/** The configuration in force, defaults filled in. */
+export interface SwarmSettings {
+  name: string; maxAgents: number; topology: SwarmTopology; faultTolerance: boolean; strategy: SwarmStrategy;
+  maxConcurrentTasks: number; taskQueueSize: number;
+  memory: { totalSize: number; regionSize: number; eviction: EvictionPolicy };
+  heartbeatMs: number; failureThreshold: number; electionTimeoutMs: [number, number]; seed: number;
+}
+interface AgentOptions {
+  name: string;
+  /** Seeds the agent's network or simulator (default 1). */
+  seed?: number;
+  /** Tasks at once on this agent, 1..1024 (default 4). */
+  maxConcurrent?: number;
+  /** LoadBalanced capacity, > 0 (default 1). */
+  weight?: number;
+  /** Pool bytes the agent may own; 0: the pool's per-agent limit. */
+  memoryLimit?: number;
+}
+export type AgentSpec =
+  /** Capability 'neural_inference': f32 inputs -> a seeded inputs -> 64 -> 16 network's f32 outputs. */
+  | (AgentOptions & { kind: 'neural'; inputs: number })
+  /** Capabilities 'quantum_simulation' (encodeCircuit -> decodeCircuitResult) and 'optimization' (encodeMaxCut -> decodeCut); 1..20 qubits. */
+  | (AgentOptions & { kind: 'quantum'; qubits: number })
+  /**
+   * A JS function: payload bytes in, output bytes out. It runs on the thread that created the
+   * swarm, inside processCycle()/runUntilIdle(), in both builds; what it throws fails the task
+   * (Panicked, with the message); it may not call back into the swarm. Capabilities: 'generic'
+   * plus those given.
+   */
+  | (AgentOptions & { kind: 'generic'; fn: (payload: Uint8Array) => Bytes; capabilities?: string[] });
+export interface SwarmTaskSpec {
+  /** Non-empty. */
+  name: string;
+  /** Bytes the agent gets (a Float32Array's are little-endian f32, what neural agents take). */
+  payload?: Bytes;
+  priority?: Priority;
+  /** Only agents with this capability run it; none: any agent. */
+  capability?: string;
+  /** Task ids (submitted or reserved) that must complete first; one that fails, times out or is cancelled cancels this task. */
+  dependsOn?: number[];
+  /** Deadline from submission, milliseconds (> 0); TimedOut past it. */
+  timeoutMs?: number;
+  /** Re-runs after its agent failed or it panicked, 0..1000 (default 2). */
+  maxRetries?: number;
+  /** A reserveTaskId() id to submit under. */
+  id?: number;
+}
+export interface SwarmDagTaskSpec extends SwarmTaskSpec {
+  /** Indices into the previous layer this task depends on (default: all of it). */
+  after?: number[];
+}
+export interface CycleStats {
+  dispatched: number; completed: number; failed: number; cancelled: number; timedOut: number; retried: number;
+  /** After the cycle: waiting for an agent, running, waiting for dependencies. */
+  ready: number; running: number; pending: number;
+  durationNs: number;
+}
+export interface SwarmTaskResult {
+  id: number; name: string; status: SwarmTaskStatus;
+  /** The agent's output (Completed); empty otherwise. */
+  output: Uint8Array;
+  /** 'Panicked: <message>', 'ExecutionFailed: ...', 'TimedOut', or null. */
+  error: string | null;
+  errorKind: 'TimedOut' | 'Panicked' | 'ExecutionFailed' | null;
+  /** Cancelled: by whom ('cancel_task', 'dependency 7 failed', ...). */
+  reason: string;
+  /** The agent whose run counted. */
+  agent: number | null;
+  attempts: number;
+  submittedNs: number; readyNs: number; startedNs: number; finishedNs: number;
+}
+export interface SwarmAgentInfo {
+  id: number; name: string; kind: AgentKind; status: AgentStatus; capabilities: string[];
+  /** Tasks running on it now: its load. */
+  running: number;
+  completed: number; failed: number; restarts: number;
+  breaker: 'Closed' | 'Open' | 'HalfOpen';
+  /** Pool bytes it owns. */
+  memoryBytes: number;
+  lastHeartbeatNs: number;
+  /** A failed agent's replacement under fault tolerance. */
+  replacedBy: number | null;
+}
+export interface LeaderInfo {
+  /** null while there is none (before the first election, or between a leader's death and the next). */
+  agent: number | null;
+  term: number;
+}
+export interface SwarmMetrics {
+  totalAgents: number; activeAgents: number; failedAgents: number;
+  tasksSubmitted: number; tasksCompleted: number; tasksFailed: number; tasksCancelled: number; tasksTimedOut: number;
+  tasksPending: number; tasksRunning: number;
+  /** Tasks finished per second since the previous metrics() call. */
+  throughput: number;
+  /** Pool regions in use / regions. */
+  memoryUtilization: number;
+  avgTaskLatencyMs: number; p99ReadyToStartUs: number; messagesSent: number;
+  leader: LeaderInfo;
+  uptimeS: number;
+}
+export interface SwarmMemoryStats {
+  totalBytes: number; usedBytes: number; reservedBytes: number; regionsTotal: number; regionsUsed: number;
+  regionsPinned: number; agents: number; allocations: number; frees: number; evictions: number; transfers: number;
+  reads: number; writes: number; bytesRead: number; bytesWritten: number; hits: number; misses: number;
+  gcRuns: number; gcReclaimed: number; refusedQuota: number; refusedOom: number; refusedBounds: number;
+  utilization: number; fill: number; hitRate: number;
+}
+export interface SwarmMemory {
+  /** One region of size bytes (1..regionSize) owned by agentId; evicts per policy when the pool is full. */
+  allocate(agentId: number, size: number): number;
+  /** All of bytes at offset (default 0), or OmegaSwarmError OutOfBounds. */
+  write(regionId: number, bytes: Bytes, offset?: number): void;
+  /** Up to length bytes from offset (default 0). */
+  read(regionId: number, length: number, offset?: number): Uint8Array;
+  /** Ownership moves; the bytes stay. */
+  transfer(regionId: number, agentId: number): void;
+  free(regionId: number): void;
+  /** Reclaims regions past their TTL; how many. */
+  gc(): number;
+  stats(): SwarmMemoryStats;
+}
+/** What the swarm refused (not a bad argument, not counted as one). kind: the C++ SwarmError's name. */
+export declare class OmegaSwarmError extends Error {
+  kind: 'NotInitialized' | 'ShuttingDown' | 'AgentLimitReached' | 'UnknownAgent' | 'DuplicateAgent' | 'AgentUnavailable' |
+    'UnknownTask' | 'QueueFull' | 'CycleDetected' | 'InvalidTask' | 'NoCapableAgent' | 'TaskFinished' | 'OutOfMemory' |
+    'QuotaExceeded' | 'UnknownRegion' | 'OutOfBounds' | 'NotOwner' | 'UnknownProposal' | 'ProposalClosed' |
+    'AlreadyVoted' | 'Equivocation' | 'InvalidSignature' | 'NotEligible' | 'CircuitOpen' | string;
+}
+/**
+ * The swarm orchestrator in WASM (the same C++ as natively, real clock, no system attached):
+ * each cycle runs the tasks it dispatches inline on this thread, in both builds. Nothing
+ * advances between calls: heartbeats, elections, failure detection and timeouts move with
+ * processCycle()/runUntilIdle(). Bad arguments throw TypeError/RangeError (counted); the
+ * swarm's refusals throw OmegaSwarmError; any call on a closed swarm, or from inside an agent's
+ * function during a cycle, throws Error.
+ */
+export declare class OmegaSwarm {
+  readonly config: Readonly<SwarmSettings>;
+  readonly memory: SwarmMemory;
+  readonly closed: boolean;
+  /** Two neural agents (128 inputs), one quantum (12 qubits), one generic 'checksum' (CRC-32C, 4 bytes little-endian); their ids. */
+  bootstrap(): number[];
+  registerAgent(spec: AgentSpec): number;
+  stopAgent(id: number): void;
+  /** Fault injection: the agent crashes; detection, restart (or replacement) and re-election follow over the next cycles. */
+  killAgent(id: number): void;
+  agents(): SwarmAgentInfo[];
+  agent(id: number): SwarmAgentInfo | null;
+  reserveTaskId(): number;
+  submit(task: SwarmTaskSpec): number;
+  /** Layers of tasks, each after the previous layer's tasks its `after` names (default all); the ids by layer. */
+  submitDag(layers: SwarmDagTaskSpec[][]): number[][];
+  processCycle(): CycleStats;
+  /** Cycles (at most 4 ms per event-loop turn) until nothing is pending, ready or running (true) or ms passed (false). */
+  runUntilIdle(ms?: number): Promise<boolean>;
+  /** null until the task has a result. */
+  result(id: number): SwarmTaskResult | null;
+  taskStatus(id: number): SwarmTaskStatus;
+  /** Cancels the task and, transitively, its dependents; how many. */
+  cancel(id: number): number;
+  propose(agentId: number, type: ProposalType, data?: Bytes): number;
+  /** Votes are signed (HMAC-SHA256) per voter; the proposal's status after this one. */
+  vote(proposalId: number, agentId: number, decision: VoteDecision, reason?: string): ProposalStatus;
+  proposalStatus(proposalId: number): ProposalStatus;
+  leader(): LeaderInfo;
+  metrics(): SwarmMetrics;
+  schedulerStats(): {
+    submitted: number; completed: number; failed: number; cancelled: number; timedOut: number; refused: number;
+    retried: number; reassigned: number; duplicateResults: number; dispatched: number; cycles: number;
+    starvedCycles: number; pending: number; ready: number; running: number;
+    dispatchedByPriority: Record<Priority, number>;
+    readyToStartNs: Percentiles; runNs: Percentiles;
+  };
+  /** Proposals, votes, equivocations, elections, terms, leaderChanges, heartbeats, failuresDetected, ... */
+  coordinationStats(): Record<string, number | boolean>;
+  /** export_status(), parsed: config, agents, tasks, leader, every component's stats. */
+  status(): Record<string, unknown>;
+  metricsPrometheus(): string;
+  /** Shuts down and frees the swarm; idempotent. `using` calls it where the runtime has Symbol.dispose. */
+  close(): void;
+}
+/** f32 values as little-endian bytes (a neural task's payload). */
+export function encodeFloats(values: Iterable<number>): Uint8Array;
+export function decodeFloats(bytes: Bytes): Float32Array;
+export interface CircuitGate { kind: 'H' | 'X' | 'Y' | 'Z' | 'RX' | 'RY' | 'RZ' | 'CNOT' | 'Measure'; a: number; b?: number; theta?: number }
+/** 'OQC1': a 'quantum_simulation' task's payload. */
+export function encodeCircuit(circuit: { qubits: number; shots?: number; gates?: CircuitGate[] }): Uint8Array;
+/** 'OQR1': the final state's probabilities and, with shots, the measured counts. */
+export function decodeCircuitResult(bytes: Bytes): { qubits: number; probabilities: Float64Array; counts: Map<number, number> };
+/** 'OMC1': an 'optimization' task's payload; edges [u, v, weight = 1]. */
+export function encodeMaxCut(problem: { vertices: number; edges: Array<[number, number, number?]> }): Uint8Array;
+/** 'OCS1': the annealed cut. */
+export function decodeCut(bytes: Bytes): { vertices: number; cutValue: number; iterations: number; side: Uint8Array };
 export interface OmegaModule {
   createSystem(config?: SystemConfig): OmegaSystem;
   /**
@@ -317,6 +557,11 @@ export interface OmegaModule {
   runPipeline(config?: PipelineConfig): OmegaPipeline;
   /** Throws TypeError for a bad configuration (the core's validation message). */
   createScheduler(config?: SchedulerConfig): OmegaScheduler;
+  /**
+   * Builds and initialises a swarm orchestrator. TypeError/RangeError for a bad configuration,
+   * counted in omega_js_invalid_arguments_total.
+   */
+  createSwarm(config?: SwarmConfig): OmegaSwarm;
   variant: Variant;
   nowNs(): number;
   clockInfo(): { source: string; reason: string; resolutionNs: number };

@@ -15,6 +15,9 @@
 //   scheduler.schedule('noop', 0, { periodNs: 100_000 }); scheduler.start();  // ticks from the event loop
 //   const pipeline = omega.runPipeline({ rate: 1, beats: 50 });   // the seed's actor pipeline
 //   pipeline.telemetry(); pipeline.toDot(); (await pipeline.done).exactlyOnce; await pipeline.close();
+//   const swarm = omega.createSwarm({ topology: 'Mesh' }); swarm.bootstrap();   // the swarm orchestrator
+//   swarm.submit({ name: 'infer', payload: new Float32Array(128), capability: 'neural_inference' });
+//   await swarm.runUntilIdle(5000); swarm.leader(); swarm.close();
 //
 // Threads need SharedArrayBuffer: in a browser the page must be cross-origin isolated
 // (served with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy:
@@ -23,10 +26,14 @@
 import { OmegaSystem } from './system.mjs';
 import { OmegaScheduler } from './scheduler.mjs';
 import { OmegaPipeline } from './actor.mjs';
+import { OmegaSwarm } from './swarm.mjs';
 
 export { OmegaSystem, OmegaTaskError, OmegaNodeError, OvpEndpoint } from './system.mjs';
 export { OmegaScheduler } from './scheduler.mjs';
 export { OmegaPipeline } from './actor.mjs';
+export {
+  OmegaSwarm, OmegaSwarmError, encodeFloats, decodeFloats, encodeCircuit, decodeCircuitResult, encodeMaxCut, decodeCut,
+} from './swarm.mjs';
 
 const VARIANTS = ['threaded', 'single-threaded'];
 
@@ -71,6 +78,11 @@ export async function loadOmega(options = {}) {
    * configuration (counted), Error when the threaded build's pool has no room for another.
    */
   module.runPipeline = (config = {}) => new OmegaPipeline(module, config);
+  /**
+   * The swarm orchestrator, built and initialised: see swarm.mjs. Throws TypeError/RangeError
+   * for a bad configuration (counted).
+   */
+  module.createSwarm = (config = {}) => new OmegaSwarm(module, config);
   return module;
 }
 

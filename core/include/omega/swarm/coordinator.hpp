@@ -165,6 +165,7 @@ struct CoordinationStats {
   std::size_t alive = 0;
   std::size_t open_proposals = 0;
   bool byzantine_tolerant = false;
+  std::uint64_t tick_gaps = 0;                // ticks that came more than a heartbeat interval after the previous one (the gap blames nobody)
 };
 
 class SwarmCoordinator {

@@ -107,6 +107,11 @@ struct CircuitResult {
 // Runs the gates in order on |0...0>; deterministic for a seed on every target (up to the
 // last bits of the floating point). Refuses an invalid circuit.
 [[nodiscard]] Result<CircuitResult, std::string> run_circuit(const Circuit& circuit, std::uint64_t seed);
+// What run_circuit costs, in amplitude updates: 2^qubits per gate (and for the result and
+// the shots' prefix sum), plus qubits per shot for its binary search. A valid payload can ask
+// for ~10^12 (2^20 amplitudes x 2^20 gates), so an agent that must answer in bounded time
+// compares this with its budget before running a decoded circuit.
+[[nodiscard]] std::uint64_t circuit_work(const Circuit& circuit) noexcept;
 
 [[nodiscard]] std::vector<std::byte> encode_result(const CircuitResult& result);
 [[nodiscard]] Result<CircuitResult, std::string> decode_result(std::span<const std::byte> bytes);
@@ -133,8 +138,8 @@ struct QuboSolution {
 [[nodiscard]] QuboSolution anneal_qubo(const QuboProblem& problem, std::uint64_t seed, std::uint64_t sweeps = 1000);
 
 struct MaxCutProblem {
-  static constexpr unsigned kMaxVertices = 1u << 20;
-  static constexpr std::size_t kMaxEdges = 1u << 22;
+  static constexpr unsigned kMaxVertices = 1u << 16;
+  static constexpr std::size_t kMaxEdges = 1u << 20;
   unsigned vertices = 0;
   std::vector<std::tuple<unsigned, unsigned, double>> edges;  // (u, v, weight), u != v
 };
@@ -152,6 +157,9 @@ struct CutSolution {
 [[nodiscard]] CutSolution anneal_maxcut(const MaxCutProblem& problem, std::uint64_t seed, std::uint64_t sweeps = 1000);
 // The value of the cut `side` gives.
 [[nodiscard]] double cut_value(const MaxCutProblem& problem, std::span<const std::uint8_t> side);
+// What anneal_maxcut costs, in flip proposals plus neighbour updates at worst (every flip
+// accepted): sweeps x (vertices + 2 x edges). The counterpart of circuit_work.
+[[nodiscard]] std::uint64_t maxcut_work(const MaxCutProblem& problem, std::uint64_t sweeps = 1000) noexcept;
 // Brute force over every assignment (Gray code, O(2^n * degree)): for tests. NaN for more
 // than 24 vertices.
 [[nodiscard]] double exact_maxcut(const MaxCutProblem& problem);

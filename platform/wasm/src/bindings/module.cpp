@@ -1,11 +1,12 @@
 // The module's JS surface, all of it in one place (index.d.ts describes it to users; the
 // wrappers in js/ build the Promise API on the classes). Each name is implemented in its
-// layer's file: metrics, system (and ovp, pulse), scheduler, actor.
+// layer's file: metrics, system (and ovp, pulse), scheduler, actor, swarm.
 #include <emscripten/bind.h>
 
 #include "actor.hpp"
 #include "metrics.hpp"
 #include "scheduler.hpp"
+#include "swarm.hpp"
 #include "system.hpp"
 
 EMSCRIPTEN_BINDINGS(omega) {
@@ -85,4 +86,41 @@ EMSCRIPTEN_BINDINGS(omega) {
       .function("nextDueInMs", &JsPipeline::next_due_in_ms)
       .function("release", &JsPipeline::release)
       .function("released", &JsPipeline::released);
+  class_<JsSwarm>("NativeSwarm")
+      .constructor<>()
+      .function("init", &JsSwarm::init)
+      .function("config", &JsSwarm::config)
+      .function("bootstrap", &JsSwarm::bootstrap)
+      .function("registerAgent", &JsSwarm::register_agent)
+      .function("stopAgent", &JsSwarm::stop_agent)
+      .function("killAgent", &JsSwarm::kill_agent)
+      .function("agents", &JsSwarm::agents)
+      .function("agent", &JsSwarm::agent)
+      .function("reserveTaskId", &JsSwarm::reserve_task_id)
+      .function("submit", &JsSwarm::submit)
+      .function("processCycle", &JsSwarm::process_cycle)
+      .function("runFor", &JsSwarm::run_for)
+      .function("result", &JsSwarm::result)
+      .function("taskStatus", &JsSwarm::task_status)
+      .function("cancel", &JsSwarm::cancel)
+      .function("propose", &JsSwarm::propose)
+      .function("vote", &JsSwarm::vote)
+      .function("proposalStatus", &JsSwarm::proposal_status)
+      .function("leader", &JsSwarm::leader)
+      .function("memAllocate", &JsSwarm::mem_allocate)
+      .function("memWrite", &JsSwarm::mem_write)
+      .function("memRead", &JsSwarm::mem_read)
+      .function("memTransfer", &JsSwarm::mem_transfer)
+      .function("memFree", &JsSwarm::mem_free)
+      .function("memGc", &JsSwarm::mem_gc)
+      .function("memStats", &JsSwarm::mem_stats)
+      .function("metrics", &JsSwarm::metrics)
+      .function("schedulerStats", &JsSwarm::scheduler_stats)
+      .function("coordinationStats", &JsSwarm::coordination_stats)
+      .function("statusJson", &JsSwarm::status_json)
+      .function("metricsPrometheus", &JsSwarm::metrics_prometheus)
+      .function("metricsJson", &JsSwarm::metrics_json)
+      .function("refuseArgument", &JsSwarm::refuse_argument)
+      .function("close", &JsSwarm::close)
+      .function("closed", &JsSwarm::closed);
 }
