@@ -137,7 +137,7 @@ TEST_CASE("swarm: the default agents do real work", "[swarm]") {
   REQUIRE(too_wide.has_value());
 
   // A valid circuit too costly to answer in bounded time (12 qubits x 2^20 gates): refused.
-  os::Circuit costly{.qubits = 12};
+  os::Circuit costly{.qubits = 12, .gates = {}};
   costly.gates.assign(std::size_t{1} << 20, os::Gate{.kind = os::Gate::Kind::X, .a = 0});
   auto too_costly = o.submit_task(os::TaskBuilder("costly").payload(os::encode_circuit(costly))
                                       .requires_capability("quantum_simulation").build());
@@ -781,4 +781,35 @@ TEST_CASE("swarm: a pause between cycles blames no agent", "[swarm]") {
   REQUIRE(o.kill_agent(ids[0]).has_value());
   run_for(o, clock, 40ms, 1ms);
   CHECK(o.agent_info(ids[0])->restarts == 1);
+}
+
+TEST_CASE("swarm: runs the system refuses wait for the next cycle, and every task still runs once", "[swarm][threads]") {
+  if (!omega::kHasThreads) return;
+  // Tiny node queues: most spawns of a cycle are refused (SystemMaxedOut).
+  auto system = omega::UltraOmegaSystem::builder().with_nodes(2).with_super_nodes(0).with_threads(1, 1, 0, 0)
+                    .with_queue_capacity(4, 4).build();
+  os::SwarmBuilder b;
+  b.name("refusals").system(system).scheduler_config({.max_concurrent_tasks = 64});
+  auto o = make(b);
+  std::atomic<int> runs{0};
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(o.register_agent(os::AgentFactory::create_generic("g" + std::to_string(i), [&](std::span<const std::byte>) -> WorkResult {
+      ++runs;
+      return Bytes{};
+    }).with_max_concurrent(64)).has_value());
+  }
+  std::vector<os::TaskId> ids;
+  for (int i = 0; i < 500; ++i) ids.push_back(*o.submit_task(os::TaskBuilder("t").priority(static_cast<Priority>(i % 4)).build()));
+  auto first = o.process_cycle();
+  REQUIRE(first.has_value());
+  CHECK(first->dispatched <= 64);
+  REQUIRE(o.run_until_idle(60s));
+  CHECK(system.maxed_out() > 0);  // the refusal path ran
+  auto s = o.scheduler_stats();
+  CHECK(s.completed == 500);
+  CHECK(s.dispatched == 500);  // refused attempts are not dispatches
+  CHECK(s.ready_to_start_ns.count() == 500);
+  CHECK(runs.load() == 500);
+  o.shutdown();
+  system.shutdown_all();
 }

@@ -92,10 +92,15 @@ Agent Agent::renamed(std::string name) const {
 }
 
 Result<std::vector<std::byte>, TaskError> Agent::execute(const TaskInput& input) const {
-  if (!work_ || !*work_) return Err(TaskError::ExecutionFailed{"agent " + name_ + " has no work function"});
+  if (!work_) return Err(TaskError::ExecutionFailed{"agent " + name_ + " has no work function"});
+  return run(*work_, input);
+}
+
+Result<std::vector<std::byte>, TaskError> Agent::run(const AgentWork& work, const TaskInput& input) {
+  if (!work) return Err(TaskError::ExecutionFailed{"agent without a work function"});
   // The one try block of a task's run (WASM's JS-based exceptions make each try a round trip).
   try {
-    return (*work_)(input);
+    return work(input);
   } catch (const std::exception& e) {
     return Err(TaskError::Panicked{e.what()});
   } catch (...) {
@@ -145,8 +150,8 @@ Agent AgentFactory::create_quantum(std::string name, unsigned qubits, std::uint6
     if (in.capability == "optimization") {
       auto problem = decode_maxcut(in.payload);
       if (!problem) return Err(TaskError::ExecutionFailed{"maxcut: " + problem.error()});
-      if (const std::uint64_t work = maxcut_work(*problem); work > kQuantumWorkBudget) {
-        return Err(TaskError::ExecutionFailed{"maxcut: " + std::to_string(work) + " steps, over the agent's budget of " +
+      if (const std::uint64_t cost = maxcut_work(*problem); cost > kQuantumWorkBudget) {
+        return Err(TaskError::ExecutionFailed{"maxcut: " + std::to_string(cost) + " steps, over the agent's budget of " +
                                               std::to_string(kQuantumWorkBudget)});
       }
       return encode_cut(anneal_maxcut(*problem, run_seed));
@@ -157,8 +162,8 @@ Agent AgentFactory::create_quantum(std::string name, unsigned qubits, std::uint6
       return Err(TaskError::ExecutionFailed{"circuit: " + std::to_string(circuit->qubits) + " qubits, the agent has " +
                                             std::to_string(qubits)});
     }
-    if (const std::uint64_t work = circuit_work(*circuit); work > kQuantumWorkBudget) {
-      return Err(TaskError::ExecutionFailed{"circuit: " + std::to_string(work) +
+    if (const std::uint64_t cost = circuit_work(*circuit); cost > kQuantumWorkBudget) {
+      return Err(TaskError::ExecutionFailed{"circuit: " + std::to_string(cost) +
                                             " amplitude updates, over the agent's budget of " +
                                             std::to_string(kQuantumWorkBudget)});
     }

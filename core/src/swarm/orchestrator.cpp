@@ -603,56 +603,51 @@ struct SwarmOrchestrator::Impl {
 
   // ---- dispatch and completion -----------------------------------------------------------
 
-  void dispatch(std::uint64_t index, std::uint32_t ai, BreakerPermit permit) {
+  // Starts the task on the agent. False when the system refused the run (full or stopping):
+  // the task is ready again at the front of its queue and the permit given back unused.
+  bool dispatch(std::uint64_t index, std::uint32_t ai, BreakerPermit permit) {
     TaskRec& r = tasks[index];
     AgentRec& a = agents[ai];
+    const std::uint64_t token = next_token++;
+    const std::int64_t t = now();
+    if (system != nullptr) {
+      // System mode: the run is a cooperative task (pulse's Coro) polled by the system's
+      // workers under their budgets; it owns what it reads (the record moves on meanwhile).
+      auto run = std::make_shared<Run>(Run{a.def.work(), r.task.name, r.task.capability, r.task.payload, index, token,
+                                           a.incarnation, ai, permit});
+      in_flight.fetch_add(1, std::memory_order_relaxed);
+      auto accepted = system->spawn(r.task.priority, run_on_node(this, std::move(run)), rng);
+      if (!accepted) {
+        in_flight.fetch_sub(1, std::memory_order_relaxed);
+        a.breaker->release(permit);
+        ready[static_cast<std::size_t>(r.task.priority)].push_front(index);
+        return false;
+      }
+    }
     r.status = TaskStatus::Running;
     --ready_count;
     ++running;
     ++r.attempts;
     r.agent = ai;
-    r.token = next_token++;
+    r.token = token;
     r.permit = permit;
-    r.started_ns = now();
-    ready_to_start.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, r.started_ns - r.ready_ns)));
+    r.started_ns = t;
+    ready_to_start.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, t - r.ready_ns)));
     ++a.running;
     a.runs.push_back(index);
     a.status = AgentStatus::Busy;
     ++stats.dispatched;
     ++stats.dispatched_by_priority[static_cast<std::size_t>(r.task.priority)];
     ++cycle.dispatched;
-    const TaskInput input{r.task.name, r.task.capability, r.task.payload};
     if (system == nullptr) {
-      Completion c{index, r.token, ai, a.incarnation, permit, a.def.execute(input)};
+      Completion c{index, token, ai, a.incarnation, permit, a.def.execute(TaskInput{r.task.name, r.task.capability, r.task.payload})};
       complete(c);
-      return;
     }
-    // System mode: the run is a cooperative task (pulse's Coro) polled by the system's
-    // workers under their budgets; it owns copies of what it reads (the record moves on).
-    auto run = std::make_shared<Run>(Run{a.def, r.task.name, r.task.capability, r.task.payload, index, r.token,
-                                         a.incarnation, ai, permit});
-    in_flight.fetch_add(1, std::memory_order_relaxed);
-    auto accepted = system->spawn(r.task.priority, run_on_node(this, std::move(run)), rng);
-    if (!accepted) {
-      // Refused (the system is full or stopping): back to ready, the permit returned unused.
-      in_flight.fetch_sub(1, std::memory_order_relaxed);
-      a.breaker->release(permit);
-      --a.running;
-      a.runs.pop_back();
-      if (a.running == 0 && a.status == AgentStatus::Busy) a.status = AgentStatus::Idle;
-      --r.attempts;
-      r.token = 0;
-      --running;
-      r.status = TaskStatus::Pending;
-      make_ready_front(index);
-      --stats.dispatched;
-      --cycle.dispatched;
-      return;
-    }
+    return true;
   }
 
   struct Run {
-    Agent def;
+    std::shared_ptr<const AgentWork> work;
     std::string name, capability;
     std::vector<std::byte> payload;
     std::uint64_t task, token, incarnation;
@@ -661,20 +656,13 @@ struct SwarmOrchestrator::Impl {
   };
   static Coro<void> run_on_node(Impl* self, std::shared_ptr<Run> run) {
     Completion c{run->task, run->token, run->agent, run->incarnation, run->permit,
-                 run->def.execute(TaskInput{run->name, run->capability, run->payload})};
+                 Agent::run(*run->work, TaskInput{run->name, run->capability, run->payload})};
     {
       std::lock_guard lock(self->inbox_mu);
       self->inbox.push_back(std::move(c));
     }
     self->in_flight.fetch_sub(1, std::memory_order_release);
     co_return;
-  }
-
-  void make_ready_front(std::uint64_t index) {
-    TaskRec& r = tasks[index];
-    r.status = TaskStatus::Ready;
-    ready[static_cast<std::size_t>(r.task.priority)].push_front(index);
-    ++ready_count;
   }
 
   void complete(Completion& c) {
@@ -748,7 +736,8 @@ struct SwarmOrchestrator::Impl {
     std::vector<std::uint64_t> blocked;
     std::size_t budget = sched.max_concurrent_tasks;
     bool starved = false;
-    for (int p = 3; p >= 0; --p) {
+    bool refused = false;
+    for (int p = 3; p >= 0 && !refused; --p) {
       auto& q = ready[static_cast<std::size_t>(p)];
       blocked.clear();
       while (!q.empty() && running < sched.max_concurrent_tasks && budget > 0) {
@@ -762,8 +751,11 @@ struct SwarmOrchestrator::Impl {
           starved = true;
           continue;
         }
+        if (!dispatch(index, choice.agent, choice.permit)) {
+          refused = true;  // the nodes are full: the rest waits for the next cycle
+          break;
+        }
         --budget;
-        dispatch(index, choice.agent, choice.permit);
         if (system == nullptr) drain_inbox();
       }
       for (auto it = blocked.rbegin(); it != blocked.rend(); ++it) q.push_front(*it);

@@ -124,6 +124,10 @@ class Agent {
   [[nodiscard]] const actor::RestartPolicy& restart_policy() const noexcept { return restart_; }
   // Runs the work function; an exception becomes TaskError::Panicked with its message.
   [[nodiscard]] Result<std::vector<std::byte>, TaskError> execute(const TaskInput& input) const;
+  // The work function, shared by copies of this definition (what a run on a node holds).
+  [[nodiscard]] const std::shared_ptr<const AgentWork>& work() const noexcept { return work_; }
+  // execute() on a work function held apart from its definition.
+  [[nodiscard]] static Result<std::vector<std::byte>, TaskError> run(const AgentWork& work, const TaskInput& input);
 
  private:
   std::string name_;
