@@ -813,3 +813,14 @@ TEST_CASE("swarm: runs the system refuses wait for the next cycle, and every tas
   o.shutdown();
   system.shutdown_all();
 }
+
+TEST_CASE("swarm: a long wait before the first cycle blames no agent", "[swarm]") {
+  FakeClock clock;
+  auto b = fake_builder(clock);
+  auto o = make(b);
+  auto ids = *o.bootstrap_default_agents();
+  clock.advance(std::chrono::nanoseconds(2s).count());  // e.g. a large submission before cycling
+  run_for(o, clock, 50ms, 1ms);
+  CHECK(o.coordination_stats().failures_detected == 0);
+  for (auto id : ids) CHECK(o.agent_info(id)->restarts == 0);
+}

@@ -653,6 +653,9 @@ Result<void, SwarmError> SwarmCoordinator::add_member(AgentId id) {
   m->next_heartbeat_ns = now;
   m->last_heard_ns = now;
   m->alive = impl_->hub.alive(id);
+  // Ticking starts from the first member: a long wait before the first tick() (a big
+  // submission, a slow start) is a gap like any other, not the members' silence.
+  if (impl_->last_tick_ns == 0) impl_->last_tick_ns = now;
   impl_->by_id.emplace(id, m.get());
   impl_->members.push_back(std::move(m));
   return {};

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -41,23 +42,35 @@ namespace {
 
 constexpr std::uint32_t kNoIndex = ~std::uint32_t{0};
 
+// What settling a dependency reads comes first, in one cache line: finishing a task touches
+// each dependent's record, and a DAG of 10^5 tasks does not fit in cache.
 struct TaskRec {
-  Task task;
   TaskStatus status = TaskStatus::Pending;
+  Priority priority = Priority::Normal;
   bool submitted = false;           // false: a reserved id, not yet submitted
   bool released = false;            // past result_retention: payload and output freed
   std::uint32_t unmet = 0;          // dependencies not yet Completed
-  std::vector<std::uint64_t> dependents;  // indices of tasks that wait for this one
+  std::uint32_t first_dependent = kNoIndex;  // edges (Impl::edges) to the tasks that wait for this one
+  std::uint32_t last_dependent = kNoIndex;
+  std::int64_t ready_ns = 0;
+  Task task;
   std::uint32_t agent = kNoIndex;   // agent index of the current or counted run
   std::uint32_t attempts = 0;
   std::uint64_t token = 0;          // the current dispatch; outcomes of other tokens are late
   BreakerPermit permit;             // the current dispatch's permit from its agent's breaker
-  std::int64_t submitted_ns = 0, ready_ns = 0, started_ns = 0, finished_ns = 0;
+  std::int64_t submitted_ns = 0, started_ns = 0, finished_ns = 0;
   std::vector<std::byte> output;
   std::optional<TaskError> error;
   std::string reason;
   TimerId timer;
   bool has_timer = false;
+};
+
+// One "waits for" edge: dependents are kept as lists threaded through one append-only pool, in
+// submission order, so a task with dependents costs no allocation of its own.
+struct Edge {
+  std::uint64_t task;   // the dependent
+  std::uint32_t next;   // the next edge of the same list, kNoIndex at the end
 };
 
 struct AgentRec {
@@ -113,6 +126,7 @@ struct SwarmOrchestrator::Impl {
   std::int64_t started_ns = 0;
 
   std::deque<TaskRec> tasks;                      // index = TaskId - 1
+  std::vector<Edge> edges;                        // every dependency edge ever submitted
   std::array<std::deque<std::uint64_t>, 4> ready; // by Priority
   std::deque<std::uint64_t> finished_order;       // for result_retention
   std::size_t unfinished = 0;                     // submitted, not final
@@ -200,20 +214,28 @@ struct SwarmOrchestrator::Impl {
     return id_of(tasks.size() - 1);
   }
 
-  // Does `target` transitively depend on `start`'s dependents chain reaching `target`? A cycle
-  // through the new task x exists iff one of x's dependencies waits (transitively) for x.
+  void add_dependent(TaskRec& dep, std::uint64_t dependent) {
+    const auto e = static_cast<std::uint32_t>(edges.size());
+    edges.push_back(Edge{dependent, kNoIndex});
+    if (dep.last_dependent == kNoIndex) {
+      dep.first_dependent = e;
+    } else {
+      edges[dep.last_dependent].next = e;
+    }
+    dep.last_dependent = e;
+  }
+
+  // A cycle through the task at `from` exists iff `target` (one of its dependencies) waits,
+  // transitively, for it: a walk along "is waited for by" edges from `from` reaches `target`.
   bool reaches(std::uint64_t from, std::uint64_t target) const {
     std::vector<std::uint64_t> stack{from};
-    std::vector<std::uint64_t> seen;
+    std::unordered_set<std::uint64_t> seen{from};
     while (!stack.empty()) {
       const std::uint64_t i = stack.back();
       stack.pop_back();
       if (i == target) return true;
-      for (std::uint64_t d : tasks[i].dependents) {
-        if (std::find(seen.begin(), seen.end(), d) == seen.end()) {
-          seen.push_back(d);
-          stack.push_back(d);
-        }
+      for (std::uint32_t e = tasks[i].first_dependent; e != kNoIndex; e = edges[e].next) {
+        if (seen.insert(edges[e].task).second) stack.push_back(edges[e].task);
       }
     }
     return false;
@@ -235,6 +257,8 @@ struct SwarmOrchestrator::Impl {
     if (task.name.empty()) return refuse(SwarmError::InvalidTask);
     if (unfinished >= sched.task_queue_size) return refuse(SwarmError::QueueFull);
     if (!task.dependencies.empty() && !sched.dependency_resolution) return refuse(SwarmError::InvalidTask);
+    // Edge indices are 32-bit: 4 * 10^9 dependency edges in one orchestrator's life (64 GB of them).
+    if (edges.size() + task.dependencies.size() >= kNoIndex) return refuse(SwarmError::QueueFull);
     if (!capability_known(task.capability)) return refuse(SwarmError::NoCapableAgent);
     std::uint64_t index;
     if (task.id.valid()) {
@@ -252,7 +276,7 @@ struct SwarmOrchestrator::Impl {
       if (rec(d) == nullptr) return refuse(SwarmError::UnknownTask);
       if (d.value - 1 == index) return refuse(SwarmError::CycleDetected);
     }
-    if (index < tasks.size() && !tasks[index].dependents.empty()) {
+    if (index < tasks.size() && tasks[index].first_dependent != kNoIndex) {
       for (TaskId d : task.dependencies) {
         if (reaches(index, d.value - 1)) return refuse(SwarmError::CycleDetected);
       }
@@ -262,6 +286,7 @@ struct SwarmOrchestrator::Impl {
     r.submitted = true;
     r.submitted_ns = now();
     task.id = id_of(index);
+    r.priority = task.priority;
     r.task = std::move(task);
     ++stats.submitted;
     ++unfinished;
@@ -273,7 +298,7 @@ struct SwarmOrchestrator::Impl {
         failed_dep = "dependency " + std::to_string(d.value) + " " + std::string(to_string(dep.status));
         continue;
       }
-      dep.dependents.push_back(index);
+      add_dependent(dep, index);
       ++r.unmet;
     }
     if (r.task.timeout) {
@@ -301,7 +326,7 @@ struct SwarmOrchestrator::Impl {
     TaskRec& r = tasks[index];
     r.status = TaskStatus::Ready;
     r.ready_ns = now();
-    ready[static_cast<std::size_t>(r.task.priority)].push_back(index);
+    ready[static_cast<std::size_t>(r.priority)].push_back(index);
     ++ready_count;
   }
 
@@ -339,10 +364,11 @@ struct SwarmOrchestrator::Impl {
       std::vector<std::byte>().swap(old.task.payload);
       finished_order.pop_front();
     }
-    std::vector<std::uint64_t> dependents = std::move(r.dependents);
-    r.dependents.clear();
+    std::uint32_t edge = r.first_dependent;
+    r.first_dependent = r.last_dependent = kNoIndex;
     if (status == TaskStatus::Completed) {
-      for (std::uint64_t d : dependents) {
+      for (; edge != kNoIndex; edge = edges[edge].next) {
+        const std::uint64_t d = edges[edge].task;
         TaskRec& dr = tasks[d];
         if (dr.status != TaskStatus::Pending) continue;
         if (--dr.unmet == 0) {
@@ -352,7 +378,7 @@ struct SwarmOrchestrator::Impl {
       }
     } else {
       const std::string why = "dependency " + std::to_string(index + 1) + " " + std::string(to_string(status));
-      for (std::uint64_t d : dependents) cancel_one(d, why);
+      for (; edge != kNoIndex; edge = edges[edge].next) cancel_one(edges[edge].task, why);
     }
   }
 
