@@ -73,6 +73,24 @@ struct Edge {
   std::uint32_t next;   // the next edge of the same list, kNoIndex at the end
 };
 
+// Task records by index, in chunks of 1024: stable addresses like std::deque, but one
+// allocation per chunk (libstdc++'s deque gives a record this size a block of its own).
+class TaskTable {
+ public:
+  static constexpr std::size_t kChunk = 1024;
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  TaskRec& operator[](std::size_t i) noexcept { return chunks_[i / kChunk][i % kChunk]; }
+  const TaskRec& operator[](std::size_t i) const noexcept { return chunks_[i / kChunk][i % kChunk]; }
+  TaskRec& emplace_back() {
+    if (size_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<TaskRec[]>(kChunk));
+    return (*this)[size_++];
+  }
+
+ private:
+  std::vector<std::unique_ptr<TaskRec[]>> chunks_;
+  std::size_t size_ = 0;
+};
+
 struct AgentRec {
   AgentRec(Agent d, AgentId i) : def(std::move(d)), id(i) {}
   Agent def;
@@ -125,7 +143,7 @@ struct SwarmOrchestrator::Impl {
   bool shutting_down = false;
   std::int64_t started_ns = 0;
 
-  std::deque<TaskRec> tasks;                      // index = TaskId - 1
+  TaskTable tasks;                                // index = TaskId - 1
   std::vector<Edge> edges;                        // every dependency edge ever submitted
   std::array<std::deque<std::uint64_t>, 4> ready; // by Priority
   std::deque<std::uint64_t> finished_order;       // for result_retention
