@@ -751,3 +751,27 @@ TEST_CASE("hub concurrent senders lose nothing and keep each channel's order", "
   std::vector<os::Message> rest;
   CHECK(hub.receive(rx, rest) == 0);
 }
+
+TEST_CASE("hub metrics of two hubs share a snapshot under their own labels", "[swarm_hub]") {
+  CommunicationHub data;
+  CommunicationHub control;
+  add_agents(data, 2);
+  add_agents(control, 2);
+  REQUIRE(data.send(A(1), A(2), 0, {}, 0).has_value());
+  for (int i = 0; i < 3; ++i) REQUIRE(control.send(A(2), A(1), 0, {}, 0).has_value());
+  omega::MetricsSnapshot snap;
+  data.append_metrics(snap, {{"hub", "data"}});
+  control.append_metrics(snap, {{"hub", "control"}});
+  const auto* sent = snap.find("swarm_hub_messages_sent_total");
+  REQUIRE(sent != nullptr);
+  REQUIRE(sent->series.size() == 2);
+  CHECK(sent->series[0].labels == omega::MetricLabels{{"hub", "data"}});
+  CHECK(std::get<std::uint64_t>(sent->series[0].value) == 1);
+  CHECK(sent->series[1].labels == omega::MetricLabels{{"hub", "control"}});
+  CHECK(std::get<std::uint64_t>(sent->series[1].value) == 3);
+  const auto* dropped = snap.find("swarm_hub_dropped_total");
+  REQUIRE(dropped != nullptr);
+  CHECK(dropped->series.size() == 6);  // three causes per hub
+  // The snapshot keeps labels sorted by name.
+  CHECK(dropped->series[3].labels == omega::MetricLabels{{"cause", "fault"}, {"hub", "control"}});
+}

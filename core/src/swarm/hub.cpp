@@ -593,33 +593,39 @@ HubStats CommunicationHub::stats() const {
   return s;
 }
 
-void CommunicationHub::append_metrics(MetricsSnapshot& out) const {
+void CommunicationHub::append_metrics(MetricsSnapshot& out) const { append_metrics(out, {}); }
+
+void CommunicationHub::append_metrics(MetricsSnapshot& out, const MetricLabels& labels) const {
   const HubStats s = stats();
-  const auto label = [](const char* cause) { return MetricLabels{{"cause", cause}}; };
-  // Names are fixed and valid, each family added once per snapshot: the Results cannot fail
-  // unless `out` already holds swarm_hub_* families from another hub.
-  (void)out.add_counter("swarm_hub_messages_sent_total", "Messages that entered a channel (broadcast copies included)",
-                        {}, s.sent);
-  (void)out.add_counter("swarm_hub_messages_delivered_total", "Messages handed to receivers", {}, s.delivered);
-  (void)out.add_counter("swarm_hub_payload_bytes_total", "Payload bytes of sent messages", {}, s.bytes);
-  (void)out.add_counter("swarm_hub_hops_total", "Links traversed by sent messages", {}, s.hops);
-  (void)out.add_counter("swarm_hub_broadcasts_total", "Broadcasts to a known group", {}, s.broadcasts);
-  (void)out.add_counter("swarm_hub_refused_total", "Sends refused, by cause", label("backpressure"),
-                        s.refused_backpressure);
-  (void)out.add_counter("swarm_hub_refused_total", "Sends refused, by cause", label("unreachable"),
-                        s.refused_unreachable);
-  (void)out.add_counter("swarm_hub_dropped_total", "Messages lost, by cause", label("fault"), s.dropped_fault);
-  (void)out.add_counter("swarm_hub_dropped_total", "Messages lost, by cause", label("dead"), s.dropped_dead);
-  (void)out.add_counter("swarm_hub_dropped_total", "Messages lost, by cause", label("removed"), s.dropped_removed);
-  (void)out.add_counter("swarm_hub_replayed_total", "Messages re-delivered after a restart", {}, s.replayed);
-  (void)out.add_counter("swarm_hub_replay_gaps_total", "Unacknowledged messages a restart could not replay", {},
-                        s.replay_gaps);
-  (void)out.add_gauge("swarm_hub_queued", "Messages waiting in inboxes", {}, static_cast<double>(s.queued));
-  (void)out.add_gauge("swarm_hub_channels", "Sender-receiver channels", {}, static_cast<double>(s.channels));
-  (void)out.add_gauge("swarm_hub_groups", "Broadcast groups with members", {}, static_cast<double>(s.groups));
-  (void)out.add_gauge("swarm_hub_agents", "Registered agents", {}, static_cast<double>(s.agents));
-  (void)out.add_gauge("swarm_hub_dead_agents", "Agents killed and not revived", {}, static_cast<double>(s.dead));
-  (void)out.add_gauge("swarm_hub_mean_hops", "Links per sent message", {}, s.mean_hops());
+  const auto with = [&](const char* cause) {
+    MetricLabels l = labels;
+    if (cause != nullptr) l.push_back({"cause", cause});
+    return l;
+  };
+  // Names are fixed and valid: a Result fails only when `out` already holds the same series
+  // (another hub appended with the same labels), and then the first hub's figures stand.
+  const auto counter = [&](const char* name, const char* help, std::uint64_t v, const char* cause = nullptr) {
+    (void)out.add_counter(name, help, with(cause), v);
+  };
+  const auto gauge = [&](const char* name, const char* help, double v) { (void)out.add_gauge(name, help, with(nullptr), v); };
+  counter("swarm_hub_messages_sent_total", "Messages that entered a channel (broadcast copies included)", s.sent);
+  counter("swarm_hub_messages_delivered_total", "Messages handed to receivers", s.delivered);
+  counter("swarm_hub_payload_bytes_total", "Payload bytes of sent messages", s.bytes);
+  counter("swarm_hub_hops_total", "Links traversed by sent messages", s.hops);
+  counter("swarm_hub_broadcasts_total", "Broadcasts to a known group", s.broadcasts);
+  counter("swarm_hub_refused_total", "Sends refused, by cause", s.refused_backpressure, "backpressure");
+  counter("swarm_hub_refused_total", "Sends refused, by cause", s.refused_unreachable, "unreachable");
+  counter("swarm_hub_dropped_total", "Messages lost, by cause", s.dropped_fault, "fault");
+  counter("swarm_hub_dropped_total", "Messages lost, by cause", s.dropped_dead, "dead");
+  counter("swarm_hub_dropped_total", "Messages lost, by cause", s.dropped_removed, "removed");
+  counter("swarm_hub_replayed_total", "Messages re-delivered after a restart", s.replayed);
+  counter("swarm_hub_replay_gaps_total", "Unacknowledged messages a restart could not replay", s.replay_gaps);
+  gauge("swarm_hub_queued", "Messages waiting in inboxes", static_cast<double>(s.queued));
+  gauge("swarm_hub_channels", "Sender-receiver channels", static_cast<double>(s.channels));
+  gauge("swarm_hub_groups", "Broadcast groups with members", static_cast<double>(s.groups));
+  gauge("swarm_hub_agents", "Registered agents", static_cast<double>(s.agents));
+  gauge("swarm_hub_dead_agents", "Agents killed and not revived", static_cast<double>(s.dead));
+  gauge("swarm_hub_mean_hops", "Links per sent message", s.mean_hops());
 }
 
 }  // namespace omega::swarm

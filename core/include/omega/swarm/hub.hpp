@@ -149,6 +149,9 @@ class CommunicationHub {
   [[nodiscard]] HubStats stats() const;
   // hub_* counters and gauges (labels: cause) for SwarmOrchestrator::metrics().
   void append_metrics(MetricsSnapshot& out) const;
+  // The same with `labels` on every series (e.g. {"hub", "control"}), so that two hubs can
+  // share one snapshot.
+  void append_metrics(MetricsSnapshot& out, const MetricLabels& labels) const;
 
  private:
   struct Impl;
