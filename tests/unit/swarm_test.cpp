@@ -638,6 +638,8 @@ TEST_CASE("swarm: metrics and export_status describe every component", "[swarm]"
   CHECK(status["scheduler"]["completed"] == 10);
   CHECK(status["config"]["topology"] == "Mesh");
   const std::string prom = o.metrics_snapshot().to_prometheus();
+  CHECK(prom.find("hub=\"data\"") != std::string::npos);
+  CHECK(prom.find("hub=\"control\"") != std::string::npos);
   for (const char* family : {"swarm_tasks_completed_total", "swarm_agent_up", "swarm_hub_", "swarm_memory_", "swarm_coordination_"}) {
     CHECK(prom.find(family) != std::string::npos);
   }

@@ -1113,7 +1113,8 @@ MetricsSnapshot SwarmOrchestrator::metrics_snapshot() const {
     (void)out.add_counter("swarm_agent_restarts_total", "Agent restarts", l, a.restarts);
     (void)out.add_gauge("swarm_agent_up", "1 while the agent is live", l, Impl::live(a) ? 1.0 : 0.0);
   }
-  m.hub.append_metrics(out);
+  m.hub.append_metrics(out, {{"swarm", m.name}, {"hub", "data"}});
+  m.control.append_metrics(out, {{"swarm", m.name}, {"hub", "control"}});
   m.memory.append_metrics(out);
   m.coordinator.append_metrics(out);
   return out;
