@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <limits>
 #include <mutex>
@@ -20,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <omega/base/config.hpp>
 #include <omega/base/histogram.hpp>
 #include <omega/base/rng.hpp>
 #include <omega/exec/system.hpp>
@@ -166,6 +168,7 @@ struct SwarmOrchestrator::Impl {
   std::unordered_map<std::string, std::uint32_t> names;
 
   std::mutex inbox_mu;
+  std::condition_variable inbox_cv;               // an idle owner waits here for a run to return
   std::vector<Completion> inbox;                  // filled by workers (system mode)
   std::atomic<std::size_t> in_flight{0};          // runs handed to the system, not yet returned
 
@@ -704,8 +707,9 @@ struct SwarmOrchestrator::Impl {
     {
       std::lock_guard lock(self->inbox_mu);
       self->inbox.push_back(std::move(c));
+      self->in_flight.fetch_sub(1, std::memory_order_release);
     }
-    self->in_flight.fetch_sub(1, std::memory_order_release);
+    self->inbox_cv.notify_one();
     co_return;
   }
 
@@ -974,14 +978,26 @@ bool SwarmOrchestrator::run_until_idle(std::chrono::nanoseconds limit) {
     if (m.idle()) return true;
     const std::int64_t t = m.now();
     if (t >= end) return false;
-    const bool progress = c->dispatched != 0 || c->completed != 0 || c->failed != 0 || c->cancelled != 0 ||
-                          c->timed_out != 0 || m.in_flight.load(std::memory_order_acquire) != 0;
+    const bool moved = c->dispatched != 0 || c->completed != 0 || c->failed != 0 || c->cancelled != 0 ||
+                       c->timed_out != 0 || c->retried != 0;
+    const bool in_flight = m.in_flight.load(std::memory_order_acquire) != 0;
     // Nothing moved and the clock stands still (a test's fake clock): only time could unblock
     // what is left, and it will not pass by cycling, so give up rather than spin forever.
-    frozen = (!progress && t == last_now) ? frozen + 1 : 0;
+    frozen = (!moved && !in_flight && t == last_now) ? frozen + 1 : 0;
     if (frozen >= 64) return false;
     last_now = t;
-    if (!progress || (c->dispatched == 0 && m.system != nullptr)) std::this_thread::yield();
+    if (!moved) {
+      if (in_flight && !kHasThreads) {
+        m.system->run_pending(64);  // no workers: the runs happen here
+      } else if (in_flight) {
+        // Runs are out on the nodes: sleep until one returns (or a timer may be due) rather
+        // than take a core from the workers.
+        std::unique_lock lock(m.inbox_mu);
+        m.inbox_cv.wait_for(lock, std::chrono::milliseconds(1), [&] { return !m.inbox.empty(); });
+      } else {
+        std::this_thread::yield();
+      }
+    }
   }
 }
 
