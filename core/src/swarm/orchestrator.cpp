@@ -817,8 +817,12 @@ struct SwarmOrchestrator::Impl {
     return cycle;
   }
 
-  bool idle() const {
-    return pending == 0 && ready_count == 0 && running == 0 && in_flight.load(std::memory_order_acquire) == 0;
+  // Nothing left, and no run's outcome waiting in the inbox either: a run decrements in_flight
+  // under the inbox lock when it pushes, so an outcome pushed after this cycle's drain is seen.
+  bool idle() {
+    if (pending != 0 || ready_count != 0 || running != 0) return false;
+    std::lock_guard lock(inbox_mu);
+    return in_flight.load(std::memory_order_acquire) == 0 && inbox.empty();
   }
 };
 
