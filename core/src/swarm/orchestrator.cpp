@@ -704,12 +704,14 @@ struct SwarmOrchestrator::Impl {
   static Coro<void> run_on_node(Impl* self, std::shared_ptr<Run> run) {
     Completion c{run->task, run->token, run->agent, run->incarnation, run->permit,
                  Agent::run(*run->work, TaskInput{run->name, run->capability, run->payload})};
+    // Everything under the lock, the notify included: once in_flight reads 0 the owner may
+    // destroy the orchestrator, and it takes this lock (idle(), shutdown) before it can.
     {
       std::lock_guard lock(self->inbox_mu);
       self->inbox.push_back(std::move(c));
       self->in_flight.fetch_sub(1, std::memory_order_release);
+      self->inbox_cv.notify_one();
     }
-    self->inbox_cv.notify_one();
     co_return;
   }
 
@@ -774,6 +776,7 @@ struct SwarmOrchestrator::Impl {
 
   Result<CycleStats, SwarmError> process_cycle() {
     if (!initialized) return Err(SwarmError::NotInitialized);
+    if (shutting_down) return Err(SwarmError::ShuttingDown);
     const std::int64_t t0 = now();
     cycle = CycleStats{};
     ++stats.cycles;
@@ -1188,8 +1191,7 @@ std::string SwarmOrchestrator::export_status() const {
 void SwarmOrchestrator::shutdown() {
   if (!impl_) return;
   Impl& m = *impl_;
-  if (m.shutting_down) return;
-  m.shutting_down = true;
+  m.shutting_down = true;  // no new submissions and no more cycles
   // Runs handed to a system capture the orchestrator: wait for them before it goes away.
   while (m.in_flight.load(std::memory_order_acquire) != 0) {
     m.system->run_pending(64);
