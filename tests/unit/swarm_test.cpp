@@ -481,7 +481,9 @@ TEST_CASE("swarm: a killed agent is detected within three heartbeats and restart
   std::vector<std::string> la, lb;
   auto a = *o.register_agent(recorder("a", &la));
   auto bb = *o.register_agent(recorder("b", &lb));
+  const std::int64_t joined = o.agent_info(a)->last_heartbeat_ns;
   run_for(o, clock, 20ms, 1ms);
+  CHECK(o.agent_info(a)->last_heartbeat_ns > joined);  // peers heard it since it joined
   REQUIRE(o.kill_agent(a).has_value());
   CHECK(o.kill_agent(a).error() == os::SwarmError::AgentUnavailable);
   // While it is down, work goes to the other agent (graceful degradation).

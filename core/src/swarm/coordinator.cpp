@@ -629,7 +629,7 @@ struct SwarmCoordinator::Impl {
   }
 
   MemberInfo info(const Member& m) const {
-    return MemberInfo{m.id, m.role, m.term, m.voted_for, m.leader, m.alive, m.failed, m.faulty};
+    return MemberInfo{m.id, m.role, m.term, m.voted_for, m.leader, m.alive, m.failed, m.faulty, m.last_heard_ns};
   }
 };
 

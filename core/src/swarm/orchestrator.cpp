@@ -13,7 +13,6 @@
 #include <deque>
 #include <limits>
 #include <mutex>
-#include <sstream>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -109,7 +108,6 @@ struct AgentRec {
   std::int64_t restart_at = 0;      // Restarting: when
   double failure_ewma = 0;          // LoadBalanced: recent failure ratio
   AgentId replaced_by;
-  std::int64_t last_heartbeat_ns = 0;
 };
 
 struct Completion {
@@ -454,7 +452,6 @@ struct SwarmOrchestrator::Impl {
     }
     AgentRec a(std::move(def), id);
     a.breaker = std::make_unique<CircuitBreaker>(breaker_config, time);
-    a.last_heartbeat_ns = now();
     if (a.def.memory_limit() != 0) memory.set_agent_limit(id, a.def.memory_limit());
     const auto index = static_cast<std::uint32_t>(agents.size());
     names.emplace(a.def.name(), index);
@@ -564,7 +561,6 @@ struct SwarmOrchestrator::Impl {
       a.crashed = false;
       ++a.restarts;
       a.restart_times.push_back(t);
-      a.last_heartbeat_ns = t;
       coordinator.revive(a.id);
       hub.revive(a.id);
       hub.restart(a.id);
@@ -807,7 +803,6 @@ struct SwarmOrchestrator::Impl {
           break;
         }
         --budget;
-        if (system == nullptr) drain_inbox();
       }
       for (auto it = blocked.rbegin(); it != blocked.rend(); ++it) q.push_front(*it);
     }
@@ -818,6 +813,25 @@ struct SwarmOrchestrator::Impl {
     cycle.pending = pending;
     cycle.duration_ns = now() - t0;
     return cycle;
+  }
+
+  AgentInfo info(const AgentRec& a) const {
+    AgentInfo i;
+    i.id = a.id;
+    i.name = a.def.name();
+    i.kind = a.def.kind();
+    i.status = a.status;
+    i.capabilities = a.def.capabilities();
+    i.running = a.running;
+    i.completed = a.completed;
+    i.failed = a.failed;
+    i.restarts = a.restarts;
+    i.breaker = a.breaker ? a.breaker->state() : BreakerState::Closed;
+    i.replaced_by = a.replaced_by;
+    i.memory_bytes = memory.agent_bytes(a.id);
+    // Stopped and failed agents are no longer members: their last heartbeat stays unknown (0).
+    if (auto mi = coordinator.member(a.id)) i.last_heartbeat_ns = mi->last_heard_ns;
+    return i;
   }
 
   // Nothing left, and no run's outcome waiting in the inbox either: a run decrements in_flight
@@ -930,40 +944,17 @@ Result<void, SwarmError> SwarmOrchestrator::kill_agent(AgentId id) {
   return {};
 }
 
-namespace {
-AgentInfo info_of(const AgentRec& a) {
-  AgentInfo i;
-  i.id = a.id;
-  i.name = a.def.name();
-  i.kind = a.def.kind();
-  i.status = a.status;
-  i.capabilities = a.def.capabilities();
-  i.running = a.running;
-  i.completed = a.completed;
-  i.failed = a.failed;
-  i.restarts = a.restarts;
-  i.breaker = a.breaker ? a.breaker->state() : BreakerState::Closed;
-  i.last_heartbeat_ns = a.last_heartbeat_ns;
-  i.replaced_by = a.replaced_by;
-  return i;
-}
-}  // namespace
 
 std::optional<AgentInfo> SwarmOrchestrator::agent_info(AgentId id) const {
   const AgentRec* a = impl_->agent(id);
   if (a == nullptr) return std::nullopt;
-  AgentInfo i = info_of(*a);
-  i.memory_bytes = impl_->memory.agent_bytes(id);
-  return i;
+  return impl_->info(*a);
 }
 
 std::vector<AgentInfo> SwarmOrchestrator::agents() const {
   std::vector<AgentInfo> out;
   out.reserve(impl_->agents.size());
-  for (const AgentRec& a : impl_->agents) {
-    out.push_back(info_of(a));
-    out.back().memory_bytes = impl_->memory.agent_bytes(a.id);
-  }
+  for (const AgentRec& a : impl_->agents) out.push_back(impl_->info(a));
   return out;
 }
 

@@ -136,6 +136,7 @@ struct MemberInfo {
   bool alive = true;       // not killed
   bool failed = false;     // reported through on_failure and not heard since
   bool faulty = false;     // equivocated
+  std::int64_t last_heard_ns = 0;  // send time of its latest heartbeat a member received (or when it joined)
 };
 
 struct CoordinationStats {

@@ -255,7 +255,7 @@ struct AgentInfo {
   std::uint64_t completed = 0, failed = 0, restarts = 0;
   BreakerState breaker = BreakerState::Closed;
   std::size_t memory_bytes = 0;        // pool bytes it owns
-  std::int64_t last_heartbeat_ns = 0;
+  std::int64_t last_heartbeat_ns = 0; // send time of its latest heartbeat a peer heard (0: not a member any more)
   AgentId replaced_by;                 // Failed agents replaced under fault tolerance
 };
 
